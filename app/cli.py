@@ -1,0 +1,126 @@
+"""`hourline serve | worker | migrate | openapi`."""
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from app.config import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(database_url: str | None = None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    if database_url:
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def migrate(database_url: str | None = None, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def openapi_schema() -> dict:  # type: ignore[type-arg]
+    from app.config import Settings
+    from app.main import create_app
+
+    return create_app(Settings(secret_key="openapi")).openapi()
+
+
+def write_openapi(path: Path = ROOT / "openapi" / "openapi.json") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(openapi_schema(), indent=2, sort_keys=True) + "\n")
+    print(f"wrote {path}")
+
+
+def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
+    import uvicorn
+
+    from app.core.embedded import EmbeddedPostgres, EmbeddedRedis, MailSink
+    from app.core.secret_key import resolve_secret_key
+
+    settings = get_settings()
+    home = settings.hourline_home
+    started: list[EmbeddedPostgres | EmbeddedRedis | MailSink] = []
+    try:
+        if not settings.database_url:
+            pg = EmbeddedPostgres(home / "pg")
+            os.environ["DATABASE_URL"] = pg.start("hourline")
+            started.append(pg)
+            print(f"embedded PostgreSQL: {home / 'pg'}")
+        if not settings.redis_url:
+            redis = EmbeddedRedis(home / "redis")
+            os.environ["REDIS_URL"] = redis.start()
+            started.append(redis)
+            print(f"embedded Redis: {home / 'redis'}")
+            # No external Redis means no external workers: run one here.
+            if with_worker is None:
+                with_worker = True
+        if not settings.smtp_url:
+            sink = MailSink(home / "mail")
+            os.environ["SMTP_URL"] = sink.start()
+            started.append(sink)
+            print(f"mail sink: {os.environ['SMTP_URL']} -> {home / 'mail'}")
+        os.environ["SECRET_KEY"] = resolve_secret_key(settings)
+        os.environ["RUN_WORKER"] = "true" if with_worker else "false"
+        get_settings.cache_clear()
+
+        migrate(os.environ["DATABASE_URL"])
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+        )
+    finally:
+        for service in reversed(started):
+            service.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="hourline")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="migrate, then serve the API (and embedded services)")
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--port", type=int, default=8000)
+    p_serve.add_argument("--workers", type=int, default=1, help="API processes")
+    p_serve.add_argument(
+        "--with-worker",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the arq worker in-process (default: only with embedded Redis)",
+    )
+    sub.add_parser("worker", help="run arq workers on their own")
+    sub.add_parser("migrate", help="apply pending migrations")
+    sub.add_parser("openapi", help="write openapi/openapi.json")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=get_settings().log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "serve":
+        serve(args.host, args.port, args.workers, args.with_worker)
+    elif args.command == "worker":
+        from app.worker import run_worker
+
+        run_worker()
+    elif args.command == "migrate":
+        migrate()
+    elif args.command == "openapi":
+        write_openapi()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Every environment variable Hourline reads, in one place."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Where embedded PostgreSQL, Redis and the mail sink keep their data.
+    hourline_home: Path = Path(".hourline")
+
+    # External services; unset means "start the embedded one" (hourline serve) or
+    # "use the embedded one" (tests), see app/core/embedded.py.
+    database_url: str | None = None
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "Hourline <no-reply@hourline.local>"
+
+    # Signs access tokens and keys the API-key hash. Embedded mode generates one
+    # under HOURLINE_HOME when unset; production must set it.
+    secret_key: str | None = None
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_days: int = 30
+    invitation_ttl_days: int = 7
+
+    # Links in emails point here (the front end).
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    login_rate_limit_per_email: int = 10
+    login_rate_limit_per_ip: int = 50
+    login_rate_limit_window_seconds: int = 900
+
+    idempotency_ttl_seconds: int = 24 * 3600
+
+    # argon2 cost; tests lower it, production keeps the library's defaults.
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+
+    # Run the arq worker inside the API process (the embedded default).
+    run_worker: bool = False
+
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+
+    crypto_api_base: str | None = None
+    crypto_api_key: str | None = None
+    crypto_webhook_secret: str | None = None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

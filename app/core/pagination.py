@@ -1,0 +1,134 @@
+"""Keyset (cursor) pagination shared by every list endpoint.
+
+Rows are ordered by a key that ends with the primary key, so the order is total and a
+cursor (the key of the last row returned) resumes exactly after it: rows inserted
+between two pages are neither repeated nor cause skips. With `updated_since` the key
+becomes `(updated_at, id)` so an integration can sync changes incrementally.
+"""
+
+import base64
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.core.errors import BadRequest
+
+T = TypeVar("T")
+S = TypeVar("S", bound=BaseModel)
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    has_more: bool
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int = 50
+    cursor: str | None = None
+    updated_since: datetime | None = None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    updated_since: Annotated[
+        datetime | None, Query(description="Only rows changed at or after this instant")
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor, updated_since=updated_since)
+
+
+PageQuery = Annotated[PageParams, Depends(page_params)]
+
+
+def _encode(values: Sequence[Any]) -> str:
+    tagged = []
+    for v in values:
+        if isinstance(v, datetime):
+            tagged.append(["t", v.isoformat()])
+        elif isinstance(v, uuid.UUID):
+            tagged.append(["u", str(v)])
+        else:
+            tagged.append(["v", v])
+    raw = json.dumps(tagged, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, width: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        tagged = json.loads(raw)
+        values: list[Any] = []
+        for tag, v in tagged:
+            if tag == "t":
+                values.append(datetime.fromisoformat(v))
+            elif tag == "u":
+                values.append(uuid.UUID(v))
+            elif tag == "v" and isinstance(v, str | int):
+                values.append(v)
+            else:
+                raise ValueError(tag)
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from None
+    if len(values) != width:
+        raise BadRequest("The cursor does not belong to this list.", code="invalid_cursor")
+    return values
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    params: PageParams,
+    *,
+    model: Any,
+    order_by: Sequence[InstrumentedAttribute[Any]] | None = None,
+    descending: bool = False,
+    pk: InstrumentedAttribute[Any] | None = None,
+) -> tuple[list[Any], bool, str | None]:
+    """One page of `stmt`: (rows, has_more, next_cursor).
+
+    `order_by` is made total by appending the primary key (`pk`, default `model.id`).
+    """
+    pk = pk if pk is not None else model.id
+    if params.updated_since is not None:
+        stmt = stmt.where(model.updated_at >= params.updated_since)
+        keys: list[Any] = [model.updated_at, pk]
+        descending = False
+    else:
+        keys = [*(order_by or []), pk]
+    if params.cursor is not None:
+        after = _decode(params.cursor, len(keys))
+        if descending:
+            stmt = stmt.where(tuple_(*keys) < tuple_(*after))
+        else:
+            stmt = stmt.where(tuple_(*keys) > tuple_(*after))
+    stmt = stmt.order_by(*(k.desc() if descending else k.asc() for k in keys))
+    rows = list((await session.execute(stmt.limit(params.limit + 1))).scalars().all())
+    has_more = len(rows) > params.limit
+    rows = rows[: params.limit]
+    cursor = None
+    if has_more:
+        last = rows[-1]
+        cursor = _encode([getattr(last, k.key) for k in keys])
+    return rows, has_more, cursor
+
+
+def page_of(
+    result: tuple[list[Any], bool, str | None],
+    schema: type[S],
+    convert: Callable[[Any], S] | None = None,
+) -> Page[S]:
+    rows, has_more, cursor = result
+    make = convert or schema.model_validate
+    return Page[schema](data=[make(r) for r in rows], has_more=has_more, next_cursor=cursor)  # type: ignore[valid-type]

@@ -1,0 +1,17 @@
+"""Fixed-window rate limits kept in Redis, shared by every API process."""
+
+from redis.asyncio import Redis
+
+from app.core.errors import RateLimited
+
+
+async def hit(redis: Redis, bucket: str, *, limit: int, window_seconds: int) -> None:
+    """Count one attempt in `bucket`; RateLimited (429 + Retry-After) past `limit`."""
+    key = f"hourline:rl:{bucket}"
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(key, 0, ex=window_seconds, nx=True)
+        pipe.incr(key)
+        pipe.ttl(key)
+        _, count, ttl = await pipe.execute()
+    if count > limit:
+        raise RateLimited(retry_after=ttl if ttl and ttl > 0 else window_seconds)

@@ -1,0 +1,113 @@
+"""Password hashing, signed access tokens and opaque secrets.
+
+Opaque secrets (refresh tokens, invitation and API-key tokens) are never stored: only
+an HMAC-SHA256 of them keyed with the server secret is kept, so a database dump does
+not yield usable credentials.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+import uuid
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from app.config import Settings
+
+_ALGORITHM = "HS256"
+API_KEY_PREFIX = "hl_"
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+class Secrets:
+    """Everything that needs the server secret, built once per app."""
+
+    def __init__(self, settings: Settings, secret_key: str) -> None:
+        self._key = secret_key.encode()
+        self._settings = settings
+        self.passwords = PasswordHash(
+            (
+                Argon2Hasher(
+                    time_cost=settings.argon2_time_cost,
+                    memory_cost=settings.argon2_memory_cost,
+                ),
+            )
+        )
+        # Verifying against this keeps unknown-email logins as slow as wrong passwords.
+        self._dummy_hash = self.passwords.hash(secrets.token_hex(8))
+
+    # passwords
+    def hash_password(self, password: str) -> str:
+        return self.passwords.hash(password)
+
+    def verify_password(self, password: str, hashed: str | None) -> bool:
+        if hashed is None:
+            self.passwords.verify(password, self._dummy_hash)
+            return False
+        return self.passwords.verify(password, hashed)
+
+    # access tokens
+    def issue_access_token(self, user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[str, int]:
+        ttl = self._settings.access_token_ttl_seconds
+        now = datetime.now(UTC)
+        claims = {
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "typ": "access",
+            "iat": now,
+            "exp": now + timedelta(seconds=ttl),
+        }
+        return jwt.encode(claims, self._key, algorithm=_ALGORITHM), ttl
+
+    def decode_access_token(self, token: str) -> dict[str, Any] | None:
+        try:
+            claims = jwt.decode(
+                token, self._key, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]}
+            )
+        except jwt.PyJWTError:
+            return None
+        return claims if claims.get("typ") == "access" else None
+
+    # opaque secrets
+    def keyed_hash(self, token: str) -> str:
+        return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def opaque_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def _b62(n: int, width: int) -> str:
+    out = []
+    for _ in range(width):
+        n, r = divmod(n, 62)
+        out.append(_B62[r])
+    return "".join(reversed(out))
+
+
+def new_api_key() -> str:
+    """`hl_` + 32 base62 chars of randomness + 6 chars of CRC32 checksum."""
+    body = _b62(secrets.randbits(190), 32)
+    return f"{API_KEY_PREFIX}{body}{_b62(zlib.crc32(body.encode()), 6)}"
+
+
+def api_key_checksum_ok(token: str) -> bool:
+    """Cheap offline check that rejects typos and garbage before any database work."""
+    if not token.startswith(API_KEY_PREFIX) or len(token) != len(API_KEY_PREFIX) + 38:
+        return False
+    body, check = token[3:35], token[35:]
+    return hmac.compare_digest(_b62(zlib.crc32(body.encode()), 6), check)
+
+
+def fingerprint(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\0")
+    return base64.urlsafe_b64encode(h.digest()).decode().rstrip("=")

@@ -1,0 +1,141 @@
+"""create_app(): routers, middleware and the problem+json handlers."""
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from arq.connections import ArqRedis
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import PROBLEM_JSON, AppError, problem
+from app.core.idempotency import IdempotencyMiddleware
+from app.core.security import Secrets
+from app.core.secret_key import resolve_secret_key
+
+log = logging.getLogger("hourline")
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (or keeps a sane incoming one) and echoes it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _problem_response(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    headers = extra.pop("headers", None)
+    return JSONResponse(
+        problem(status, code, detail, **extra),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        return _problem_response(exc.status, exc.code, exc.detail, headers=exc.headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return _problem_response(
+            422, "validation_error", "The request is not valid.", errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "route_not_found", 405: "method_not_allowed"}
+        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+        if exc.status_code == 404:
+            detail = f"No route {request.method} {request.url.path}."
+        return _problem_response(exc.status_code, code, detail, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", None)
+        log.exception("unhandled error (request_id=%s) on %s %s", request_id, request.method, request.url.path)
+        return _problem_response(
+            500,
+            "internal_error",
+            "An unexpected error occurred; it has been logged.",
+            request_id=request_id,
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker_task = None
+        if settings.run_worker:
+            from app.worker import start_worker_task
+
+            worker_task = await start_worker_task(settings)
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                await worker_task.stop()
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+            if app.state.db is not None:
+                await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Hourline API",
+        version="1.0.0",
+        description="Clients, projects, time, invoices and payments for teams that bill by the hour.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    # Both are lazy (no connection until first use). Left unset, requests that need them
+    # answer 503: `hourline serve` sets them, `create_app()` alone can still build the schema.
+    app.state.db = (
+        Database(settings.database_url, pool_size=settings.db_pool_size)
+        if settings.database_url
+        else None
+    )
+    app.state.redis = (
+        ArqRedis.from_url(settings.redis_url, socket_connect_timeout=5)
+        if settings.redis_url
+        else None
+    )
+    app.state.secrets = Secrets(settings, resolve_secret_key(settings))
+
+    _install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+
+    from app.routes import api_router
+
+    app.include_router(api_router)
+    return app

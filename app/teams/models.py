@@ -1,0 +1,87 @@
+import uuid
+from typing import TYPE_CHECKING
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, RecordModel, TimestampMixin
+from app.core.permissions import Role
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+
+RoleColumn = Enum(Role, name="team_role", values_callable=lambda e: [r.value for r in e])
+
+
+class Team(RecordModel):
+    __tablename__ = "team"
+    __table_args__ = (
+        CheckConstraint("time_entry_min_seconds BETWEEN 0 AND 86400", name="min_seconds"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    base_currency: Mapped[str] = mapped_column(String(3), server_default="EUR")
+    timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
+    time_entry_min_seconds: Mapped[int] = mapped_column(Integer, server_default="600")
+
+
+class Membership(TimestampMixin, Base):
+    __tablename__ = "team_membership"
+
+    team_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[Role] = mapped_column(RoleColumn)
+
+    user: Mapped["User"] = relationship(lazy="raise")
+
+
+class Invitation(RecordModel):
+    __tablename__ = "team_invitation"
+    __table_args__ = (
+        # One pending invitation per address and team; a new one replaces it.
+        Index(
+            "uq_team_invitation_pending_email",
+            "team_id",
+            func.lower(text("email")),
+            unique=True,
+            postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+        ),
+    )
+
+    team_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[Role] = mapped_column(RoleColumn)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiKey(RecordModel):
+    __tablename__ = "api_key"
+    __table_args__ = (CheckConstraint("role <> 'superadmin'", name="not_superadmin"),)
+
+    team_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(RoleColumn)
+    # First characters of the key, safe to show, to recognise it in lists.
+    prefix: Mapped[str] = mapped_column(String(12))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

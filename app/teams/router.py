@@ -1,0 +1,129 @@
+import uuid
+
+from fastapi import APIRouter, status
+
+from app.core.auth import TeamCtx
+from app.core.deps import DbSession, SecretsDep, SettingsDep
+from app.core.pagination import Page, PageQuery, page_of
+from app.teams import service
+from app.teams.models import Membership
+from app.teams.schemas import (
+    AcceptedUser,
+    AcceptIn,
+    AcceptOut,
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    InvitationIn,
+    InvitationOut,
+    MemberOut,
+    MemberPatch,
+    TeamOut,
+    TeamPatch,
+)
+
+router = APIRouter(prefix="/teams/{team_id}", tags=["teams"])
+public_router = APIRouter(tags=["teams"])
+
+def _member_out(m: Membership) -> MemberOut:
+    return MemberOut(
+        user_id=m.user_id,
+        name=m.user.name,
+        email=m.user.email,
+        role=m.role,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+    )
+
+
+@router.get("", response_model=TeamOut)
+async def get_team(ctx: TeamCtx, session: DbSession) -> TeamOut:
+    """The team's settings."""
+    return TeamOut.model_validate(await service.get_team(session, ctx))
+
+
+@router.patch("", response_model=TeamOut)
+async def update_team(data: TeamPatch, ctx: TeamCtx, session: DbSession) -> TeamOut:
+    """Change the team's name, base currency, time zone or minimum entry length."""
+    return TeamOut.model_validate(await service.update_team(session, ctx, data))
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_team(ctx: TeamCtx, session: DbSession) -> None:
+    """Delete the team and everything it owns."""
+    await service.delete_team(session, ctx)
+
+
+@router.get("/members", response_model=Page[MemberOut])
+async def list_members(ctx: TeamCtx, session: DbSession, page: PageQuery) -> Page[MemberOut]:
+    """The team's members and their roles."""
+    return page_of(await service.list_members(session, ctx, page), MemberOut, _member_out)
+
+
+@router.patch("/members/{user_id}", response_model=MemberOut)
+async def change_role(
+    user_id: uuid.UUID, data: MemberPatch, ctx: TeamCtx, session: DbSession
+) -> MemberOut:
+    """Change a member's role."""
+    return _member_out(await service.change_role(session, ctx, user_id, data.role))
+
+
+@router.delete("/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_member(user_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> None:
+    """Remove a member from the team (or leave it); the member's API keys stop working."""
+    await service.remove_member(session, ctx, user_id)
+
+
+@router.post("/invitations", status_code=status.HTTP_201_CREATED, response_model=InvitationOut)
+async def invite(
+    data: InvitationIn, ctx: TeamCtx, session: DbSession, secrets: SecretsDep, settings: SettingsDep
+) -> InvitationOut:
+    """Invite someone by email; the link is mailed after the request commits."""
+    return InvitationOut.model_validate(await service.invite(session, ctx, secrets, settings, data))
+
+
+@router.get("/invitations", response_model=Page[InvitationOut])
+async def list_invitations(ctx: TeamCtx, session: DbSession, page: PageQuery) -> Page[InvitationOut]:
+    """Invitations of the team, pending and past."""
+    return page_of(await service.list_invitations(session, ctx, page), InvitationOut)
+
+
+@router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_invitation(invitation_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> None:
+    """Revoke a pending invitation."""
+    await service.revoke_invitation(session, ctx, invitation_id)
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+async def create_api_key(
+    data: ApiKeyIn, ctx: TeamCtx, session: DbSession, secrets: SecretsDep
+) -> ApiKeyCreated:
+    """Create an API key; its secret `key` is shown only in this response."""
+    key, token = await service.create_api_key(session, ctx, secrets, data)
+    return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=token)
+
+
+@router.get("/api-keys", response_model=Page[ApiKeyOut])
+async def list_api_keys(ctx: TeamCtx, session: DbSession, page: PageQuery) -> Page[ApiKeyOut]:
+    """The team's API keys (never their secrets)."""
+    return page_of(await service.list_api_keys(session, ctx, page), ApiKeyOut)
+
+
+@router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(key_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> None:
+    """Revoke an API key at once."""
+    await service.revoke_api_key(session, ctx, key_id)
+
+
+@public_router.post("/invitations/{token}/accept", response_model=AcceptOut)
+async def accept_invitation(
+    token: str, data: AcceptIn, session: DbSession, secrets: SecretsDep, settings: SettingsDep
+) -> AcceptOut:
+    """Accept an invitation: joins the existing account of the address or creates one."""
+    user, team, role, tokens = await service.accept_invitation(session, secrets, settings, token, data)
+    return AcceptOut(
+        user=AcceptedUser.model_validate(user),
+        team=TeamOut.model_validate(team),
+        role=role,
+        **(tokens.model_dump() if tokens else {}),
+    )

@@ -1,0 +1,91 @@
+import uuid
+from datetime import datetime
+
+from pydantic import Field
+
+from app.core.permissions import Role
+from app.core.schemas import Currency, Email, InputSchema, Name, Schema, Timestamps, TimeZone
+
+
+class TeamOut(Timestamps):
+    id: uuid.UUID
+    name: str
+    base_currency: str
+    timezone: str
+    time_entry_min_seconds: int
+
+
+class TeamPatch(InputSchema):
+    name: Name | None = None
+    base_currency: Currency | None = None
+    timezone: TimeZone | None = None
+    time_entry_min_seconds: int | None = Field(default=None, ge=0, le=86400)
+
+
+class MemberOut(Timestamps):
+    user_id: uuid.UUID
+    name: str
+    email: str
+    role: Role
+
+
+class MemberPatch(InputSchema):
+    role: Role
+
+
+class InvitationIn(InputSchema):
+    email: Email
+    role: Role
+
+
+class InvitationOut(Timestamps):
+    id: uuid.UUID
+    email: str
+    role: Role
+    invited_by_id: uuid.UUID | None
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+
+
+class AcceptIn(InputSchema):
+    name: Name | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+
+
+class AcceptedUser(Schema):
+    id: uuid.UUID
+    email: str
+    name: str
+
+
+class AcceptOut(Schema):
+    user: AcceptedUser
+    team: TeamOut
+    role: Role
+    # Only for a user created by this acceptance: it has no other way to log in yet.
+    access_token: str | None = None
+    refresh_token: str | None = None
+    token_type: str | None = None
+    expires_in: int | None = None
+
+
+class ApiKeyIn(InputSchema):
+    name: Name
+    role: Role
+    expires_at: datetime | None = None
+
+
+class ApiKeyOut(Timestamps):
+    id: uuid.UUID
+    name: str
+    role: Role
+    prefix: str
+    created_by_id: uuid.UUID
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The secret; shown only in this response.")

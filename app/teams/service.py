@@ -1,0 +1,307 @@
+"""Teams, their members and roles, invitations and API keys."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.accounts.schemas import TokenPair
+from app.config import Settings
+from app.core.auth import TeamContext
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.mail import queue_email
+from app.core.pagination import PageParams, paginate
+from app.core.permissions import Permission, Role, may_assign_role, may_manage_member, role_within
+from app.core.security import Secrets, new_api_key, opaque_token
+from app.core.tenancy import get_in_team, team_select
+from app.teams.models import ApiKey, Invitation, Membership, Team
+from app.teams.schemas import AcceptIn, ApiKeyIn, InvitationIn, TeamPatch
+
+# ---------------------------------------------------------------- teams
+
+
+async def create_team(
+    session: AsyncSession, *, owner_id: uuid.UUID, name: str, base_currency: str, timezone: str
+) -> Team:
+    """A team owned by `owner_id`, who becomes its superadmin."""
+    team = Team(name=name, base_currency=base_currency, timezone=timezone)
+    session.add(team)
+    await session.flush()
+    session.add(Membership(team_id=team.id, user_id=owner_id, role=Role.superadmin))
+    await session.flush()
+    return team
+
+
+async def get_team(session: AsyncSession, ctx: TeamContext) -> Team:
+    ctx.access(Permission.TEAM_READ)
+    team = await session.get(Team, ctx.team_id)
+    if team is None:
+        raise NotFound("Team")
+    return team
+
+
+async def update_team(session: AsyncSession, ctx: TeamContext, patch: TeamPatch) -> Team:
+    ctx.access(Permission.TEAM_ADMIN)
+    team = await get_team(session, ctx)
+    for field, value in patch.model_dump(exclude_unset=True).items():
+        if value is None:
+            raise Unprocessable(f"`{field}` cannot be null.", code="field_not_nullable")
+        setattr(team, field, value)
+    await session.flush()
+    await session.refresh(team)
+    return team
+
+
+async def delete_team(session: AsyncSession, ctx: TeamContext) -> None:
+    ctx.access(Permission.TEAM_ADMIN)
+    await session.execute(delete(Team).where(Team.id == ctx.team_id))
+
+
+# ---------------------------------------------------------------- members
+
+
+def _members(ctx: TeamContext):  # type: ignore[no-untyped-def]
+    return team_select(Membership, ctx).options(joinedload(Membership.user))
+
+
+async def list_members(
+    session: AsyncSession, ctx: TeamContext, params: PageParams
+) -> tuple[list[Membership], bool, str | None]:
+    ctx.access(Permission.MEMBERS_READ)
+    return await paginate(session, _members(ctx), params, model=Membership, pk=Membership.user_id)
+
+
+async def _membership(
+    session: AsyncSession, ctx: TeamContext, user_id: uuid.UUID, *, for_update: bool = False
+) -> Membership:
+    stmt = _members(ctx).where(Membership.user_id == user_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=Membership)
+    member = (await session.execute(stmt)).scalar_one_or_none()
+    if member is None:
+        raise NotFound("Member")
+    return member
+
+
+async def _ensure_another_superadmin(session: AsyncSession, ctx: TeamContext, user_id: uuid.UUID) -> None:
+    """Refuse to leave the team without a superadmin.
+
+    Locks every superadmin row of the team first, so two superadmins demoting each
+    other at the same time cannot both succeed.
+    """
+    rows = (
+        await session.execute(
+            team_select(Membership, ctx)
+            .where(Membership.role == Role.superadmin)
+            .order_by(Membership.user_id)
+            .with_for_update()
+        )
+    ).scalars().all()
+    if not any(m.user_id != user_id for m in rows):
+        raise Conflict("A team needs at least one superadmin.", code="last_superadmin")
+
+
+def _check_manage(ctx: TeamContext, target: Membership) -> None:
+    ctx.access(Permission.MEMBERS_MANAGE)
+    if not may_manage_member(ctx.role, target.role):
+        raise Forbidden("Only a superadmin may change a superadmin.")
+
+
+async def change_role(
+    session: AsyncSession, ctx: TeamContext, user_id: uuid.UUID, role: Role
+) -> Membership:
+    ctx.access(Permission.MEMBERS_MANAGE)
+    member = await _membership(session, ctx, user_id, for_update=True)
+    _check_manage(ctx, member)
+    if not may_assign_role(ctx.role, role):
+        raise Forbidden("Only a superadmin may grant superadmin.")
+    if member.role is Role.superadmin and role is not Role.superadmin:
+        await _ensure_another_superadmin(session, ctx, user_id)
+    member.role = role
+    await session.flush()
+    await session.refresh(member)
+    return member
+
+
+async def remove_member(session: AsyncSession, ctx: TeamContext, user_id: uuid.UUID) -> None:
+    """Remove a member (anyone may leave); the member's API keys in the team stop working."""
+    member = await _membership(session, ctx, user_id, for_update=True)
+    if user_id != ctx.user_id or ctx.caller.kind == "api_key":
+        _check_manage(ctx, member)
+    if member.role is Role.superadmin:
+        await _ensure_another_superadmin(session, ctx, user_id)
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.team_id == ctx.team_id, ApiKey.created_by_id == user_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+    await session.delete(member)
+    await session.flush()
+
+
+# ---------------------------------------------------------------- invitations
+
+
+async def invite(
+    session: AsyncSession,
+    ctx: TeamContext,
+    secrets: Secrets,
+    settings: Settings,
+    data: InvitationIn,
+) -> Invitation:
+    """Invite an address to the team; emails a one-time link after the commit."""
+    ctx.access(Permission.MEMBERS_MANAGE)
+    if not may_assign_role(ctx.role, data.role):
+        raise Forbidden("Only a superadmin may invite a superadmin.")
+    already = await session.execute(
+        select(Membership.user_id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.team_id == ctx.team_id, func.lower(User.email) == data.email)
+    )
+    if already.first() is not None:
+        raise Conflict("This person is already a member of the team.", code="already_member")
+    # A new invitation replaces a pending one for the same address.
+    await session.execute(
+        update(Invitation)
+        .where(
+            Invitation.team_id == ctx.team_id,
+            func.lower(Invitation.email) == data.email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=func.now())
+    )
+    token = opaque_token()
+    invitation = Invitation(
+        team_id=ctx.team_id,
+        email=data.email,
+        role=data.role,
+        token_hash=secrets.keyed_hash(token),
+        invited_by_id=ctx.user_id,
+        expires_at=datetime.now(UTC) + timedelta(days=settings.invitation_ttl_days),
+    )
+    session.add(invitation)
+    await session.flush()
+    await session.refresh(invitation)
+    team = await get_team(session, ctx)
+    link = f"{settings.public_base_url.rstrip('/')}/invitations/{token}"
+    queue_email(
+        session,
+        to=[data.email],
+        subject=f"You are invited to {team.name} on Hourline",
+        text=(
+            f"You have been invited to join {team.name} on Hourline as {data.role.value}.\n\n"
+            f"Accept the invitation: {link}\n"
+            f"(API: POST /v1/invitations/{token}/accept)\n\n"
+            f"The link expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
+        ),
+    )
+    return invitation
+
+
+async def list_invitations(
+    session: AsyncSession, ctx: TeamContext, params: PageParams
+) -> tuple[list[Invitation], bool, str | None]:
+    ctx.access(Permission.MEMBERS_MANAGE)
+    return await paginate(session, team_select(Invitation, ctx), params, model=Invitation)
+
+
+async def revoke_invitation(session: AsyncSession, ctx: TeamContext, invitation_id: uuid.UUID) -> None:
+    ctx.access(Permission.MEMBERS_MANAGE)
+    invitation = await get_in_team(session, Invitation, ctx, invitation_id, what="Invitation")
+    if invitation.accepted_at is not None:
+        raise Conflict("The invitation was already accepted.", code="invitation_accepted")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = datetime.now(UTC)
+        await session.flush()
+
+
+async def accept_invitation(
+    session: AsyncSession, secrets: Secrets, settings: Settings, token: str, data: AcceptIn
+) -> tuple[User, Team, Role, TokenPair | None]:
+    """Join the team: links the existing account of the address, or creates one."""
+    invitation = (
+        await session.execute(
+            select(Invitation)
+            .where(
+                Invitation.token_hash == secrets.keyed_hash(token),
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if invitation is None:
+        raise NotFound("Invitation")
+    if invitation.expires_at <= datetime.now(UTC):
+        raise Conflict("The invitation has expired; ask for a new one.", code="invitation_expired")
+    tokens = None
+    user = await accounts_service.find_user_by_email(session, invitation.email)
+    if user is None:
+        if not data.name or not data.password:
+            raise Unprocessable(
+                "There is no account for this address yet: send `name` and `password`.",
+                code="name_and_password_required",
+            )
+        user = await accounts_service.create_user(
+            session, secrets, email=invitation.email, name=data.name, password=data.password
+        )
+        tokens = await accounts_service.start_session(session, secrets, settings, user.id)
+    existing = await session.get(Membership, (invitation.team_id, user.id))
+    if existing is not None:
+        raise Conflict("You are already a member of this team.", code="already_member")
+    session.add(Membership(team_id=invitation.team_id, user_id=user.id, role=invitation.role))
+    invitation.accepted_at = datetime.now(UTC)
+    await session.flush()
+    team = await session.get(Team, invitation.team_id)
+    assert team is not None
+    return user, team, invitation.role, tokens
+
+
+# ---------------------------------------------------------------- API keys
+
+
+async def create_api_key(
+    session: AsyncSession, ctx: TeamContext, secrets: Secrets, data: ApiKeyIn
+) -> tuple[ApiKey, str]:
+    """A new key acting as the caller in this team with `data.role`; the secret is returned once."""
+    ctx.access(Permission.API_KEYS_MANAGE)
+    if data.role is Role.superadmin:
+        raise Unprocessable("An API key cannot be superadmin.", code="api_key_role_not_allowed")
+    if not role_within(data.role, ctx.role):
+        raise Forbidden("An API key cannot have more rights than its creator.")
+    if data.expires_at is not None and data.expires_at <= datetime.now(UTC):
+        raise Unprocessable("`expires_at` must be in the future.", code="expires_in_past")
+    token = new_api_key()
+    key = ApiKey(
+        team_id=ctx.team_id,
+        created_by_id=ctx.user_id,
+        name=data.name,
+        role=data.role,
+        prefix=token[:10],
+        key_hash=secrets.keyed_hash(token),
+        expires_at=data.expires_at,
+    )
+    session.add(key)
+    await session.flush()
+    await session.refresh(key)
+    return key, token
+
+
+async def list_api_keys(
+    session: AsyncSession, ctx: TeamContext, params: PageParams
+) -> tuple[list[ApiKey], bool, str | None]:
+    ctx.access(Permission.API_KEYS_MANAGE)
+    return await paginate(session, team_select(ApiKey, ctx), params, model=ApiKey)
+
+
+async def revoke_api_key(session: AsyncSession, ctx: TeamContext, key_id: uuid.UUID) -> None:
+    ctx.access(Permission.API_KEYS_MANAGE)
+    key = await get_in_team(session, ApiKey, ctx, key_id, what="API key")
+    if key.revoked_at is None:
+        key.revoked_at = datetime.now(UTC)
+        await session.flush()

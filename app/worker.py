@@ -1,0 +1,82 @@
+"""arq worker: job functions, cron jobs, and the per-worker context they share."""
+
+import asyncio
+import logging
+from typing import Any
+
+from arq import Worker
+from arq.connections import ArqRedis, RedisSettings
+
+from app.config import Settings, get_settings
+from app.core.db import Database
+from app.core.mail import send_email
+
+log = logging.getLogger(__name__)
+
+FUNCTIONS: list[Any] = [send_email]
+CRON_JOBS: list[Any] = []
+
+
+def make_startup(settings: Settings) -> Any:
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["settings"] = settings
+        ctx["db"] = Database(settings.database_url or "", pool_size=5)
+
+    return startup
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    db: Database | None = ctx.get("db")
+    if db is not None:
+        await db.dispose()
+
+
+def build_worker(
+    settings: Settings, *, redis: ArqRedis | None = None, burst: bool = False, **kw: Any
+) -> Worker:
+    return Worker(
+        functions=FUNCTIONS,
+        cron_jobs=CRON_JOBS,
+        redis_settings=RedisSettings.from_dsn(settings.redis_url or ""),
+        redis_pool=redis,
+        on_startup=make_startup(settings),
+        on_shutdown=shutdown,
+        burst=burst,
+        handle_signals=not burst and kw.pop("handle_signals", True),
+        max_tries=kw.pop("max_tries", 6),
+        **kw,
+    )
+
+
+class WorkerTask:
+    """An arq worker running as a task inside the API process (the embedded default)."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.task = asyncio.create_task(worker.async_run())
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+        await self.worker.close()
+
+
+async def start_worker_task(settings: Settings) -> WorkerTask:
+    return WorkerTask(build_worker(settings, handle_signals=False))
+
+
+def run_worker() -> None:
+    """`hourline worker`: run workers on their own, stopped by SIGINT/SIGTERM."""
+    settings = get_settings()
+    asyncio.run(_run_forever(settings))
+
+
+async def _run_forever(settings: Settings) -> None:
+    worker = build_worker(settings)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
