@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -41,12 +42,21 @@ def write_openapi(path: Path = ROOT / "openapi" / "openapi.json") -> None:
     print(f"wrote {path}")
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
     import uvicorn
 
     from app.core.embedded import EmbeddedPostgres, EmbeddedRedis, MailSink
     from app.core.secret_key import resolve_secret_key
 
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
+    # handler installed before it: make that a clean exit so the `finally` below still
+    # stops the embedded services (also when a signal arrives while they start).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _exit_cleanly)
     settings = get_settings()
     home = settings.hourline_home
     started: list[EmbeddedPostgres | EmbeddedRedis | MailSink] = []

@@ -1,14 +1,15 @@
 """Real PostgreSQL, Redis and SMTP for the whole suite.
 
 TEST_DATABASE_URL / TEST_REDIS_URL point at servers to use (the database is wiped and
-rebuilt by the Alembic migrations); unset, embedded ones are started under
-.hourline/test. Every test starts from empty tables, an empty Redis and an empty
+rebuilt by the Alembic migrations); unset, embedded ones are started in a temporary
+folder of this run, so parallel runs never share state. Every test starts from empty tables, an empty Redis and an empty
 mailbox, and may commit, race and run workers like production does.
 """
 
 import asyncio
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -26,7 +27,6 @@ from app.models import metadata
 from app.worker import build_worker
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_HOME = ROOT / ".hourline" / "test"
 
 
 @pytest.fixture(scope="session")
@@ -34,19 +34,19 @@ def services() -> dict[str, str]:
     started: list[EmbeddedPostgres | EmbeddedRedis] = []
     database_url = os.environ.get("TEST_DATABASE_URL")
     redis_url = os.environ.get("TEST_REDIS_URL")
+    home = Path(tempfile.mkdtemp(prefix="hourline-test-"))
     if not database_url:
-        pg = EmbeddedPostgres(TEST_HOME / "pg")
+        pg = EmbeddedPostgres(home / "pg")
         database_url = pg.start("hourline_test")
         started.append(pg)
     if not redis_url:
-        redis_dir = TEST_HOME / "redis"
-        shutil.rmtree(redis_dir, ignore_errors=True)
-        redis = EmbeddedRedis(redis_dir)
+        redis = EmbeddedRedis(home / "redis")
         redis_url = redis.start()
         started.append(redis)
-    yield {"database_url": database_url, "redis_url": redis_url}
+    yield {"database_url": database_url, "redis_url": redis_url, "home": str(home)}
     for service in reversed(started):
         service.stop()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +77,7 @@ def settings(database_url: str, services: dict[str, str], mail_sink: MailSink) -
         redis_url=services["redis_url"],
         smtp_url=mail_sink.url,  # type: ignore[attr-defined]
         secret_key="test-secret-key-not-for-production",
-        hourline_home=TEST_HOME,
+        hourline_home=Path(services["home"]),
         argon2_time_cost=1,
         argon2_memory_cost=1024,
         public_base_url="https://app.hourline.test",

@@ -1,0 +1,97 @@
+"""`hourline serve` with nothing configured: embedded PostgreSQL, Redis, mail sink, worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from app.core.embedded import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _start(home: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY", "RUN_WORKER"}
+    }
+    env["HOURLINE_HOME"] = str(home)
+    env["ARGON2_MEMORY_COST"] = "1024"
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode()[-3000:] if proc.stderr else ""
+        try:
+            if httpx.get(f"{base}/v1/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("hourline serve did not become healthy")
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=45)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("hourline serve did not stop on its signal") from None
+
+
+def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
+    home = tmp_path / "home"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    proc = _start(home, port)
+    try:
+        _wait_healthy(base, proc)
+        r = httpx.post(
+            f"{base}/v1/auth/signup",
+            json={"email": "owner@example.com", "password": "long enough", "name": "O", "team_name": "T"},
+        )
+        assert r.status_code == 201, r.text
+        team_id, token = r.json()["team"]["id"], r.json()["access_token"]
+        r = httpx.post(
+            f"{base}/v1/teams/{team_id}/invitations",
+            json={"email": "new@example.com", "role": "member"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == 201, r.text
+        # The in-process worker sends the invitation to the mail sink, which writes .eml files.
+        deadline = time.monotonic() + 20
+        while not list((home / "mail").glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        mails = list((home / "mail").glob("*.eml"))
+        assert mails and "new@example.com" in mails[0].read_text()
+    finally:
+        _stop(proc, signal.SIGTERM)
+    assert proc.returncode == 0
+    assert not (home / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
+
+    # A second start reuses the data: the account created above can log in.
+    proc = _start(home, port)
+    try:
+        _wait_healthy(base, proc)
+        r = httpx.post(
+            f"{base}/v1/auth/login", json={"email": "owner@example.com", "password": "long enough"}
+        )
+        assert r.status_code == 200, r.text
+    finally:
+        _stop(proc, signal.SIGINT)
+    assert proc.returncode == 0
