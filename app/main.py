@@ -17,8 +17,8 @@ from app.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import PROBLEM_JSON, AppError, problem
 from app.core.idempotency import IdempotencyMiddleware
-from app.core.security import Secrets
 from app.core.secret_key import resolve_secret_key
+from app.core.security import Secrets
 
 log = logging.getLogger("hourline")
 
@@ -34,7 +34,9 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        request_id = (
+            incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        )
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
@@ -82,7 +84,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         request_id = getattr(request.state, "request_id", None)
-        log.exception("unhandled error (request_id=%s) on %s %s", request_id, request.method, request.url.path)
+        log.exception(
+            "unhandled error (request_id=%s) on %s %s", request_id, request.method, request.url.path
+        )
         return _problem_response(
             500,
             "internal_error",
@@ -93,6 +97,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker_task = None
@@ -113,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Hourline API",
         version="1.0.0",
-        description="Clients, projects, time, invoices and payments for teams that bill by the hour.",
+        description="Clients, projects, time, invoices and payments for teams billing by the hour.",
         lifespan=lifespan,
     )
     app.state.settings = settings

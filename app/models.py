@@ -1,7 +1,11 @@
 """Imports every domain's models so metadata (Alembic, tests) sees all tables."""
 
 from app.accounts import models as accounts_models  # noqa: F401
+from app.clients import models as clients_models  # noqa: F401
+from app.contacts import models as contacts_models  # noqa: F401
 from app.core.db import Base
+from app.invoices import models as invoices_models  # noqa: F401
+from app.projects import models as projects_models  # noqa: F401
 from app.teams import models as teams_models  # noqa: F401
 
 metadata = Base.metadata

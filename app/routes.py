@@ -4,10 +4,19 @@ from fastapi import APIRouter
 
 from app import health
 from app.accounts import router as accounts
+from app.clients import router as clients
+from app.contacts import router as contacts
+from app.core.schemas import PROBLEM_RESPONSES
+from app.invoices import router as invoices
+from app.projects import router as projects
 from app.teams import router as teams
 
-api_router = APIRouter(prefix="/v1")
+api_router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 api_router.include_router(health.router)
 api_router.include_router(accounts.router)
 api_router.include_router(teams.router)
 api_router.include_router(teams.public_router)
+api_router.include_router(clients.router)
+api_router.include_router(invoices.router)
+api_router.include_router(contacts.router)
+api_router.include_router(projects.router)

@@ -1,6 +1,7 @@
 """arq worker: job functions, cron jobs, and the per-worker context they share."""
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -57,10 +58,8 @@ class WorkerTask:
 
     async def stop(self) -> None:
         self.task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self.task
-        except asyncio.CancelledError:
-            pass
         await self.worker.close()
 
 

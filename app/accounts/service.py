@@ -98,11 +98,24 @@ async def login(
     client_ip: str,
 ) -> TokenPair:
     window = settings.login_rate_limit_window_seconds
-    await hit(redis, f"login:ip:{client_ip}", limit=settings.login_rate_limit_per_ip, window_seconds=window)
-    await hit(redis, _email_bucket(data.email), limit=settings.login_rate_limit_per_email, window_seconds=window)
+    await hit(
+        redis,
+        f"login:ip:{client_ip}",
+        limit=settings.login_rate_limit_per_ip,
+        window_seconds=window,
+    )
+    await hit(
+        redis,
+        _email_bucket(data.email),
+        limit=settings.login_rate_limit_per_email,
+        window_seconds=window,
+    )
     user = await find_user_by_email(session, data.email)
     # Same work and same answer for an unknown email and a wrong password.
-    if not secrets.verify_password(data.password, user.password_hash if user else None) or user is None:
+    if (
+        not secrets.verify_password(data.password, user.password_hash if user else None)
+        or user is None
+    ):
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     return await start_session(session, secrets, settings, user.id)
 

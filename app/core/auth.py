@@ -135,7 +135,9 @@ async def get_caller(
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 
-async def get_team_context(team_id: uuid.UUID, caller: CurrentCaller, session: DbSession) -> TeamContext:
+async def get_team_context(
+    team_id: uuid.UUID, caller: CurrentCaller, session: DbSession
+) -> TeamContext:
     """The caller's role in the path's team; a team the caller is not in is a 404."""
     from app.teams.models import Membership
 

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Uuid, func
+from sqlalchemy import DateTime, ForeignKey, ForeignKeyConstraint, MetaData, Uuid, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -52,6 +52,28 @@ class RecordModel(TimestampMixin, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
 
 
+def team_fk(
+    column: str, target: str, *, target_column: str = "id", ondelete: str | None = None
+) -> ForeignKeyConstraint:
+    """A composite foreign key `(team_id, column) -> target(team_id, target_column)`.
+
+    Including `team_id` makes it impossible for a row to point into another team, and
+    keeps the schema distributable by `team_id`. For nullable references use
+    `ondelete="SET NULL (column)"` so only that column is cleared.
+    """
+    return ForeignKeyConstraint(
+        ["team_id", column],
+        [f"{target}.team_id", f"{target}.{target_column}"],
+        ondelete=ondelete,
+    )
+
+
+class TeamScoped:
+    """A team-owned row: `team_id` first, unique with `id` so others can reference both."""
+
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+
+
 def async_url(url: str) -> str:
     """Normalise any PostgreSQL URL to the asyncpg driver."""
     parsed = make_url(url)
@@ -74,9 +96,8 @@ class Database:
 @asynccontextmanager
 async def unit_of_work(db: Database, queue: Any) -> AsyncIterator[AsyncSession]:
     """One transaction: commit on success, roll back on error, then send deferred jobs."""
-    from app.core.jobs import send_deferred  # local: jobs imports nothing from here at load
-
     from app.core.errors import AppError
+    from app.core.jobs import send_deferred  # local: jobs imports nothing from here at load
 
     async with db.sessionmaker() as session:
         try:

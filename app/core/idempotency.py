@@ -35,7 +35,9 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if not key or len(key) > _MAX_KEY:
-            await _send_problem(send, 400, "invalid_idempotency_key", "Idempotency-Key must be 1..255 characters.")
+            await _send_problem(
+                send, 400, "invalid_idempotency_key", "Idempotency-Key must be 1..255 characters."
+            )
             return
 
         body = await _read_body(receive)
@@ -43,7 +45,9 @@ class IdempotencyMiddleware:
         redis, secrets = state.redis, state.secrets
         caller = _caller_of(headers, scope, secrets)
         record_key = f"hourline:idem:{fingerprint(caller, key)}"
-        request_fp = fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
+        request_fp = fingerprint(
+            scope["method"], scope["path"], scope.get("query_string", b""), body
+        )
 
         pending = json.dumps({"state": "pending", "fp": request_fp})
         if not await redis.set(record_key, pending, nx=True, ex=_PENDING_TTL):
@@ -51,12 +55,16 @@ class IdempotencyMiddleware:
             record = json.loads(raw) if raw else {"state": "pending", "fp": request_fp}
             if record["fp"] != request_fp:
                 await _send_problem(
-                    send, 409, "idempotency_key_reused",
+                    send,
+                    409,
+                    "idempotency_key_reused",
                     "This Idempotency-Key was used with a different request.",
                 )
             elif record["state"] == "pending":
                 await _send_problem(
-                    send, 409, "idempotency_key_in_use",
+                    send,
+                    409,
+                    "idempotency_key_in_use",
                     "A request with this Idempotency-Key is still being processed.",
                 )
             else:

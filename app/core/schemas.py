@@ -44,3 +44,40 @@ Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_cur
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
 Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(_lower)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ProblemError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """An error, as `application/problem+json` (RFC 9457); `code` is stable."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[ProblemError] | None = None
+    request_id: str | None = None
+
+
+def _problem_response(description: str) -> dict[str, object]:
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {"application/problem+json": {}},
+    }
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: _problem_response("Malformed request"),
+    401: _problem_response("Missing or invalid credentials"),
+    403: _problem_response("The caller's role forbids this"),
+    404: _problem_response("Unknown object, or another team's"),
+    409: _problem_response("State conflict"),
+    422: _problem_response("Validation failed"),
+    429: _problem_response("Rate limited"),
+}

@@ -6,18 +6,13 @@ missing row: a 404, never a 403, so ids do not leak across teams.
 """
 
 import uuid
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import NotFound
-
-
-class TeamOwned(Protocol):
-    team_id: Any
-    id: Any
 
 
 class HasTeam(Protocol):
@@ -40,10 +35,17 @@ async def get_in_team(
     object_id: uuid.UUID,
     *,
     what: str,
+    visible: ColumnElement[bool] | None = None,
     for_update: bool = False,
 ) -> M:
-    """The row `object_id` of the caller's team, or NotFound(`what`)."""
+    """The row `object_id` of the caller's team, or NotFound(`what`).
+
+    `visible` narrows further to what the caller's role may see (also a 404: a caller
+    does not learn that a row it may not see exists).
+    """
     stmt = team_select(model, ctx).where(model.id == object_id)  # type: ignore[attr-defined]
+    if visible is not None:
+        stmt = stmt.where(visible)
     if for_update:
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).scalar_one_or_none()

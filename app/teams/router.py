@@ -25,6 +25,7 @@ from app.teams.schemas import (
 router = APIRouter(prefix="/teams/{team_id}", tags=["teams"])
 public_router = APIRouter(tags=["teams"])
 
+
 def _member_out(m: Membership) -> MemberOut:
     return MemberOut(
         user_id=m.user_id,
@@ -83,7 +84,9 @@ async def invite(
 
 
 @router.get("/invitations", response_model=Page[InvitationOut])
-async def list_invitations(ctx: TeamCtx, session: DbSession, page: PageQuery) -> Page[InvitationOut]:
+async def list_invitations(
+    ctx: TeamCtx, session: DbSession, page: PageQuery
+) -> Page[InvitationOut]:
     """Invitations of the team, pending and past."""
     return page_of(await service.list_invitations(session, ctx, page), InvitationOut)
 
@@ -120,7 +123,9 @@ async def accept_invitation(
     token: str, data: AcceptIn, session: DbSession, secrets: SecretsDep, settings: SettingsDep
 ) -> AcceptOut:
     """Accept an invitation: joins the existing account of the address or creates one."""
-    user, team, role, tokens = await service.accept_invitation(session, secrets, settings, token, data)
+    user, team, role, tokens = await service.accept_invitation(
+        session, secrets, settings, token, data
+    )
     return AcceptOut(
         user=AcceptedUser.model_validate(user),
         team=TeamOut.model_validate(team),

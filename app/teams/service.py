@@ -87,20 +87,26 @@ async def _membership(
     return member
 
 
-async def _ensure_another_superadmin(session: AsyncSession, ctx: TeamContext, user_id: uuid.UUID) -> None:
+async def _ensure_another_superadmin(
+    session: AsyncSession, ctx: TeamContext, user_id: uuid.UUID
+) -> None:
     """Refuse to leave the team without a superadmin.
 
     Locks every superadmin row of the team first, so two superadmins demoting each
     other at the same time cannot both succeed.
     """
     rows = (
-        await session.execute(
-            team_select(Membership, ctx)
-            .where(Membership.role == Role.superadmin)
-            .order_by(Membership.user_id)
-            .with_for_update()
+        (
+            await session.execute(
+                team_select(Membership, ctx)
+                .where(Membership.role == Role.superadmin)
+                .order_by(Membership.user_id)
+                .with_for_update()
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if not any(m.user_id != user_id for m in rows):
         raise Conflict("A team needs at least one superadmin.", code="last_superadmin")
 
@@ -136,7 +142,11 @@ async def remove_member(session: AsyncSession, ctx: TeamContext, user_id: uuid.U
         await _ensure_another_superadmin(session, ctx, user_id)
     await session.execute(
         update(ApiKey)
-        .where(ApiKey.team_id == ctx.team_id, ApiKey.created_by_id == user_id, ApiKey.revoked_at.is_(None))
+        .where(
+            ApiKey.team_id == ctx.team_id,
+            ApiKey.created_by_id == user_id,
+            ApiKey.revoked_at.is_(None),
+        )
         .values(revoked_at=func.now())
     )
     await session.delete(member)
@@ -210,7 +220,9 @@ async def list_invitations(
     return await paginate(session, team_select(Invitation, ctx), params, model=Invitation)
 
 
-async def revoke_invitation(session: AsyncSession, ctx: TeamContext, invitation_id: uuid.UUID) -> None:
+async def revoke_invitation(
+    session: AsyncSession, ctx: TeamContext, invitation_id: uuid.UUID
+) -> None:
     ctx.access(Permission.MEMBERS_MANAGE)
     invitation = await get_in_team(session, Invitation, ctx, invitation_id, what="Invitation")
     if invitation.accepted_at is not None:

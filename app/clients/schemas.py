@@ -1,0 +1,70 @@
+import uuid
+from datetime import datetime
+
+from pydantic import Field
+
+from app.clients.models import ClientStatus, PaymentMethod
+from app.core.schemas import Currency, Email, InputSchema, Name, Timestamps
+
+Text = Field(default=None, max_length=5000)
+
+
+class InviteContact(InputSchema):
+    name: Name
+    email: Email
+
+
+class ClientBase(InputSchema):
+    email: Email | None = None
+    owner_id: uuid.UUID | None = None
+    member_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    payment_methods: list[PaymentMethod] | None = None
+    hourly_rate_amount: int | None = Field(default=None, ge=0)
+    address: str | None = Text
+    tax_id: str | None = Field(default=None, max_length=64)
+    notes: str | None = Text
+
+
+class ClientIn(ClientBase):
+    name: Name
+    currency: Currency
+    create_project: bool = False
+    project_name: str | None = Field(default=None, min_length=1, max_length=255)
+    invite_contacts: list[InviteContact] = Field(default_factory=list, max_length=50)
+
+
+class ClientPatch(ClientBase):
+    name: Name | None = None
+    currency: Currency | None = None
+    status: ClientStatus | None = None
+
+
+class ClientOut(Timestamps):
+    id: uuid.UUID
+    name: str
+    email: str | None
+    currency: str
+    status: ClientStatus
+    owner_id: uuid.UUID | None
+    member_ids: list[uuid.UUID]
+    payment_methods: list[PaymentMethod]
+    hourly_rate_amount: int | None
+    address: str | None
+    tax_id: str | None
+    notes: str | None
+
+
+class OnboardedContact(Timestamps):
+    id: uuid.UUID
+    name: str
+    email: str | None
+    portal_access: bool
+    portal_access_granted_at: datetime | None
+
+
+class ClientCreated(ClientOut):
+    """The client plus what onboarding created with it in the same transaction."""
+
+    project_id: uuid.UUID | None = None
+    board_id: uuid.UUID | None = None
+    contacts: list[OnboardedContact] = Field(default_factory=list)

@@ -1,0 +1,201 @@
+"""Clients: visibility by role, CRUD, archiving, and onboarding (client + project + contacts)."""
+
+import uuid
+
+from sqlalchemy import ColumnElement, exists, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clients.models import Client, ClientMember, ClientStatus
+from app.clients.schemas import ClientIn, ClientPatch
+from app.core.auth import TeamContext
+from app.core.errors import Forbidden, Unprocessable
+from app.core.links import ensure_team_members, links_of, replace_links
+from app.core.pagination import PageParams, paginate
+from app.core.permissions import Access, Permission
+from app.core.tenancy import get_in_team, team_select
+from app.projects.models import Project, ProjectMember
+
+
+def visible_clients(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
+    """Which clients a reach covers, as a filter on `Client`.
+
+    OWN (and OWN_CLIENTS): owned by or assigned to the caller; PROJECTS: clients of
+    projects the caller is a member of.
+    """
+    if reach is Access.ALL:
+        return true()
+    if reach in (Access.OWN, Access.OWN_CLIENTS):
+        return or_(
+            Client.owner_id == ctx.user_id,
+            exists().where(
+                ClientMember.client_id == Client.id, ClientMember.user_id == ctx.user_id
+            ),
+        )
+    return exists().where(
+        Project.client_id == Client.id,
+        ProjectMember.project_id == Project.id,
+        ProjectMember.user_id == ctx.user_id,
+    )
+
+
+def own_client_ids(ctx: TeamContext) -> ColumnElement[bool]:
+    """`Client.id` of the clients the caller owns or is assigned to (a subquery)."""
+    return (
+        select(Client.id)
+        .where(  # type: ignore[return-value]
+            Client.team_id == ctx.team_id, visible_clients(ctx, Access.OWN)
+        )
+        .scalar_subquery()
+    )
+
+
+async def get_client(
+    session: AsyncSession,
+    ctx: TeamContext,
+    client_id: uuid.UUID,
+    *,
+    permission: Permission = Permission.CRM_READ,
+    for_update: bool = False,
+) -> Client:
+    """A client the caller may see; with CRM_WRITE, one it may change (403 if only seen)."""
+    read = ctx.access(Permission.CRM_READ)
+    client = await get_in_team(
+        session,
+        Client,
+        ctx,
+        client_id,
+        what="Client",
+        visible=visible_clients(ctx, read),
+        for_update=for_update,
+    )
+    if permission is not Permission.CRM_READ:
+        reach = ctx.access(permission)
+        if reach is not Access.ALL:
+            allowed = await session.scalar(
+                select(Client.id).where(Client.id == client.id, visible_clients(ctx, reach))
+            )
+            if allowed is None:
+                raise Forbidden("You may only change clients you own or are assigned to.")
+    return client
+
+
+async def member_ids(
+    session: AsyncSession, clients: list[Client]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    return await links_of(
+        session, ClientMember, parent="client_id", parent_ids=[c.id for c in clients]
+    )
+
+
+async def list_clients(
+    session: AsyncSession,
+    ctx: TeamContext,
+    params: PageParams,
+    *,
+    q: str | None,
+    status: ClientStatus,
+    owner_id: uuid.UUID | None,
+) -> tuple[list[Client], bool, str | None]:
+    reach = ctx.access(Permission.CRM_READ)
+    stmt = team_select(Client, ctx).where(visible_clients(ctx, reach), Client.status == status)
+    if q:
+        pattern = f"%{_escape_like(q.lower())}%"
+        stmt = stmt.where(
+            or_(func.lower(Client.name).like(pattern), func.lower(Client.email).like(pattern))
+        )
+    if owner_id is not None:
+        stmt = stmt.where(Client.owner_id == owner_id)
+    return await paginate(session, stmt, params, model=Client)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def create_client(session: AsyncSession, ctx: TeamContext, data: ClientIn) -> Client:
+    """The client row and its assigned members (no onboarding side effects)."""
+    ctx.access(Permission.CRM_CREATE)
+    owner_id = data.owner_id or ctx.user_id
+    await ensure_team_members(session, ctx.team_id, [owner_id], field="owner_id")
+    await ensure_team_members(session, ctx.team_id, data.member_ids or [], field="member_ids")
+    client = Client(
+        team_id=ctx.team_id,
+        name=data.name,
+        email=data.email,
+        currency=data.currency,
+        owner_id=owner_id,
+        payment_methods=[m.value for m in data.payment_methods or []],
+        hourly_rate_amount=data.hourly_rate_amount,
+        address=data.address,
+        tax_id=data.tax_id,
+        notes=data.notes,
+    )
+    session.add(client)
+    await session.flush()
+    await replace_links(
+        session,
+        ClientMember,
+        team_id=ctx.team_id,
+        parent="client_id",
+        parent_id=client.id,
+        user_ids=data.member_ids or [],
+    )
+    await session.refresh(client)
+    return client
+
+
+async def update_client(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID, patch: ClientPatch
+) -> Client:
+    client = await get_client(
+        session, ctx, client_id, permission=Permission.CRM_WRITE, for_update=True
+    )
+    fields = patch.model_dump(exclude_unset=True)
+    for required in ("name", "currency", "status"):
+        if required in fields and fields[required] is None:
+            raise Unprocessable(f"`{required}` cannot be null.", code="field_not_nullable")
+    if fields.get("owner_id") is not None:
+        await ensure_team_members(session, ctx.team_id, [fields["owner_id"]], field="owner_id")
+    if "member_ids" in fields:
+        ids = fields.pop("member_ids") or []
+        await ensure_team_members(session, ctx.team_id, ids, field="member_ids")
+        await replace_links(
+            session,
+            ClientMember,
+            team_id=ctx.team_id,
+            parent="client_id",
+            parent_id=client.id,
+            user_ids=ids,
+        )
+    if "payment_methods" in fields:
+        fields["payment_methods"] = [m.value for m in fields["payment_methods"] or []]
+    for field, value in fields.items():
+        setattr(client, field, value)
+    client.updated_at = func.now()
+    await session.flush()
+    await session.refresh(client)
+    return client
+
+
+async def archive_client(session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID) -> Client:
+    client = await get_client(
+        session, ctx, client_id, permission=Permission.CRM_WRITE, for_update=True
+    )
+    client.status = ClientStatus.archived
+    await session.flush()
+    await session.refresh(client)
+    return client
+
+
+async def require_active_client(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID
+) -> Client:
+    """An active client of the team, for attaching new work (422 otherwise)."""
+    client = (
+        await session.execute(team_select(Client, ctx).where(Client.id == client_id))
+    ).scalar_one_or_none()
+    if client is None:
+        raise Unprocessable("No such client in this team.", code="unknown_client")
+    if client.status is not ClientStatus.active:
+        raise Unprocessable("The client is archived.", code="client_archived")
+    return client

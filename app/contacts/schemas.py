@@ -1,0 +1,61 @@
+import uuid
+from datetime import datetime
+
+from pydantic import Field
+
+from app.contacts.models import ActivityKind
+from app.core.schemas import Email, InputSchema, Name, Timestamps
+
+
+class ContactBase(InputSchema):
+    email: Email | None = None
+    phone: str | None = Field(default=None, max_length=50)
+    title: str | None = Field(default=None, max_length=200)
+    client_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    assignee_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class ContactIn(ContactBase):
+    name: Name
+
+
+class ContactPatch(ContactBase):
+    name: Name | None = None
+
+
+class ContactOut(Timestamps):
+    id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+    title: str | None
+    client_id: uuid.UUID | None
+    owner_id: uuid.UUID | None
+    assignee_ids: list[uuid.UUID]
+    portal_access: bool
+    portal_access_granted_at: datetime | None
+    last_contacted_at: datetime | None
+    notes: str | None
+
+
+class ActivityIn(InputSchema):
+    kind: ActivityKind
+    body: str = Field(min_length=1, max_length=10000)
+    occurred_at: datetime | None = None
+
+
+class ActivityPatch(InputSchema):
+    kind: ActivityKind | None = None
+    body: str | None = Field(default=None, min_length=1, max_length=10000)
+    occurred_at: datetime | None = None
+
+
+class ActivityOut(Timestamps):
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    kind: ActivityKind
+    body: str
+    occurred_at: datetime
+    author_id: uuid.UUID | None

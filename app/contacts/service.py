@@ -1,0 +1,357 @@
+"""Contacts, their activity history and their client-portal access."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, exists, func, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clients.models import Client
+from app.clients.service import visible_clients
+from app.config import Settings
+from app.contacts.models import Activity, Contact, ContactAssignee, PortalToken
+from app.contacts.schemas import ActivityIn, ActivityPatch, ContactIn, ContactPatch
+from app.core.auth import TeamContext
+from app.core.errors import Conflict, Forbidden, Unprocessable
+from app.core.links import ensure_team_members, links_of, replace_links
+from app.core.mail import queue_email
+from app.core.pagination import PageParams, paginate
+from app.core.permissions import Access, Permission
+from app.core.security import Secrets, opaque_token
+from app.core.tenancy import get_in_team, team_select
+
+PORTAL_LINK_TTL = timedelta(days=7)
+
+
+def visible_contacts(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
+    """OWN: contacts the caller owns or is assigned to, or of clients it owns or is
+    assigned to; PROJECTS: contacts of the clients of the caller's projects."""
+    if reach is Access.ALL:
+        return true()
+    of_visible_client = exists().where(
+        Client.id == Contact.client_id,
+        Client.team_id == Contact.team_id,
+        visible_clients(ctx, reach),
+    )
+    if reach is Access.PROJECTS:
+        return of_visible_client
+    return or_(
+        Contact.owner_id == ctx.user_id,
+        exists().where(
+            ContactAssignee.contact_id == Contact.id, ContactAssignee.user_id == ctx.user_id
+        ),
+        of_visible_client,
+    )
+
+
+async def get_contact(
+    session: AsyncSession,
+    ctx: TeamContext,
+    contact_id: uuid.UUID,
+    *,
+    write: bool = False,
+    for_update: bool = False,
+) -> Contact:
+    """A contact the caller may see (404 otherwise); `write`: one it may change (403)."""
+    read = ctx.access(Permission.CRM_READ)
+    contact = await get_in_team(
+        session,
+        Contact,
+        ctx,
+        contact_id,
+        what="Contact",
+        visible=visible_contacts(ctx, read),
+        for_update=for_update,
+    )
+    if write:
+        reach = ctx.access(Permission.CRM_WRITE)
+        if reach is not Access.ALL and not await session.scalar(
+            select(Contact.id).where(Contact.id == contact.id, visible_contacts(ctx, reach))
+        ):
+            raise Forbidden("You may only change contacts you own or are assigned to.")
+    return contact
+
+
+async def assignee_ids(
+    session: AsyncSession, contacts: list[Contact]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    return await links_of(
+        session, ContactAssignee, parent="contact_id", parent_ids=[c.id for c in contacts]
+    )
+
+
+async def list_contacts(
+    session: AsyncSession,
+    ctx: TeamContext,
+    params: PageParams,
+    *,
+    client_id: uuid.UUID | None,
+    owner_id: uuid.UUID | None,
+    q: str | None,
+) -> tuple[list[Contact], bool, str | None]:
+    reach = ctx.access(Permission.CRM_READ)
+    stmt = team_select(Contact, ctx).where(visible_contacts(ctx, reach))
+    if client_id is not None:
+        stmt = stmt.where(Contact.client_id == client_id)
+    if owner_id is not None:
+        stmt = stmt.where(Contact.owner_id == owner_id)
+    if q:
+        pattern = (
+            "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        stmt = stmt.where(
+            or_(func.lower(Contact.name).like(pattern), func.lower(Contact.email).like(pattern))
+        )
+    return await paginate(session, stmt, params, model=Contact)
+
+
+async def _check_client(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID | None
+) -> None:
+    if client_id is None:
+        return
+    found = await session.scalar(
+        team_select(Client, ctx).where(Client.id == client_id).with_only_columns(Client.id)
+    )
+    if found is None:
+        raise Unprocessable("No such client in this team.", code="unknown_client")
+
+
+async def _flush_unique_email(session: AsyncSession) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        if "uq_contact_team_id_lower_email" in str(exc.orig):
+            raise Conflict(
+                "Another contact of the team has this email.", code="contact_email_taken"
+            ) from None
+        raise
+
+
+async def create_contact(session: AsyncSession, ctx: TeamContext, data: ContactIn) -> Contact:
+    ctx.access(Permission.CRM_CREATE)
+    await _check_client(session, ctx, data.client_id)
+    owner_id = data.owner_id or ctx.user_id
+    await ensure_team_members(session, ctx.team_id, [owner_id], field="owner_id")
+    await ensure_team_members(session, ctx.team_id, data.assignee_ids or [], field="assignee_ids")
+    contact = Contact(
+        team_id=ctx.team_id,
+        name=data.name,
+        email=data.email,
+        phone=data.phone,
+        title=data.title,
+        client_id=data.client_id,
+        owner_id=owner_id,
+        notes=data.notes,
+    )
+    session.add(contact)
+    await _flush_unique_email(session)
+    await replace_links(
+        session,
+        ContactAssignee,
+        team_id=ctx.team_id,
+        parent="contact_id",
+        parent_id=contact.id,
+        user_ids=data.assignee_ids or [],
+    )
+    await session.refresh(contact)
+    return contact
+
+
+async def update_contact(
+    session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, patch: ContactPatch
+) -> Contact:
+    contact = await get_contact(session, ctx, contact_id, write=True, for_update=True)
+    fields = patch.model_dump(exclude_unset=True)
+    if "name" in fields and fields["name"] is None:
+        raise Unprocessable("`name` cannot be null.", code="field_not_nullable")
+    if "client_id" in fields:
+        await _check_client(session, ctx, fields["client_id"])
+    if fields.get("owner_id") is not None:
+        await ensure_team_members(session, ctx.team_id, [fields["owner_id"]], field="owner_id")
+    if "assignee_ids" in fields:
+        ids = fields.pop("assignee_ids") or []
+        await ensure_team_members(session, ctx.team_id, ids, field="assignee_ids")
+        await replace_links(
+            session,
+            ContactAssignee,
+            team_id=ctx.team_id,
+            parent="contact_id",
+            parent_id=contact.id,
+            user_ids=ids,
+        )
+    if "email" in fields and fields["email"] is None and contact.portal_access:
+        raise Unprocessable(
+            "A contact with portal access needs an email.", code="contact_email_required"
+        )
+    for field, value in fields.items():
+        setattr(contact, field, value)
+    contact.updated_at = func.now()
+    await _flush_unique_email(session)
+    await session.refresh(contact)
+    return contact
+
+
+async def delete_contact(session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID) -> None:
+    contact = await get_contact(session, ctx, contact_id, write=True)
+    await session.delete(contact)
+    await session.flush()
+
+
+# ---------------------------------------------------------------- portal access
+
+
+async def grant_portal_access(
+    session: AsyncSession,
+    ctx: TeamContext,
+    secrets: Secrets,
+    settings: Settings,
+    contact: Contact,
+    *,
+    team_name: str,
+) -> None:
+    """Give the contact portal access and email it a one-time login link after commit."""
+    if not contact.email:
+        raise Unprocessable(
+            "The contact has no email to send a login link to.", code="contact_email_required"
+        )
+    now = datetime.now(UTC)
+    if not contact.portal_access:
+        contact.portal_access = True
+        contact.portal_access_granted_at = now
+    token = opaque_token()
+    session.add(
+        PortalToken(
+            team_id=ctx.team_id,
+            contact_id=contact.id,
+            token_hash=secrets.keyed_hash(token),
+            expires_at=now + PORTAL_LINK_TTL,
+        )
+    )
+    await session.flush()
+    link = f"{settings.public_base_url.rstrip('/')}/portal/login?token={token}"
+    queue_email(
+        session,
+        to=[contact.email],
+        subject=f"Your client portal at {team_name}",
+        text=(
+            f"Hello {contact.name},\n\n{team_name} invites you to its client portal, where you "
+            f"can follow your projects, the time spent on them and your invoices.\n\n"
+            f"Sign in: {link}\n\nThe link works once and expires in 7 days."
+        ),
+    )
+
+
+async def set_portal_access(
+    session: AsyncSession,
+    ctx: TeamContext,
+    secrets: Secrets,
+    settings: Settings,
+    contact_id: uuid.UUID,
+    *,
+    enabled: bool,
+) -> Contact:
+    from app.teams.models import Team
+
+    contact = await get_contact(session, ctx, contact_id, write=True, for_update=True)
+    if enabled:
+        team = await session.get(Team, ctx.team_id)
+        await grant_portal_access(
+            session, ctx, secrets, settings, contact, team_name=team.name if team else ""
+        )
+    else:
+        contact.portal_access = False
+        contact.portal_access_granted_at = None
+        # Outstanding login links die with the access.
+        await session.execute(
+            update(PortalToken)
+            .where(PortalToken.contact_id == contact.id, PortalToken.used_at.is_(None))
+            .values(expires_at=func.now())
+        )
+    await session.flush()
+    await session.refresh(contact)
+    return contact
+
+
+# ---------------------------------------------------------------- activities
+
+
+def _may_moderate(ctx: TeamContext) -> bool:
+    return ctx.grant(Permission.CRM_WRITE) is Access.ALL
+
+
+async def list_activities(
+    session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, params: PageParams
+) -> tuple[list[Activity], bool, str | None]:
+    contact = await get_contact(session, ctx, contact_id)
+    stmt = team_select(Activity, ctx).where(Activity.contact_id == contact.id)
+    return await paginate(
+        session, stmt, params, model=Activity, order_by=[Activity.occurred_at], descending=True
+    )
+
+
+async def log_activity(
+    session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, data: ActivityIn
+) -> Activity:
+    """Anyone who may read the contact may log an activity; it bumps `last_contacted_at`."""
+    contact = await get_contact(session, ctx, contact_id, for_update=True)
+    occurred_at = data.occurred_at or datetime.now(UTC)
+    activity = Activity(
+        team_id=ctx.team_id,
+        contact_id=contact.id,
+        kind=data.kind,
+        body=data.body,
+        occurred_at=occurred_at,
+        author_id=ctx.user_id,
+    )
+    session.add(activity)
+    if contact.last_contacted_at is None or contact.last_contacted_at < occurred_at:
+        contact.last_contacted_at = occurred_at
+    await session.flush()
+    await session.refresh(activity)
+    return activity
+
+
+async def _own_activity(
+    session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, activity_id: uuid.UUID
+) -> Activity:
+    contact = await get_contact(session, ctx, contact_id)
+    activity = await get_in_team(
+        session,
+        Activity,
+        ctx,
+        activity_id,
+        what="Activity",
+        visible=Activity.contact_id == contact.id,
+        for_update=True,
+    )
+    if activity.author_id != ctx.user_id and not _may_moderate(ctx):
+        raise Forbidden("Only the author or a manager may change this activity.")
+    return activity
+
+
+async def update_activity(
+    session: AsyncSession,
+    ctx: TeamContext,
+    contact_id: uuid.UUID,
+    activity_id: uuid.UUID,
+    patch: ActivityPatch,
+) -> Activity:
+    activity = await _own_activity(session, ctx, contact_id, activity_id)
+    for field, value in patch.model_dump(exclude_unset=True).items():
+        if value is None:
+            raise Unprocessable(f"`{field}` cannot be null.", code="field_not_nullable")
+        setattr(activity, field, value)
+    await session.flush()
+    await session.refresh(activity)
+    return activity
+
+
+async def delete_activity(
+    session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, activity_id: uuid.UUID
+) -> None:
+    activity = await _own_activity(session, ctx, contact_id, activity_id)
+    await session.delete(activity)
+    await session.flush()

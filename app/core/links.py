@@ -1,0 +1,72 @@
+"""Replace the set of users linked to a row (client members, contact assignees)."""
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import Unprocessable
+
+
+async def ensure_team_members(
+    session: AsyncSession, team_id: uuid.UUID, user_ids: Iterable[uuid.UUID], *, field: str
+) -> None:
+    """422 `not_team_member` unless every id is a member of the team."""
+    from app.teams.models import Membership
+
+    wanted = set(user_ids)
+    if not wanted:
+        return
+    found = set(
+        (
+            await session.execute(
+                select(Membership.user_id).where(
+                    Membership.team_id == team_id, Membership.user_id.in_(wanted)
+                )
+            )
+        ).scalars()
+    )
+    missing = wanted - found
+    if missing:
+        raise Unprocessable(
+            f"`{field}` names users who are not members of the team: "
+            + ", ".join(sorted(map(str, missing))),
+            code="not_team_member",
+        )
+
+
+async def replace_links(
+    session: AsyncSession,
+    model: Any,
+    *,
+    team_id: uuid.UUID,
+    parent: str,
+    parent_id: uuid.UUID,
+    user_ids: Iterable[uuid.UUID],
+) -> None:
+    ids = set(user_ids)
+    await session.execute(delete(model).where(getattr(model, parent) == parent_id))
+    if ids:
+        await session.execute(
+            insert(model),
+            [{"team_id": team_id, parent: parent_id, "user_id": u} for u in ids],
+        )
+
+
+async def links_of(
+    session: AsyncSession, model: Any, *, parent: str, parent_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """user ids per parent id, for a whole page of parents in one query."""
+    ids = list(parent_ids)
+    result: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+    if not ids:
+        return result
+    column = getattr(model, parent)
+    rows = await session.execute(
+        select(column, model.user_id).where(column.in_(ids)).order_by(model.user_id)
+    )
+    for parent_id, user_id in rows:
+        result[parent_id].append(user_id)
+    return result

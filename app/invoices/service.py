@@ -1,0 +1,68 @@
+"""Invoice settings per client (the invoices themselves arrive with the invoicing issue)."""
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clients.models import Client
+from app.clients.service import visible_clients
+from app.core.auth import TeamContext
+from app.core.errors import NotFound
+from app.core.permissions import Permission
+from app.core.tenancy import get_in_team
+from app.invoices.models import InvoiceSettings
+from app.invoices.schemas import InvoiceSettingsIn
+
+
+async def create_default_settings(session: AsyncSession, client: Client) -> InvoiceSettings:
+    """Settings of a new client: no schedule, due in 14 days, in the client's currency."""
+    settings = InvoiceSettings(
+        team_id=client.team_id,
+        client_id=client.id,
+        currency=client.currency,
+        payment_methods=list(client.payment_methods),
+    )
+    session.add(settings)
+    await session.flush()
+    await session.refresh(settings)
+    return settings
+
+
+async def _client_for_invoicing(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID
+) -> Client:
+    reach = ctx.access(Permission.INVOICES_READ)
+    return await get_in_team(
+        session, Client, ctx, client_id, what="Client", visible=visible_clients(ctx, reach)
+    )
+
+
+async def get_settings(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID
+) -> InvoiceSettings:
+    client = await _client_for_invoicing(session, ctx, client_id)
+    settings = (
+        await session.execute(select(InvoiceSettings).where(InvoiceSettings.client_id == client.id))
+    ).scalar_one_or_none()
+    if settings is None:
+        raise NotFound("Invoice settings")
+    return settings
+
+
+async def put_settings(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID, data: InvoiceSettingsIn
+) -> InvoiceSettings:
+    ctx.access(Permission.INVOICES_WRITE)
+    client = await _client_for_invoicing(session, ctx, client_id)
+    settings = await session.get(InvoiceSettings, client.id, with_for_update=True)
+    if settings is None:
+        settings = await create_default_settings(session, client)
+    values = data.model_dump()
+    values["payment_methods"] = [m.value for m in data.payment_methods]
+    values["currency"] = data.currency or client.currency
+    for field, value in values.items():
+        setattr(settings, field, value)
+    await session.flush()
+    await session.refresh(settings)
+    return settings

@@ -1,0 +1,365 @@
+"""Board columns and tasks, with gap-free ordering that survives concurrent moves.
+
+Ordering invariant: in every column, task positions are exactly 0..n-1, and column
+positions on a board are 0..m-1. Every change of order first locks the affected column
+rows (`SELECT ... FOR UPDATE`, in id order so two moves cannot deadlock), then re-reads
+and renumbers. Unique (column, position) constraints are checked at commit as a last line
+of defence.
+"""
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import TeamContext
+from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.permissions import Permission
+from app.core.tenancy import get_in_team
+from app.projects.models import Board, BoardColumn, ColumnKind, Project, ProjectMember, Task
+from app.projects.schemas import ColumnIn, ColumnPatch, TaskIn, TaskPatch
+from app.projects.service import get_project
+
+
+async def _board(session: AsyncSession, project: Project) -> Board:
+    return (await session.execute(select(Board).where(Board.project_id == project.id))).scalar_one()
+
+
+async def get_board(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> tuple[Board, list[BoardColumn], list[Task]]:
+    """The board with its columns and tasks in order (two queries)."""
+    project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
+    board = await _board(session, project)
+    columns = list(
+        (
+            await session.execute(
+                select(BoardColumn)
+                .where(BoardColumn.board_id == board.id)
+                .order_by(BoardColumn.position)
+            )
+        ).scalars()
+    )
+    tasks = list(
+        (
+            await session.execute(
+                select(Task)
+                .where(Task.project_id == project.id)
+                .order_by(Task.column_id, Task.position)
+            )
+        ).scalars()
+    )
+    return board, columns, tasks
+
+
+# ---------------------------------------------------------------- columns
+
+
+async def _lock_columns(session: AsyncSession, board_id: uuid.UUID) -> list[BoardColumn]:
+    rows = await session.execute(
+        select(BoardColumn)
+        .where(BoardColumn.board_id == board_id)
+        .order_by(BoardColumn.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return sorted(rows.scalars(), key=lambda c: c.position)
+
+
+def _renumber(items: list, attr: str = "position") -> None:  # type: ignore[type-arg]
+    for i, item in enumerate(items):
+        if getattr(item, attr) != i:
+            setattr(item, attr, i)
+
+
+async def add_column(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, data: ColumnIn
+) -> BoardColumn:
+    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
+    board = await _board(session, project)
+    columns = await _lock_columns(session, board.id)
+    if data.kind in (ColumnKind.todo, ColumnKind.done) and any(
+        c.kind is data.kind for c in columns
+    ):
+        raise Conflict(
+            f"The board already has a {data.kind.value} column.", code="column_kind_taken"
+        )
+    column = BoardColumn(
+        team_id=ctx.team_id, board_id=board.id, name=data.name, kind=data.kind, position=0
+    )
+    position = len(columns) if data.position is None else min(data.position, len(columns))
+    columns.insert(position, column)
+    session.add(column)
+    _renumber(columns)
+    await session.flush()
+    await session.refresh(column)
+    return column
+
+
+async def _column(
+    session: AsyncSession, ctx: TeamContext, board: Board, column_id: uuid.UUID
+) -> BoardColumn:
+    return await get_in_team(
+        session,
+        BoardColumn,
+        ctx,
+        column_id,
+        what="Column",
+        visible=BoardColumn.board_id == board.id,
+    )
+
+
+async def update_column(
+    session: AsyncSession,
+    ctx: TeamContext,
+    project_id: uuid.UUID,
+    column_id: uuid.UUID,
+    patch: ColumnPatch,
+) -> BoardColumn:
+    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
+    board = await _board(session, project)
+    await _column(session, ctx, board, column_id)
+    columns = await _lock_columns(session, board.id)
+    column = next(c for c in columns if c.id == column_id)
+    if patch.name is not None:
+        column.name = patch.name
+    if patch.position is not None:
+        columns.remove(column)
+        columns.insert(min(patch.position, len(columns)), column)
+        _renumber(columns)
+    await session.flush()
+    await session.refresh(column)
+    return column
+
+
+async def delete_column(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, column_id: uuid.UUID
+) -> None:
+    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
+    board = await _board(session, project)
+    await _column(session, ctx, board, column_id)
+    columns = await _lock_columns(session, board.id)
+    column = next(c for c in columns if c.id == column_id)
+    if await session.scalar(select(func.count()).where(Task.column_id == column.id)):
+        raise Conflict("Move the column's tasks away first.", code="column_not_empty")
+    columns.remove(column)
+    await session.delete(column)
+    _renumber(columns)
+    await session.flush()
+
+
+# ---------------------------------------------------------------- tasks
+
+
+async def _writable_project(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> Project:
+    return await get_project(
+        session, ctx, project_id, read=Permission.TASKS_READ, write=Permission.TASKS_WRITE
+    )
+
+
+async def get_task(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, task_id: uuid.UUID
+) -> Task:
+    project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
+    return await get_in_team(
+        session, Task, ctx, task_id, what="Task", visible=Task.project_id == project.id
+    )
+
+
+async def list_tasks(
+    session: AsyncSession,
+    ctx: TeamContext,
+    project_id: uuid.UUID,
+    params,  # type: ignore[no-untyped-def]
+    *,
+    column_id: uuid.UUID | None,
+    assignee_id: uuid.UUID | None,
+):  # type: ignore[no-untyped-def]
+    from app.core.pagination import paginate
+
+    project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
+    stmt = select(Task).where(Task.team_id == ctx.team_id, Task.project_id == project.id)
+    if column_id is not None:
+        stmt = stmt.where(Task.column_id == column_id)
+    if assignee_id is not None:
+        stmt = stmt.where(Task.assignee_id == assignee_id)
+    return await paginate(session, stmt, params, model=Task)
+
+
+async def _check_assignee(
+    session: AsyncSession, project: Project, user_id: uuid.UUID | None
+) -> None:
+    if user_id is None:
+        return
+    if await session.get(ProjectMember, (project.id, user_id)) is None:
+        raise Unprocessable(
+            "The assignee must be a member of the project.", code="assignee_not_project_member"
+        )
+
+
+async def _locked_column_tasks(session: AsyncSession, column_id: uuid.UUID) -> list[Task]:
+    # populate_existing: rows another transaction renumbered before we took the lock
+    # must not be read from this session's identity map.
+    rows = await session.execute(
+        select(Task)
+        .where(Task.column_id == column_id)
+        .order_by(Task.position)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.scalars())
+
+
+async def _lock(session: AsyncSession, column_ids: set[uuid.UUID]) -> None:
+    """Serialise every ordering change on these columns (id order: no deadlocks)."""
+    await session.execute(
+        select(BoardColumn.id)
+        .where(BoardColumn.id.in_(column_ids))
+        .order_by(BoardColumn.id)
+        .with_for_update()
+    )
+
+
+async def create_task(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, data: TaskIn
+) -> Task:
+    project = await _writable_project(session, ctx, project_id)
+    board = await _board(session, project)
+    if data.column_id is not None:
+        column = await _column(session, ctx, board, data.column_id)
+    else:
+        column = (
+            await session.execute(
+                select(BoardColumn)
+                .where(BoardColumn.board_id == board.id)
+                .order_by((BoardColumn.kind != ColumnKind.todo), BoardColumn.position)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if column is None:
+            raise Unprocessable(
+                "The board has no column to put the task in.", code="board_has_no_columns"
+            )
+    await _check_assignee(session, project, data.assignee_id)
+    await _lock(session, {column.id})
+    tasks = await _locked_column_tasks(session, column.id)
+    task = Task(
+        team_id=ctx.team_id,
+        project_id=project.id,
+        column_id=column.id,
+        title=data.title,
+        description=data.description,
+        position=0,
+        assignee_id=data.assignee_id,
+        estimate_seconds=data.estimate_seconds,
+    )
+    tasks.insert(len(tasks) if data.position is None else min(data.position, len(tasks)), task)
+    session.add(task)
+    _renumber(tasks)
+    await session.flush()
+    await session.refresh(task)
+    return task
+
+
+async def _move(
+    session: AsyncSession,
+    ctx: TeamContext,
+    board: Board,
+    task: Task,
+    column_id: uuid.UUID,
+    position: int,
+) -> Task:
+    target = await _column(session, ctx, board, column_id)
+    while True:
+        source_id = task.column_id
+        await _lock(session, {source_id, target.id})
+        # Another move may have changed the task before we got the locks.
+        current = (
+            await session.execute(
+                select(Task.column_id)
+                .where(Task.id == task.id)
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one_or_none()
+        if current is None:
+            raise NotFound("Task")
+        if current == source_id:
+            break
+        task.column_id = current
+    await session.refresh(task)
+    source = [t for t in await _locked_column_tasks(session, source_id) if t.id != task.id]
+    if source_id == target.id:
+        source.insert(min(position, len(source)), task)
+        _renumber(source)
+    else:
+        destination = await _locked_column_tasks(session, target.id)
+        destination.insert(min(position, len(destination)), task)
+        task.column_id = target.id
+        _renumber(source)
+        _renumber(destination)
+    await session.flush()
+    return task
+
+
+async def update_task(
+    session: AsyncSession,
+    ctx: TeamContext,
+    project_id: uuid.UUID,
+    task_id: uuid.UUID,
+    patch: TaskPatch,
+) -> Task:
+    project = await _writable_project(session, ctx, project_id)
+    task = await get_in_team(
+        session, Task, ctx, task_id, what="Task", visible=Task.project_id == project.id
+    )
+    fields = patch.model_dump(exclude_unset=True)
+    if "title" in fields and fields["title"] is None:
+        raise Unprocessable("`title` cannot be null.", code="field_not_nullable")
+    if "assignee_id" in fields:
+        await _check_assignee(session, project, fields["assignee_id"])
+    column_id, position = fields.pop("column_id", None), fields.pop("position", None)
+    for field, value in fields.items():
+        setattr(task, field, value)
+    if column_id is not None or position is not None:
+        board = await _board(session, project)
+        await _move(
+            session,
+            ctx,
+            board,
+            task,
+            column_id or task.column_id,
+            position if position is not None else 1 << 30,
+        )
+    await session.flush()
+    await session.refresh(task)
+    return task
+
+
+async def move_task(
+    session: AsyncSession,
+    ctx: TeamContext,
+    project_id: uuid.UUID,
+    task_id: uuid.UUID,
+    column_id: uuid.UUID,
+    position: int,
+) -> Task:
+    return await update_task(
+        session, ctx, project_id, task_id, TaskPatch(column_id=column_id, position=position)
+    )
+
+
+async def delete_task(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, task_id: uuid.UUID
+) -> None:
+    project = await _writable_project(session, ctx, project_id)
+    task = await get_in_team(
+        session, Task, ctx, task_id, what="Task", visible=Task.project_id == project.id
+    )
+    await _lock(session, {task.column_id})
+    await session.refresh(task)
+    tasks = [t for t in await _locked_column_tasks(session, task.column_id) if t.id != task.id]
+    await session.delete(task)
+    await session.flush()
+    _renumber(tasks)
+    await session.flush()

@@ -1,0 +1,137 @@
+import uuid
+
+from pydantic import Field
+
+from app.core.schemas import InputSchema, Schema, Timestamps
+from app.projects.models import ColumnKind, ProjectRole, ProjectStatus
+
+ProjectName = Field(min_length=1, max_length=255)
+
+
+class ProjectIn(InputSchema):
+    name: str = ProjectName
+    description: str | None = Field(default=None, max_length=5000)
+    client_id: uuid.UUID | None = None
+    billable: bool = True
+    hourly_rate_amount: int | None = Field(default=None, ge=0)
+    budget_seconds: int | None = Field(default=None, ge=0)
+
+
+class ProjectPatch(InputSchema):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=5000)
+    client_id: uuid.UUID | None = None
+    status: ProjectStatus | None = None
+    billable: bool | None = None
+    hourly_rate_amount: int | None = Field(default=None, ge=0)
+    budget_seconds: int | None = Field(default=None, ge=0)
+
+
+class ProjectOut(Timestamps):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    client_id: uuid.UUID | None
+    status: ProjectStatus
+    billable: bool
+    hourly_rate_amount: int | None
+    budget_seconds: int | None
+    board_id: uuid.UUID
+
+
+class TaskIn(InputSchema):
+    title: str = Field(min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=5000)
+    column_id: uuid.UUID | None = None
+    position: int | None = Field(default=None, ge=0)
+    assignee_id: uuid.UUID | None = None
+    estimate_seconds: int | None = Field(default=None, ge=0)
+
+
+class TaskPatch(InputSchema):
+    title: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=5000)
+    column_id: uuid.UUID | None = None
+    position: int | None = Field(default=None, ge=0)
+    assignee_id: uuid.UUID | None = None
+    estimate_seconds: int | None = Field(default=None, ge=0)
+
+
+class TaskMove(InputSchema):
+    column_id: uuid.UUID
+    position: int = Field(ge=0)
+
+
+class TaskOut(Timestamps):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    title: str
+    description: str | None
+    column_id: uuid.UUID
+    position: int
+    assignee_id: uuid.UUID | None
+    estimate_seconds: int | None
+    tracked_seconds: int = 0
+
+
+class ColumnIn(InputSchema):
+    name: str = Field(min_length=1, max_length=100)
+    kind: ColumnKind = ColumnKind.custom
+    position: int | None = Field(default=None, ge=0)
+
+
+class ColumnPatch(InputSchema):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    position: int | None = Field(default=None, ge=0)
+
+
+class ColumnOut(Timestamps):
+    id: uuid.UUID
+    name: str
+    kind: ColumnKind
+    position: int
+
+
+class BoardColumnOut(ColumnOut):
+    tasks: list[TaskOut]
+
+
+class BoardOut(Schema):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    columns: list[BoardColumnOut]
+
+
+class ProjectMemberIn(InputSchema):
+    user_id: uuid.UUID
+    role: ProjectRole = ProjectRole.member
+
+
+class ProjectMemberPatch(InputSchema):
+    role: ProjectRole
+
+
+class ProjectMemberOut(Timestamps):
+    user_id: uuid.UUID
+    role: ProjectRole
+
+
+class ViewerIn(InputSchema):
+    contact_id: uuid.UUID
+
+
+class ViewerOut(Timestamps):
+    contact_id: uuid.UUID
+
+
+class ColumnCount(Schema):
+    column_id: uuid.UUID
+    name: str
+    kind: ColumnKind
+    task_count: int
+
+
+class ProjectStats(Schema):
+    project_id: uuid.UUID
+    task_count: int
+    tasks_by_column: list[ColumnCount]

@@ -1,0 +1,333 @@
+"""Projects with their board, members and viewers; visibility by role."""
+
+import uuid
+
+from sqlalchemy import ColumnElement, exists, func, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clients.models import Client
+from app.clients.service import own_client_ids, require_active_client
+from app.contacts.models import Contact
+from app.core.auth import TeamContext
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.links import ensure_team_members
+from app.core.pagination import PageParams, paginate
+from app.core.permissions import Access, Permission
+from app.core.tenancy import get_in_team, team_select
+from app.projects.models import (
+    Board,
+    BoardColumn,
+    ColumnKind,
+    Project,
+    ProjectMember,
+    ProjectRole,
+    ProjectStatus,
+    ProjectViewer,
+    Task,
+)
+from app.projects.schemas import ProjectIn, ProjectPatch
+
+DEFAULT_COLUMNS = (
+    ("To do", ColumnKind.todo),
+    ("In progress", ColumnKind.in_progress),
+    ("Done", ColumnKind.done),
+)
+
+
+def visible_projects(
+    ctx: TeamContext, reach: Access, *, managing: bool = False
+) -> ColumnElement[bool]:
+    """Which projects a reach covers, as a filter on `Project`.
+
+    OWN_CLIENTS: projects of clients the caller owns or is assigned to. PROJECTS (and
+    OWN): projects the caller is a member of; when `managing`, only those where its
+    project role is manager.
+    """
+    if reach is Access.ALL:
+        return true()
+    if reach is Access.OWN_CLIENTS:
+        return Project.client_id.in_(own_client_ids(ctx))
+    membership = exists().where(
+        ProjectMember.project_id == Project.id, ProjectMember.user_id == ctx.user_id
+    )
+    if managing:
+        membership = membership.where(ProjectMember.role == ProjectRole.manager)
+    return membership
+
+
+async def get_project(
+    session: AsyncSession,
+    ctx: TeamContext,
+    project_id: uuid.UUID,
+    *,
+    read: Permission = Permission.PROJECTS_READ,
+    write: Permission | None = None,
+    for_update: bool = False,
+) -> Project:
+    """A project the caller may see with `read` (404 otherwise) and, when given, act on
+    with `write` (403 when it may only see it)."""
+    reach = ctx.access(read)
+    project = await get_in_team(
+        session,
+        Project,
+        ctx,
+        project_id,
+        what="Project",
+        visible=visible_projects(ctx, reach),
+        for_update=for_update,
+    )
+    if write is not None:
+        write_reach = ctx.access(write)
+        managing = write is Permission.PROJECTS_MANAGE
+        if write_reach is not Access.ALL and not await session.scalar(
+            select(Project.id).where(
+                Project.id == project.id, visible_projects(ctx, write_reach, managing=managing)
+            )
+        ):
+            raise Forbidden("You may not change this project.")
+    return project
+
+
+async def board_ids(session: AsyncSession, projects: list[Project]) -> dict[uuid.UUID, uuid.UUID]:
+    if not projects:
+        return {}
+    rows = await session.execute(
+        select(Board.project_id, Board.id).where(Board.project_id.in_([p.id for p in projects]))
+    )
+    return {project_id: board_id for project_id, board_id in rows}
+
+
+async def list_projects(
+    session: AsyncSession,
+    ctx: TeamContext,
+    params: PageParams,
+    *,
+    client_id: uuid.UUID | None,
+    status: ProjectStatus,
+    q: str | None,
+) -> tuple[list[Project], bool, str | None]:
+    reach = ctx.access(Permission.PROJECTS_READ)
+    stmt = team_select(Project, ctx).where(visible_projects(ctx, reach), Project.status == status)
+    if client_id is not None:
+        stmt = stmt.where(Project.client_id == client_id)
+    if q:
+        pattern = (
+            "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        stmt = stmt.where(func.lower(Project.name).like(pattern))
+    return await paginate(session, stmt, params, model=Project)
+
+
+async def _create(
+    session: AsyncSession, ctx: TeamContext, data: ProjectIn, *, client: Client | None
+) -> tuple[Project, Board]:
+    project = Project(
+        team_id=ctx.team_id,
+        name=data.name,
+        description=data.description,
+        client_id=client.id if client else None,
+        billable=data.billable,
+        hourly_rate_amount=data.hourly_rate_amount,
+        budget_seconds=data.budget_seconds,
+        created_by_id=ctx.user_id,
+    )
+    session.add(project)
+    await session.flush()
+    board = Board(team_id=ctx.team_id, project_id=project.id)
+    session.add(board)
+    await session.flush()
+    session.add_all(
+        BoardColumn(team_id=ctx.team_id, board_id=board.id, name=name, kind=kind, position=i)
+        for i, (name, kind) in enumerate(DEFAULT_COLUMNS)
+    )
+    # The creator manages what it creates, and so keeps seeing it whatever its role.
+    session.add(
+        ProjectMember(
+            team_id=ctx.team_id,
+            project_id=project.id,
+            user_id=ctx.user_id,
+            role=ProjectRole.manager,
+        )
+    )
+    await session.flush()
+    await session.refresh(project)
+    return project, board
+
+
+async def create_project(
+    session: AsyncSession, ctx: TeamContext, data: ProjectIn
+) -> tuple[Project, Board]:
+    """A project with its board (To do, In progress, Done)."""
+    ctx.access(Permission.PROJECTS_CREATE)
+    client = await require_active_client(session, ctx, data.client_id) if data.client_id else None
+    return await _create(session, ctx, data, client=client)
+
+
+async def create_for_new_client(
+    session: AsyncSession, ctx: TeamContext, client: Client, name: str
+) -> tuple[Project, Board]:
+    """The onboarding project of a client created in the same transaction."""
+    ctx.access(Permission.PROJECTS_CREATE)
+    return await _create(session, ctx, ProjectIn(name=name, client_id=client.id), client=client)
+
+
+async def update_project(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, patch: ProjectPatch
+) -> Project:
+    project = await get_project(
+        session, ctx, project_id, write=Permission.PROJECTS_MANAGE, for_update=True
+    )
+    fields = patch.model_dump(exclude_unset=True)
+    for required in ("name", "status", "billable"):
+        if required in fields and fields[required] is None:
+            raise Unprocessable(f"`{required}` cannot be null.", code="field_not_nullable")
+    if fields.get("client_id") is not None and fields["client_id"] != project.client_id:
+        await require_active_client(session, ctx, fields["client_id"])
+    for field, value in fields.items():
+        setattr(project, field, value)
+    await session.flush()
+    await session.refresh(project)
+    return project
+
+
+async def delete_project(session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID) -> None:
+    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
+    await session.delete(project)
+    await session.flush()
+
+
+# ---------------------------------------------------------------- members and viewers
+
+
+async def list_members(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> list[ProjectMember]:
+    project = await get_project(session, ctx, project_id)
+    rows = await session.execute(
+        select(ProjectMember)
+        .where(ProjectMember.project_id == project.id)
+        .order_by(ProjectMember.user_id)
+    )
+    return list(rows.scalars())
+
+
+async def add_member(
+    session: AsyncSession,
+    ctx: TeamContext,
+    project_id: uuid.UUID,
+    user_id: uuid.UUID,
+    role: ProjectRole,
+) -> ProjectMember:
+    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
+    await ensure_team_members(session, ctx.team_id, [user_id], field="user_id")
+    if await session.get(ProjectMember, (project.id, user_id)) is not None:
+        raise Conflict("Already a member of this project.", code="already_project_member")
+    member = ProjectMember(team_id=ctx.team_id, project_id=project.id, user_id=user_id, role=role)
+    session.add(member)
+    await session.flush()
+    await session.refresh(member)
+    return member
+
+
+async def _member(session: AsyncSession, project: Project, user_id: uuid.UUID) -> ProjectMember:
+    member = await session.get(ProjectMember, (project.id, user_id), with_for_update=True)
+    if member is None:
+        raise NotFound("Project member")
+    return member
+
+
+async def change_member_role(
+    session: AsyncSession,
+    ctx: TeamContext,
+    project_id: uuid.UUID,
+    user_id: uuid.UUID,
+    role: ProjectRole,
+) -> ProjectMember:
+    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
+    member = await _member(session, project, user_id)
+    member.role = role
+    await session.flush()
+    await session.refresh(member)
+    return member
+
+
+async def remove_member(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
+    member = await _member(session, project, user_id)
+    await session.delete(member)
+    await session.flush()
+
+
+async def list_viewers(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> list[ProjectViewer]:
+    project = await get_project(session, ctx, project_id)
+    rows = await session.execute(
+        select(ProjectViewer)
+        .where(ProjectViewer.project_id == project.id)
+        .order_by(ProjectViewer.contact_id)
+    )
+    return list(rows.scalars())
+
+
+async def attach_viewer(
+    session: AsyncSession, ctx: TeamContext, project: Project, contact: Contact
+) -> ProjectViewer:
+    """Make a contact of the project's client a read-only viewer of the project."""
+    if project.client_id is None or contact.client_id != project.client_id:
+        raise Unprocessable(
+            "Only contacts of the project's client can view it.", code="viewer_not_client_contact"
+        )
+    viewer = ProjectViewer(team_id=ctx.team_id, project_id=project.id, contact_id=contact.id)
+    session.add(viewer)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("This contact already views the project.", code="already_viewer") from None
+    await session.refresh(viewer)
+    return viewer
+
+
+async def add_viewer(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, contact_id: uuid.UUID
+) -> ProjectViewer:
+    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
+    contact = (
+        await session.execute(team_select(Contact, ctx).where(Contact.id == contact_id))
+    ).scalar_one_or_none()
+    if contact is None:
+        raise Unprocessable("No such contact in this team.", code="unknown_contact")
+    return await attach_viewer(session, ctx, project, contact)
+
+
+async def remove_viewer(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, contact_id: uuid.UUID
+) -> None:
+    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
+    viewer = await session.get(ProjectViewer, (project.id, contact_id))
+    if viewer is None:
+        raise NotFound("Viewer")
+    await session.delete(viewer)
+    await session.flush()
+
+
+# ---------------------------------------------------------------- stats
+
+
+async def stats(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> tuple[Project, list[tuple[BoardColumn, int]]]:
+    project = await get_project(session, ctx, project_id)
+    rows = await session.execute(
+        select(BoardColumn, func.count(Task.id))
+        .join(Board, Board.id == BoardColumn.board_id)
+        .outerjoin(Task, Task.column_id == BoardColumn.id)
+        .where(Board.project_id == project.id)
+        .group_by(BoardColumn.id)
+        .order_by(BoardColumn.position)
+    )
+    return project, [(column, count) for column, count in rows]
