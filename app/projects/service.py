@@ -201,15 +201,11 @@ async def delete_project(session: AsyncSession, ctx: TeamContext, project_id: uu
 
 
 async def list_members(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
-) -> list[ProjectMember]:
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
+) -> tuple[list[ProjectMember], bool, str | None]:
     project = await get_project(session, ctx, project_id)
-    rows = await session.execute(
-        select(ProjectMember)
-        .where(ProjectMember.project_id == project.id)
-        .order_by(ProjectMember.user_id)
-    )
-    return list(rows.scalars())
+    stmt = select(ProjectMember).where(ProjectMember.project_id == project.id)
+    return await paginate(session, stmt, params, model=ProjectMember, pk=ProjectMember.user_id)
 
 
 async def add_member(
@@ -262,15 +258,11 @@ async def remove_member(
 
 
 async def list_viewers(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
-) -> list[ProjectViewer]:
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
+) -> tuple[list[ProjectViewer], bool, str | None]:
     project = await get_project(session, ctx, project_id)
-    rows = await session.execute(
-        select(ProjectViewer)
-        .where(ProjectViewer.project_id == project.id)
-        .order_by(ProjectViewer.contact_id)
-    )
-    return list(rows.scalars())
+    stmt = select(ProjectViewer).where(ProjectViewer.project_id == project.id)
+    return await paginate(session, stmt, params, model=ProjectViewer, pk=ProjectViewer.contact_id)
 
 
 async def attach_viewer(
