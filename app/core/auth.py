@@ -94,9 +94,11 @@ async def get_caller(
             raise Unauthorized("Unknown, revoked or expired API key.", code="invalid_api_key")
         key, creator_role = row
         if key.last_used_at is None or key.last_used_at < now - _LAST_USED_GRANULARITY:
-            await session.execute(
-                update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)
-            )
+            # Its own short transaction: a use counts even when the request then fails.
+            async with request.app.state.db.engine.begin() as conn:
+                await conn.execute(
+                    update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)
+                )
         # A key never acts above its creator, even after the creator was demoted.
         role = key.role if role_within(key.role, creator_role) else creator_role
         if role is Role.superadmin:

@@ -212,15 +212,12 @@ async def delete_task(
 # ---------------------------------------------------------------- members and viewers
 
 
-@router.get("/{project_id}/members", response_model=list[ProjectMemberOut])
+@router.get("/{project_id}/members", response_model=Page[ProjectMemberOut])
 async def list_members(
-    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession
-) -> list[ProjectMemberOut]:
+    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
+) -> Page[ProjectMemberOut]:
     """Team members of the project and their project role."""
-    return [
-        ProjectMemberOut.model_validate(m)
-        for m in await service.list_members(session, ctx, project_id)
-    ]
+    return page_of(await service.list_members(session, ctx, project_id, page), ProjectMemberOut)
 
 
 @router.post(
@@ -255,12 +252,12 @@ async def remove_member(
     await service.remove_member(session, ctx, project_id, user_id)
 
 
-@router.get("/{project_id}/viewers", response_model=list[ViewerOut])
-async def list_viewers(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> list[ViewerOut]:
+@router.get("/{project_id}/viewers", response_model=Page[ViewerOut])
+async def list_viewers(
+    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
+) -> Page[ViewerOut]:
     """Client contacts who see the project in the portal."""
-    return [
-        ViewerOut.model_validate(v) for v in await service.list_viewers(session, ctx, project_id)
-    ]
+    return page_of(await service.list_viewers(session, ctx, project_id, page), ViewerOut)
 
 
 @router.post("/{project_id}/viewers", status_code=status.HTTP_201_CREATED, response_model=ViewerOut)
