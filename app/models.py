@@ -6,6 +6,8 @@ from app.contacts import models as contacts_models  # noqa: F401
 from app.core.db import Base
 from app.invoices import models as invoices_models  # noqa: F401
 from app.projects import models as projects_models  # noqa: F401
+from app.rates import models as rates_models  # noqa: F401
 from app.teams import models as teams_models  # noqa: F401
+from app.time_tracking import models as time_models  # noqa: F401
 
 metadata = Base.metadata

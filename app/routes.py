@@ -9,7 +9,9 @@ from app.contacts import router as contacts
 from app.core.schemas import PROBLEM_RESPONSES
 from app.invoices import router as invoices
 from app.projects import router as projects
+from app.rates import router as rates
 from app.teams import router as teams
+from app.time_tracking import router as time_tracking
 
 api_router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 api_router.include_router(health.router)
@@ -20,3 +22,5 @@ api_router.include_router(clients.router)
 api_router.include_router(invoices.router)
 api_router.include_router(contacts.router)
 api_router.include_router(projects.router)
+api_router.include_router(time_tracking.router)
+api_router.include_router(rates.router)

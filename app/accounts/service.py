@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import AuthSession, RefreshToken, User
 from app.accounts.schemas import LoginIn, SignupIn, TokenPair
 from app.config import Settings
 from app.core.auth import Caller
+from app.core.db import flush_or_raise
 from app.core.errors import BadRequest, Conflict, Unauthorized
 from app.core.ratelimit import hit
 from app.core.security import Secrets, opaque_token
@@ -33,11 +33,15 @@ async def create_user(
         raise Conflict("An account with this email already exists.", code="email_taken")
     user = User(email=email, name=name, password_hash=secrets.hash_password(password))
     session.add(user)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:  # a concurrent signup with the same address won the race
-        raise Conflict("An account with this email already exists.", code="email_taken") from None
+    # A concurrent signup with the same address may win the race after the check above.
+    await flush_or_raise(
+        session,
+        {
+            "uq_user_account_email_lower": Conflict(
+                "An account with this email already exists.", code="email_taken"
+            )
+        },
+    )
     return user
 
 

@@ -4,7 +4,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, exists, func, or_, select, true, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
@@ -13,6 +12,7 @@ from app.config import Settings
 from app.contacts.models import Activity, Contact, ContactAssignee, PortalToken
 from app.contacts.schemas import ActivityIn, ActivityPatch, ContactIn, ContactPatch
 from app.core.auth import TeamContext
+from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.links import ensure_team_members, links_of, replace_links
 from app.core.mail import queue_email
@@ -119,15 +119,14 @@ async def _check_client(
 
 
 async def _flush_unique_email(session: AsyncSession) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        if "uq_contact_team_id_lower_email" in str(exc.orig):
-            raise Conflict(
+    await flush_or_raise(
+        session,
+        {
+            "uq_contact_team_id_lower_email": Conflict(
                 "Another contact of the team has this email.", code="contact_email_taken"
-            ) from None
-        raise
+            )
+        },
+    )
 
 
 async def create_contact(session: AsyncSession, ctx: TeamContext, data: ContactIn) -> Contact:

@@ -93,6 +93,26 @@ class Database:
         await self.engine.dispose()
 
 
+async def flush_or_raise(session: AsyncSession, errors: dict[str, Exception]) -> None:
+    """Flush; a violation of one of the named constraints becomes the mapped error.
+
+    The flush runs in a savepoint, so the session stays usable after the violation
+    (the database, not a prior SELECT, decides races such as overlaps or duplicates).
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        message = str(exc.orig)
+        for name, error in errors.items():
+            if name == constraint or name in message:
+                raise error from None
+        raise
+
+
 @asynccontextmanager
 async def unit_of_work(db: Database, queue: Any) -> AsyncIterator[AsyncSession]:
     """One transaction: commit on success, roll back on error, then send deferred jobs."""

@@ -8,7 +8,7 @@ from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery, page_of
 from app.projects import board as boards
 from app.projects import service
-from app.projects.models import Project, ProjectStatus
+from app.projects.models import Project, ProjectStatus, Task
 from app.projects.schemas import (
     BoardColumnOut,
     BoardOut,
@@ -30,8 +30,17 @@ from app.projects.schemas import (
     ViewerIn,
     ViewerOut,
 )
+from app.time_tracking import service as time_service
 
 router = APIRouter(prefix="/teams/{team_id}/projects", tags=["projects"])
+
+
+def _task_out(task: Task, tracked: dict[uuid.UUID, int]) -> TaskOut:
+    return TaskOut.model_validate({**task.__dict__, "tracked_seconds": tracked.get(task.id, 0)})
+
+
+async def _task(session: DbSession, task: Task) -> TaskOut:
+    return _task_out(task, await time_service.tracked_seconds_by_task(session, [task.id]))
 
 
 def _out(project: Project, board_id: uuid.UUID) -> ProjectOut:
@@ -90,14 +99,18 @@ async def delete_project(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession
 
 @router.get("/{project_id}/stats", response_model=ProjectStats)
 async def project_stats(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> ProjectStats:
-    """Task counts by column."""
+    """Task counts by column; tracked, billable and not-yet-invoiced time and amounts."""
     project, columns = await service.stats(session, ctx, project_id)
+    figures = await time_service.project_time(
+        session, await time_service.team_of(session, ctx), project.id
+    )
     return ProjectStats(
         project_id=project.id,
         task_count=sum(n for _, n in columns),
         tasks_by_column=[
             ColumnCount(column_id=c.id, name=c.name, kind=c.kind, task_count=n) for c, n in columns
         ],
+        **figures.__dict__,
     )
 
 
@@ -108,9 +121,10 @@ async def project_stats(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession)
 async def get_board(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> BoardOut:
     """The board: columns in order, each with its tasks in order."""
     board, columns, tasks = await boards.get_board(session, ctx, project_id)
+    tracked = await time_service.tracked_seconds_by_task(session, [t.id for t in tasks])
     by_column: dict[uuid.UUID, list[TaskOut]] = {c.id: [] for c in columns}
     for task in tasks:
-        by_column[task.column_id].append(TaskOut.model_validate(task))
+        by_column[task.column_id].append(_task_out(task, tracked))
     return BoardOut(
         id=board.id,
         project_id=board.project_id,
@@ -162,10 +176,13 @@ async def list_tasks(
     assignee_id: uuid.UUID | None = None,
 ) -> Page[TaskOut]:
     """The project's tasks."""
-    result = await boards.list_tasks(
+    rows, has_more, cursor = await boards.list_tasks(
         session, ctx, project_id, page, column_id=column_id, assignee_id=assignee_id
     )
-    return page_of(result, TaskOut)
+    tracked = await time_service.tracked_seconds_by_task(session, [t.id for t in rows])
+    return Page[TaskOut](
+        data=[_task_out(t, tracked) for t in rows], has_more=has_more, next_cursor=cursor
+    )
 
 
 @router.post("/{project_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskOut)
@@ -173,7 +190,7 @@ async def create_task(
     project_id: uuid.UUID, data: TaskIn, ctx: TeamCtx, session: DbSession
 ) -> TaskOut:
     """Create a task (in the To do column at the end unless told otherwise)."""
-    return TaskOut.model_validate(await boards.create_task(session, ctx, project_id, data))
+    return await _task(session, await boards.create_task(session, ctx, project_id, data))
 
 
 @router.get("/{project_id}/tasks/{task_id}", response_model=TaskOut)
@@ -181,7 +198,7 @@ async def get_task(
     project_id: uuid.UUID, task_id: uuid.UUID, ctx: TeamCtx, session: DbSession
 ) -> TaskOut:
     """One task."""
-    return TaskOut.model_validate(await boards.get_task(session, ctx, project_id, task_id))
+    return await _task(session, await boards.get_task(session, ctx, project_id, task_id))
 
 
 @router.patch("/{project_id}/tasks/{task_id}", response_model=TaskOut)
@@ -189,7 +206,7 @@ async def update_task(
     project_id: uuid.UUID, task_id: uuid.UUID, data: TaskPatch, ctx: TeamCtx, session: DbSession
 ) -> TaskOut:
     """Change a task; `column_id`/`position` move it and re-order both columns."""
-    return TaskOut.model_validate(await boards.update_task(session, ctx, project_id, task_id, data))
+    return await _task(session, await boards.update_task(session, ctx, project_id, task_id, data))
 
 
 @router.post("/{project_id}/tasks/{task_id}/move", response_model=TaskOut)
@@ -198,7 +215,7 @@ async def move_task(
 ) -> TaskOut:
     """Move a task to a column and position; other tasks close up without gaps."""
     task = await boards.move_task(session, ctx, project_id, task_id, data.column_id, data.position)
-    return TaskOut.model_validate(task)
+    return await _task(session, task)
 
 
 @router.delete("/{project_id}/tasks/{task_id}", status_code=status.HTTP_204_NO_CONTENT)

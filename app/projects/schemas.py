@@ -135,3 +135,11 @@ class ProjectStats(Schema):
     project_id: uuid.UUID
     task_count: int
     tasks_by_column: list[ColumnCount]
+    currency: str
+    tracked_seconds: int
+    billable_seconds: int
+    invoiced_seconds: int
+    uninvoiced_seconds: int = Field(description="Billable, not yet invoiced")
+    billable_amount: int
+    uninvoiced_amount: int
+    rate_missing_seconds: int = Field(description="Billable time with no rate to price it")

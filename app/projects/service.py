@@ -3,13 +3,13 @@
 import uuid
 
 from sqlalchemy import ColumnElement, exists, func, select, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
 from app.clients.service import own_client_ids, require_active_client
 from app.contacts.models import Contact
 from app.core.auth import TeamContext
+from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.links import ensure_team_members
 from app.core.pagination import PageParams, paginate
@@ -192,8 +192,18 @@ async def update_project(
 
 
 async def delete_project(session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID) -> None:
-    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    await session.delete(project)
+    """Delete a project; once time is tracked on it, archive it instead (time is history)."""
+    from app.time_tracking.models import TimeEntry
+
+    project = await get_project(
+        session, ctx, project_id, write=Permission.PROJECTS_MANAGE, for_update=True
+    )
+    if await session.scalar(
+        select(TimeEntry.id).where(TimeEntry.project_id == project.id).limit(1)
+    ):
+        project.status = ProjectStatus.archived
+    else:
+        await session.delete(project)
     await session.flush()
 
 
@@ -275,11 +285,14 @@ async def attach_viewer(
         )
     viewer = ProjectViewer(team_id=ctx.team_id, project_id=project.id, contact_id=contact.id)
     session.add(viewer)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise Conflict("This contact already views the project.", code="already_viewer") from None
+    await flush_or_raise(
+        session,
+        {
+            "pk_project_viewer": Conflict(
+                "This contact already views the project.", code="already_viewer"
+            )
+        },
+    )
     await session.refresh(viewer)
     return viewer
 

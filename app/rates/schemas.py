@@ -1,0 +1,38 @@
+import uuid
+from datetime import date
+
+from pydantic import Field
+
+from app.core.schemas import Currency, InputSchema, Timestamps
+from app.rates.models import RateKind, RateScope
+
+
+class RateIn(InputSchema):
+    kind: RateKind = RateKind.bill
+    scope: RateScope
+    user_id: uuid.UUID | None = None
+    client_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+    hourly_rate_amount: int = Field(ge=0, le=10**12)
+    currency: Currency
+    effective_from: date
+    note: str | None = Field(default=None, max_length=200)
+
+
+class RatePatch(InputSchema):
+    hourly_rate_amount: int | None = Field(default=None, ge=0, le=10**12)
+    effective_from: date | None = None
+    note: str | None = Field(default=None, max_length=200)
+
+
+class RateOut(Timestamps):
+    id: uuid.UUID
+    kind: RateKind
+    scope: RateScope
+    user_id: uuid.UUID | None
+    client_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+    hourly_rate_amount: int
+    currency: str
+    effective_from: date
+    note: str | None

@@ -1,0 +1,292 @@
+"""Effective-dated bill and cost rates, and their resolution for time entries.
+
+Resolution (bill): for an entry, the rate effective on the entry's start date (in the
+team's time zone) of the most specific scope wins:
+project_member > project > client > member > team. Only rates in the currency the entry
+is billed in (its client's, else the team's base currency) are considered. A project's or
+client's own `hourly_rate_amount` acts as an undated rate of its scope, used when that
+scope has no dated rate in effect. Cost rates resolve from member, then team scope, in
+the team's base currency.
+"""
+
+import bisect
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clients.models import Client
+from app.core.auth import TeamContext
+from app.core.db import flush_or_raise
+from app.core.errors import Conflict, Unprocessable
+from app.core.links import ensure_team_members
+from app.core.pagination import PageParams, paginate
+from app.core.permissions import Access, Permission
+from app.core.tenancy import get_in_team, team_select
+from app.projects.models import Project, ProjectMember
+from app.rates.models import SCOPE_IDS, Rate, RateKind, RateScope
+from app.rates.schemas import RateIn, RatePatch
+from app.teams.models import Team
+
+BILL_PRECEDENCE = (
+    RateScope.project_member,
+    RateScope.project,
+    RateScope.client,
+    RateScope.member,
+    RateScope.team,
+)
+COST_PRECEDENCE = (RateScope.member, RateScope.team)
+
+_Key = tuple[RateScope, uuid.UUID | None, uuid.UUID | None, uuid.UUID | None, str]
+
+
+@dataclass(frozen=True)
+class ResolvedRate:
+    hourly_rate_amount: int
+    currency: str
+    scope: RateScope
+
+
+@dataclass(frozen=True)
+class BillingTarget:
+    """What an entry is billed against: its project, the project's client, the currency."""
+
+    project_id: uuid.UUID
+    client_id: uuid.UUID | None
+    currency: str
+    project_rate: int | None
+    client_rate: int | None
+
+
+class RateBook:
+    """Every rate row that may apply to a set of entries, loaded in one query."""
+
+    def __init__(self, rates: Iterable[Rate]) -> None:
+        series: dict[_Key, list[tuple[date, int]]] = defaultdict(list)
+        for r in rates:
+            key = (r.scope, r.user_id, r.client_id, r.project_id, r.currency)
+            series[key].append((r.effective_from, r.hourly_rate_amount))
+        self._series = {k: sorted(v) for k, v in series.items()}
+
+    @classmethod
+    async def load(
+        cls,
+        session: AsyncSession,
+        team_id: uuid.UUID,
+        kind: RateKind,
+        *,
+        user_ids: Iterable[uuid.UUID] = (),
+        project_ids: Iterable[uuid.UUID] = (),
+        client_ids: Iterable[uuid.UUID] = (),
+    ) -> "RateBook":
+        users, projects, clients = set(user_ids), set(project_ids), set(client_ids)
+        stmt = select(Rate).where(
+            Rate.team_id == team_id,
+            Rate.kind == kind,
+            or_(
+                Rate.scope == RateScope.team,
+                Rate.user_id.in_(users) & Rate.project_id.is_(None),
+                Rate.client_id.in_(clients),
+                Rate.project_id.in_(projects),
+            ),
+        )
+        return cls((await session.execute(stmt)).scalars())
+
+    def _at(self, key: _Key, on: date) -> int | None:
+        series = self._series.get(key)
+        if not series:
+            return None
+        i = bisect.bisect_right(series, (on, float("inf")))
+        return series[i - 1][1] if i else None
+
+    def bill_rate(self, user_id: uuid.UUID, target: BillingTarget, on: date) -> ResolvedRate | None:
+        cur = target.currency
+        candidates: list[tuple[RateScope, int | None]] = [
+            (
+                RateScope.project_member,
+                self._at((RateScope.project_member, user_id, None, target.project_id, cur), on),
+            ),
+            (
+                RateScope.project,
+                self._at((RateScope.project, None, None, target.project_id, cur), on),
+            ),
+            (RateScope.project, target.project_rate),
+            (
+                RateScope.client,
+                self._at((RateScope.client, None, target.client_id, None, cur), on)
+                if target.client_id
+                else None,
+            ),
+            (RateScope.client, target.client_rate),
+            (RateScope.member, self._at((RateScope.member, user_id, None, None, cur), on)),
+            (RateScope.team, self._at((RateScope.team, None, None, None, cur), on)),
+        ]
+        for scope, amount in candidates:
+            if amount is not None:
+                return ResolvedRate(amount, cur, scope)
+        return None
+
+    def cost_rate(self, user_id: uuid.UUID, currency: str, on: date) -> ResolvedRate | None:
+        for scope, key in (
+            (RateScope.member, (RateScope.member, user_id, None, None, currency)),
+            (RateScope.team, (RateScope.team, None, None, None, currency)),
+        ):
+            amount = self._at(key, on)
+            if amount is not None:
+                return ResolvedRate(amount, currency, scope)
+        return None
+
+
+async def billing_targets(
+    session: AsyncSession, team: Team, project_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, BillingTarget]:
+    """Project, client and currency of each project (one query)."""
+    ids = set(project_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            Project.id,
+            Project.client_id,
+            Project.hourly_rate_amount,
+            Client.currency,
+            Client.hourly_rate_amount,
+        )
+        .outerjoin(Client, (Client.team_id == Project.team_id) & (Client.id == Project.client_id))
+        .where(Project.team_id == team.id, Project.id.in_(ids))
+    )
+    return {
+        pid: BillingTarget(
+            project_id=pid,
+            client_id=cid,
+            currency=currency or team.base_currency,
+            project_rate=prate,
+            client_rate=crate,
+        )
+        for pid, cid, prate, currency, crate in rows
+    }
+
+
+# ---------------------------------------------------------------- CRUD
+
+
+def visible_rates(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
+    """PROJECTS: rates of projects the caller is a member of; OWN: rates naming the caller."""
+    if reach is Access.ALL:
+        return true()
+    if reach is Access.PROJECTS:
+        return Rate.project_id.in_(
+            select(ProjectMember.project_id).where(ProjectMember.user_id == ctx.user_id)
+        )
+    return Rate.user_id == ctx.user_id
+
+
+async def list_rates(
+    session: AsyncSession,
+    ctx: TeamContext,
+    params: PageParams,
+    *,
+    kind: RateKind | None,
+    scope: RateScope | None,
+    user_id: uuid.UUID | None,
+    client_id: uuid.UUID | None,
+    project_id: uuid.UUID | None,
+) -> tuple[list[Rate], bool, str | None]:
+    """Rates with their history (every effective date is a row)."""
+    reach = ctx.access(Permission.RATES_READ)
+    stmt = team_select(Rate, ctx).where(visible_rates(ctx, reach))
+    for column, value in (
+        (Rate.kind, kind),
+        (Rate.scope, scope),
+        (Rate.user_id, user_id),
+        (Rate.client_id, client_id),
+        (Rate.project_id, project_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return await paginate(session, stmt, params, model=Rate)
+
+
+async def _expected_currency(session: AsyncSession, ctx: TeamContext, data: RateIn) -> str | None:
+    """The currency a rate of this scope must be in, checking the ids it names exist."""
+    team = await session.get(Team, ctx.team_id)
+    assert team is not None
+    if data.kind is RateKind.cost:
+        if data.scope not in COST_PRECEDENCE:
+            raise Unprocessable("Cost rates are per member or per team.", code="cost_rate_scope")
+        return team.base_currency
+    if data.client_id is not None:
+        client = await session.scalar(team_select(Client, ctx).where(Client.id == data.client_id))
+        if client is None:
+            raise Unprocessable("No such client in this team.", code="unknown_client")
+        return client.currency
+    if data.project_id is not None:
+        target = (await billing_targets(session, team, [data.project_id])).get(data.project_id)
+        if target is None:
+            raise Unprocessable("No such project in this team.", code="unknown_project")
+        return target.currency
+    return None
+
+
+async def create_rate(session: AsyncSession, ctx: TeamContext, data: RateIn) -> Rate:
+    """A rate row; it supersedes the previous row of the same key from its date on."""
+    ctx.access(Permission.RATES_WRITE)
+    wanted = SCOPE_IDS[data.scope]
+    for field in ("user_id", "client_id", "project_id"):
+        given = getattr(data, field) is not None
+        if given != (field in wanted):
+            raise Unprocessable(
+                f"A {data.scope.value} rate takes {', '.join(wanted) or 'no ids'}.",
+                code="rate_scope_ids",
+            )
+    if data.user_id is not None:
+        await ensure_team_members(session, ctx.team_id, [data.user_id], field="user_id")
+    currency = await _expected_currency(session, ctx, data)
+    if currency is not None and data.currency != currency:
+        raise Unprocessable(
+            f"This rate must be in {currency}, the currency it is billed in.",
+            code="rate_currency_mismatch",
+        )
+    rate = Rate(team_id=ctx.team_id, **data.model_dump())
+    session.add(rate)
+    await flush_or_raise(session, {"uq_rate_key_effective_from": _rate_exists()})
+    await session.refresh(rate)
+    return rate
+
+
+def _rate_exists() -> Conflict:
+    return Conflict(
+        "A rate with this scope, currency and date exists; change it instead.", code="rate_exists"
+    )
+
+
+async def update_rate(
+    session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUID, patch: RatePatch
+) -> Rate:
+    ctx.access(Permission.RATES_WRITE)
+    rate = await get_in_team(session, Rate, ctx, rate_id, what="Rate", for_update=True)
+    for field, value in patch.model_dump(exclude_unset=True).items():
+        if value is None and field != "note":
+            raise Unprocessable(f"`{field}` cannot be null.", code="field_not_nullable")
+        setattr(rate, field, value)
+    await flush_or_raise(session, {"uq_rate_key_effective_from": _rate_exists()})
+    await session.refresh(rate)
+    return rate
+
+
+async def delete_rate(session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUID) -> None:
+    ctx.access(Permission.RATES_WRITE)
+    rate = await get_in_team(session, Rate, ctx, rate_id, what="Rate")
+    await session.delete(rate)
+    await session.flush()
+
+
+async def get_rate(session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUID) -> Rate:
+    reach = ctx.access(Permission.RATES_READ)
+    return await get_in_team(
+        session, Rate, ctx, rate_id, what="Rate", visible=visible_rates(ctx, reach)
+    )

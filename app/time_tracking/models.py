@@ -1,0 +1,91 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import INET, ExcludeConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import RecordModel, TeamScoped, team_fk
+
+
+class TimeEntry(TeamScoped, RecordModel):
+    """Time a user spent on a project; running while `ended_at` is null.
+
+    The database guarantees a user's entries never overlap (touching is fine) and that a
+    user has at most one running entry per team.
+    """
+
+    __tablename__ = "time_entry"
+    __table_args__ = (
+        UniqueConstraint("team_id", "id"),
+        team_fk("project_id", "project"),
+        team_fk("task_id", "task", ondelete="SET NULL (task_id)"),
+        CheckConstraint("ended_at IS NULL OR ended_at > started_at", name="ends_after_start"),
+        # A null ended_at is an unbounded range: a running timer blocks later entries.
+        ExcludeConstraint(
+            ("team_id", "="),
+            ("user_id", "="),
+            (text("tstzrange(started_at, ended_at, '[)')"), "&&"),
+            name="ex_time_entry_no_overlap",
+            using="gist",
+        ),
+        Index(
+            "uq_time_entry_one_running",
+            "team_id",
+            "user_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index("ix_time_entry_team_id_user_id_started_at", "team_id", "user_id", "started_at"),
+        Index("ix_time_entry_team_id_project_id_started_at", "team_id", "project_id", "started_at"),
+        Index("ix_time_entry_team_id_invoice_id", "team_id", "invoice_id"),
+        Index("ix_time_entry_task_id", "task_id"),
+    )
+
+    # Entries outlive a member's departure from the team: billing history stays intact.
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    project_id: Mapped[uuid.UUID]
+    task_id: Mapped[uuid.UUID | None]
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    duration_seconds: Mapped[int | None] = mapped_column(
+        BigInteger,
+        Computed("(extract(epoch FROM ended_at - started_at))::bigint", persisted=True),
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+    billable: Mapped[bool] = mapped_column(Boolean)
+    # Set by invoicing; an invoiced entry is frozen.
+    invoice_id: Mapped[uuid.UUID | None]
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
+class TimeEntryMove(TeamScoped, RecordModel):
+    """Append-only audit of an entry moved between projects (updates are refused)."""
+
+    __tablename__ = "time_entry_move"
+    __table_args__ = (
+        team_fk("time_entry_id", "time_entry", ondelete="CASCADE"),
+        Index("ix_time_entry_move_time_entry_id", "time_entry_id"),
+    )
+
+    time_entry_id: Mapped[uuid.UUID]
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    from_project_id: Mapped[uuid.UUID]
+    to_project_id: Mapped[uuid.UUID]
+    reason: Mapped[str] = mapped_column(String(1000))
+    ip_address: Mapped[str | None] = mapped_column(INET)

@@ -1,0 +1,137 @@
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from app.core.auth import TeamCtx
+from app.core.deps import DbSession
+from app.core.pagination import Page, PageQuery, page_of
+from app.time_tracking import service
+from app.time_tracking.schemas import (
+    TimeEntryIn,
+    TimeEntryMoveIn,
+    TimeEntryMoveOut,
+    TimeEntryOut,
+    TimeEntryPatch,
+    TimerStart,
+)
+
+router = APIRouter(prefix="/teams/{team_id}", tags=["time"])
+
+
+def _out(p: service.PricedEntry) -> TimeEntryOut:
+    return TimeEntryOut.model_validate(
+        {
+            **p.entry.__dict__,
+            "currency": p.currency,
+            "bill_rate_amount": p.bill_rate_amount,
+            "billable_amount": p.billable_amount,
+            "rate_missing": p.rate_missing,
+        }
+    )
+
+
+async def _one(session: DbSession, ctx: TeamCtx, entry) -> TimeEntryOut:  # type: ignore[no-untyped-def]
+    return _out(await service.priced(session, ctx, entry))
+
+
+@router.get("/time-entries", response_model=Page[TimeEntryOut])
+async def list_entries(
+    ctx: TeamCtx,
+    session: DbSession,
+    page: PageQuery,
+    user_id: uuid.UUID | None = None,
+    project_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    from_: Annotated[
+        datetime | date | None,
+        Query(alias="from", description="Started at or after (a date: in the team's time zone)"),
+    ] = None,
+    to: Annotated[
+        datetime | date | None,
+        Query(description="Started before (a date: up to the end of that day)"),
+    ] = None,
+    billable: bool | None = None,
+    invoiced: bool | None = None,
+) -> Page[TimeEntryOut]:
+    """Time entries the caller may see, newest first, with their rates and amounts."""
+    team = await service.team_of(session, ctx)
+    started_from, started_before = service.period_bounds(team, from_, to)
+    filters = service.EntryFilters(
+        user_id=user_id,
+        project_id=project_id,
+        client_id=client_id,
+        started_from=started_from,
+        started_before=started_before,
+        billable=billable,
+        invoiced=invoiced,
+    )
+    rows, has_more, cursor = await service.list_entries(session, ctx, page, filters)
+    return Page[TimeEntryOut](data=[_out(p) for p in rows], has_more=has_more, next_cursor=cursor)
+
+
+@router.post("/time-entries", status_code=status.HTTP_201_CREATED, response_model=TimeEntryOut)
+async def create_entry(data: TimeEntryIn, ctx: TeamCtx, session: DbSession) -> TimeEntryOut:
+    """Log time by hand (no overlap with the user's entries; at least the team minimum)."""
+    return await _one(session, ctx, await service.create_entry(session, ctx, data))
+
+
+@router.get("/time-entries/{entry_id}", response_model=TimeEntryOut)
+async def get_entry(entry_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> TimeEntryOut:
+    """One time entry."""
+    return await _one(session, ctx, await service.get_entry(session, ctx, entry_id))
+
+
+@router.patch("/time-entries/{entry_id}", response_model=TimeEntryOut)
+async def update_entry(
+    entry_id: uuid.UUID, data: TimeEntryPatch, ctx: TeamCtx, session: DbSession
+) -> TimeEntryOut:
+    """Change an uninvoiced entry."""
+    return await _one(session, ctx, await service.update_entry(session, ctx, entry_id, data))
+
+
+@router.delete("/time-entries/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_entry(entry_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> None:
+    """Delete an uninvoiced entry."""
+    await service.delete_entry(session, ctx, entry_id)
+
+
+@router.post("/time-entries/{entry_id}/move", response_model=TimeEntryOut)
+async def move_entry(
+    entry_id: uuid.UUID, data: TimeEntryMoveIn, request: Request, ctx: TeamCtx, session: DbSession
+) -> TimeEntryOut:
+    """Move an uninvoiced entry to another project; who, when, from, to and why are kept."""
+    ip = request.client.host if request.client else None
+    return await _one(session, ctx, await service.move_entry(session, ctx, entry_id, data, ip))
+
+
+@router.get("/time-entries/{entry_id}/history", response_model=Page[TimeEntryMoveOut])
+async def entry_history(
+    entry_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
+) -> Page[TimeEntryMoveOut]:
+    """The entry's moves between projects, oldest first."""
+    return page_of(await service.entry_history(session, ctx, entry_id, page), TimeEntryMoveOut)
+
+
+@router.get("/timer", response_model=TimeEntryOut)
+async def get_timer(ctx: TeamCtx, session: DbSession) -> TimeEntryOut:
+    """The caller's running entry, or 404."""
+    return await _one(session, ctx, await service.get_timer(session, ctx))
+
+
+@router.post("/timer/start", status_code=status.HTTP_201_CREATED, response_model=TimeEntryOut)
+async def start_timer(
+    data: TimerStart,
+    ctx: TeamCtx,
+    session: DbSession,
+    switch: Annotated[bool, Query(description="Stop a running timer first")] = False,
+) -> TimeEntryOut:
+    """Start the caller's timer."""
+    return await _one(session, ctx, await service.start_timer(session, ctx, data, switch=switch))
+
+
+@router.post("/timer/stop", response_model=TimeEntryOut)
+async def stop_timer(ctx: TeamCtx, session: DbSession) -> TimeEntryOut:
+    """Stop the caller's timer and return the finished entry."""
+    return await _one(session, ctx, await service.stop_timer(session, ctx))

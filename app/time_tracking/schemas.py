@@ -1,0 +1,62 @@
+import uuid
+from datetime import datetime
+
+from pydantic import AwareDatetime, Field, IPvAnyAddress
+
+from app.core.schemas import InputSchema, Timestamps
+
+
+class TimeEntryIn(InputSchema):
+    project_id: uuid.UUID
+    task_id: uuid.UUID | None = None
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    note: str | None = Field(default=None, max_length=5000)
+    billable: bool | None = Field(default=None, description="Defaults to the project's")
+    user_id: uuid.UUID | None = Field(default=None, description="Managers may log for others")
+
+
+class TimeEntryPatch(InputSchema):
+    task_id: uuid.UUID | None = None
+    started_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
+    note: str | None = Field(default=None, max_length=5000)
+    billable: bool | None = None
+
+
+class TimeEntryMoveIn(InputSchema):
+    project_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class TimerStart(InputSchema):
+    project_id: uuid.UUID
+    task_id: uuid.UUID | None = None
+    note: str | None = Field(default=None, max_length=5000)
+
+
+class TimeEntryOut(Timestamps):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    project_id: uuid.UUID
+    task_id: uuid.UUID | None
+    started_at: datetime
+    ended_at: datetime | None
+    duration_seconds: int | None
+    note: str | None
+    billable: bool
+    invoice_id: uuid.UUID | None
+    currency: str
+    bill_rate_amount: int | None
+    billable_amount: int | None
+    rate_missing: bool
+
+
+class TimeEntryMoveOut(Timestamps):
+    id: uuid.UUID
+    time_entry_id: uuid.UUID
+    actor_id: uuid.UUID | None
+    from_project_id: uuid.UUID
+    to_project_id: uuid.UUID
+    reason: str
+    ip_address: IPvAnyAddress | None

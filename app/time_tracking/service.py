@@ -1,0 +1,523 @@
+"""Time entries, the running timer, moving time between projects, and time figures.
+
+Overlaps and the single running timer are decided by PostgreSQL (an exclusion
+constraint and a partial unique index), so concurrent requests cannot slip past a check.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clients.models import Client, ClientStatus
+from app.core.auth import TeamContext
+from app.core.db import flush_or_raise
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.money import amount_for_seconds
+from app.core.pagination import PageParams, paginate
+from app.core.permissions import Access, Permission, access_of
+from app.core.tenancy import get_in_team, team_select
+from app.projects.models import Project, ProjectMember, ProjectStatus, Task
+from app.rates.models import RateKind
+from app.rates.service import BillingTarget, RateBook, billing_targets
+from app.teams.models import Membership, Team
+from app.time_tracking.models import TimeEntry, TimeEntryMove
+from app.time_tracking.schemas import TimeEntryIn, TimeEntryMoveIn, TimeEntryPatch, TimerStart
+
+_ERRORS = {
+    "ex_time_entry_no_overlap": Conflict(
+        "This entry overlaps another entry of the same user.", code="time_entry_overlap"
+    ),
+    "uq_time_entry_one_running": Conflict("A timer is already running.", code="timer_running"),
+    "ck_time_entry_ends_after_start": Unprocessable(
+        "`ended_at` must be after `started_at`.", code="time_entry_ends_before_start"
+    ),
+}
+
+
+def _second(moment: datetime) -> datetime:
+    """Entries are kept to the second: durations are whole seconds."""
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def local_date(moment: datetime, tz: str) -> date:
+    return moment.astimezone(ZoneInfo(tz)).date()
+
+
+@dataclass(frozen=True)
+class PricedEntry:
+    entry: TimeEntry
+    currency: str
+    bill_rate_amount: int | None
+    billable_amount: int | None
+    rate_missing: bool
+
+
+async def price_entries(
+    session: AsyncSession, team: Team, entries: Sequence[TimeEntry]
+) -> list[PricedEntry]:
+    """Each entry with its bill rate and amount: two queries for any number of entries."""
+    targets = await billing_targets(session, team, {e.project_id for e in entries})
+    book = await RateBook.load(
+        session,
+        team.id,
+        RateKind.bill,
+        user_ids={e.user_id for e in entries},
+        project_ids=targets.keys(),
+        client_ids={t.client_id for t in targets.values() if t.client_id},
+    )
+    priced = []
+    for e in entries:
+        target = targets[e.project_id]
+        rate = book.bill_rate(e.user_id, target, local_date(e.started_at, team.timezone))
+        amount = None
+        if rate is not None and e.duration_seconds is not None:
+            amount = (
+                amount_for_seconds(e.duration_seconds, rate.hourly_rate_amount) if e.billable else 0
+            )
+        priced.append(
+            PricedEntry(
+                entry=e,
+                currency=target.currency,
+                bill_rate_amount=rate.hourly_rate_amount if rate else None,
+                billable_amount=amount,
+                rate_missing=rate is None and e.billable,
+            )
+        )
+    return priced
+
+
+def visible_entries(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
+    """OWN: the caller's entries; PROJECTS: those plus every entry of its projects."""
+    if reach is Access.ALL:
+        return true()
+    own = TimeEntry.user_id == ctx.user_id
+    if reach is Access.PROJECTS:
+        return or_(
+            own,
+            TimeEntry.project_id.in_(
+                select(ProjectMember.project_id).where(ProjectMember.user_id == ctx.user_id)
+            ),
+        )
+    return own
+
+
+async def _team(session: AsyncSession, ctx: TeamContext) -> Team:
+    team = await session.get(Team, ctx.team_id)
+    assert team is not None
+    return team
+
+
+async def get_entry(
+    session: AsyncSession,
+    ctx: TeamContext,
+    entry_id: uuid.UUID,
+    *,
+    write: bool = False,
+    for_update: bool = False,
+) -> TimeEntry:
+    """An entry the caller may see; with `write`, one it may change (403 otherwise)."""
+    reach = ctx.access(Permission.TIME_READ)
+    entry = await get_in_team(
+        session,
+        TimeEntry,
+        ctx,
+        entry_id,
+        what="Time entry",
+        visible=visible_entries(ctx, reach),
+        for_update=for_update,
+    )
+    if write:
+        write_reach = ctx.access(Permission.TIME_WRITE)
+        if write_reach is not Access.ALL and entry.user_id != ctx.user_id:
+            raise Forbidden("You may only change your own time entries.")
+    return entry
+
+
+def _not_invoiced(entry: TimeEntry) -> None:
+    if entry.invoice_id is not None:
+        raise Conflict(
+            "This entry is on an invoice and can no longer change.", code="time_entry_invoiced"
+        )
+
+
+async def _loggable_project(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, user_id: uuid.UUID
+) -> Project:
+    """An active project of an active client on which `user_id` may log time."""
+    row = (
+        await session.execute(
+            select(Project, Client.status)
+            .outerjoin(
+                Client, (Client.team_id == Project.team_id) & (Client.id == Project.client_id)
+            )
+            .where(Project.team_id == ctx.team_id, Project.id == project_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise Unprocessable("No such project in this team.", code="unknown_project")
+    project, client_status = row
+    if project.status is not ProjectStatus.active:
+        raise Unprocessable("The project is archived.", code="project_archived")
+    if client_status is not None and client_status is not ClientStatus.active:
+        raise Unprocessable("The project's client is archived.", code="client_archived")
+    # Team managers log anywhere; everyone else only on projects they are a member of.
+    role = await session.scalar(
+        select(Membership.role).where(
+            Membership.team_id == ctx.team_id, Membership.user_id == user_id
+        )
+    )
+    if role is None:
+        raise Unprocessable("`user_id` is not a member of the team.", code="not_team_member")
+    if access_of(role, Permission.TIME_WRITE) is not Access.ALL and (
+        await session.get(ProjectMember, (project.id, user_id)) is None
+    ):
+        raise Forbidden(
+            "Only members of the project can log time on it.", code="not_project_member"
+        )
+    return project
+
+
+async def _check_task(session: AsyncSession, project: Project, task_id: uuid.UUID | None) -> None:
+    if task_id is None:
+        return
+    found = await session.scalar(
+        select(Task.id).where(Task.id == task_id, Task.project_id == project.id)
+    )
+    if found is None:
+        raise Unprocessable("The task is not part of this project.", code="unknown_task")
+
+
+def _check_minimum(team: Team, started_at: datetime, ended_at: datetime) -> None:
+    if (
+        ended_at > started_at
+        and (ended_at - started_at).total_seconds() < team.time_entry_min_seconds
+    ):
+        raise Unprocessable(
+            f"Entries must last at least {team.time_entry_min_seconds} seconds.",
+            code="time_entry_too_short",
+        )
+
+
+def _owner_of_new_entry(ctx: TeamContext, user_id: uuid.UUID | None) -> uuid.UUID:
+    reach = ctx.access(Permission.TIME_WRITE)
+    if user_id is not None and user_id != ctx.user_id:
+        if reach is not Access.ALL:
+            raise Forbidden("Only managers may log time for someone else.")
+        return user_id
+    return ctx.user_id
+
+
+async def create_entry(session: AsyncSession, ctx: TeamContext, data: TimeEntryIn) -> TimeEntry:
+    """A manual entry; at least the team's minimum long, overlapping nothing of its user."""
+    user_id = _owner_of_new_entry(ctx, data.user_id)
+    team = await _team(session, ctx)
+    project = await _loggable_project(session, ctx, data.project_id, user_id)
+    await _check_task(session, project, data.task_id)
+    started_at, ended_at = _second(data.started_at), _second(data.ended_at)
+    if ended_at <= started_at:
+        raise Unprocessable(
+            "`ended_at` must be after `started_at`.", code="time_entry_ends_before_start"
+        )
+    _check_minimum(team, started_at, ended_at)
+    entry = TimeEntry(
+        team_id=ctx.team_id,
+        user_id=user_id,
+        project_id=project.id,
+        task_id=data.task_id,
+        started_at=started_at,
+        ended_at=ended_at,
+        note=data.note,
+        billable=project.billable if data.billable is None else data.billable,
+        created_by_id=ctx.user_id,
+    )
+    session.add(entry)
+    await flush_or_raise(session, _ERRORS)
+    await session.refresh(entry)
+    return entry
+
+
+async def update_entry(
+    session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID, patch: TimeEntryPatch
+) -> TimeEntry:
+    entry = await get_entry(session, ctx, entry_id, write=True, for_update=True)
+    _not_invoiced(entry)
+    fields = patch.model_dump(exclude_unset=True)
+    for required in ("started_at", "billable"):
+        if required in fields and fields[required] is None:
+            raise Unprocessable(f"`{required}` cannot be null.", code="field_not_nullable")
+    if "task_id" in fields:
+        project = await session.get(Project, entry.project_id)
+        assert project is not None
+        await _check_task(session, project, fields["task_id"])
+    if "started_at" in fields or "ended_at" in fields:
+        if entry.ended_at is None and fields.get("ended_at") is not None:
+            raise Conflict("Stop the timer to end a running entry.", code="timer_running")
+        started_at = _second(fields.get("started_at") or entry.started_at)
+        ended_at = fields.get("ended_at", entry.ended_at)
+        ended_at = _second(ended_at) if ended_at is not None else None
+        if entry.ended_at is not None and ended_at is None:
+            raise Unprocessable("A finished entry needs `ended_at`.", code="field_not_nullable")
+        if ended_at is not None:
+            if ended_at <= started_at:
+                raise Unprocessable(
+                    "`ended_at` must be after `started_at`.", code="time_entry_ends_before_start"
+                )
+            _check_minimum(await _team(session, ctx), started_at, ended_at)
+        fields["started_at"], fields["ended_at"] = started_at, ended_at
+    for field, value in fields.items():
+        setattr(entry, field, value)
+    await flush_or_raise(session, _ERRORS)
+    await session.refresh(entry)
+    return entry
+
+
+async def delete_entry(session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID) -> None:
+    entry = await get_entry(session, ctx, entry_id, write=True, for_update=True)
+    _not_invoiced(entry)
+    await session.delete(entry)
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class EntryFilters:
+    user_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+    client_id: uuid.UUID | None = None
+    started_from: datetime | None = None
+    started_before: datetime | None = None
+    billable: bool | None = None
+    invoiced: bool | None = None
+
+
+async def list_entries(
+    session: AsyncSession, ctx: TeamContext, params: PageParams, filters: EntryFilters
+) -> tuple[list[PricedEntry], bool, str | None]:
+    """Entries the caller may see, newest first, each priced (constant query count)."""
+    reach = ctx.access(Permission.TIME_READ)
+    stmt = team_select(TimeEntry, ctx).where(visible_entries(ctx, reach))
+    f = filters
+    if f.user_id is not None:
+        stmt = stmt.where(TimeEntry.user_id == f.user_id)
+    if f.project_id is not None:
+        stmt = stmt.where(TimeEntry.project_id == f.project_id)
+    if f.client_id is not None:
+        stmt = stmt.where(
+            TimeEntry.project_id.in_(
+                select(Project.id).where(
+                    Project.team_id == ctx.team_id, Project.client_id == f.client_id
+                )
+            )
+        )
+    if f.started_from is not None:
+        stmt = stmt.where(TimeEntry.started_at >= f.started_from)
+    if f.started_before is not None:
+        stmt = stmt.where(TimeEntry.started_at < f.started_before)
+    if f.billable is not None:
+        stmt = stmt.where(TimeEntry.billable.is_(f.billable))
+    if f.invoiced is not None:
+        stmt = stmt.where(
+            TimeEntry.invoice_id.isnot(None) if f.invoiced else TimeEntry.invoice_id.is_(None)
+        )
+    rows, has_more, cursor = await paginate(
+        session, stmt, params, model=TimeEntry, order_by=[TimeEntry.started_at], descending=True
+    )
+    return await price_entries(session, await _team(session, ctx), rows), has_more, cursor
+
+
+def period_bounds(
+    team: Team, start: datetime | date | None, end: datetime | date | None
+) -> tuple[datetime | None, datetime | None]:
+    """`from`/`to` as instants: a date means that whole day in the team's time zone
+    (`to` inclusive); an instant is taken as is (`to` exclusive)."""
+    tz = ZoneInfo(team.timezone)
+
+    def at(value: datetime | date | None, *, end: bool) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value
+        day = value + timedelta(days=1) if end else value
+        return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+    return at(start, end=False), at(end, end=True)
+
+
+async def team_of(session: AsyncSession, ctx: TeamContext) -> Team:
+    return await _team(session, ctx)
+
+
+async def priced(session: AsyncSession, ctx: TeamContext, entry: TimeEntry) -> PricedEntry:
+    return (await price_entries(session, await _team(session, ctx), [entry]))[0]
+
+
+# ---------------------------------------------------------------- timer
+
+
+def _running(ctx: TeamContext):  # type: ignore[no-untyped-def]
+    return team_select(TimeEntry, ctx).where(
+        TimeEntry.user_id == ctx.user_id, TimeEntry.ended_at.is_(None)
+    )
+
+
+async def get_timer(session: AsyncSession, ctx: TeamContext) -> TimeEntry:
+    ctx.access(Permission.TIME_WRITE)
+    entry = (await session.execute(_running(ctx))).scalar_one_or_none()
+    if entry is None:
+        raise NotFound("Running timer", code="timer_not_running")
+    return entry
+
+
+async def _stop(session: AsyncSession, entry: TimeEntry) -> TimeEntry:
+    # At least one second: a timer stopped right away is still a (tiny) entry.
+    entry.ended_at = max(_second(datetime.now(UTC)), entry.started_at + timedelta(seconds=1))
+    await flush_or_raise(session, _ERRORS)
+    await session.refresh(entry)
+    return entry
+
+
+async def start_timer(
+    session: AsyncSession, ctx: TeamContext, data: TimerStart, *, switch: bool
+) -> TimeEntry:
+    """Start the caller's timer; a running one is a 409 unless `switch` stops it first."""
+    ctx.access(Permission.TIME_WRITE)
+    project = await _loggable_project(session, ctx, data.project_id, ctx.user_id)
+    await _check_task(session, project, data.task_id)
+    running = (await session.execute(_running(ctx).with_for_update())).scalar_one_or_none()
+    if running is not None:
+        if not switch:
+            raise Conflict(
+                "A timer is already running; stop it or pass switch=true.", code="timer_running"
+            )
+        await _stop(session, running)
+    now = _second(datetime.now(UTC))
+    if running is not None and running.ended_at and running.ended_at > now:
+        now = running.ended_at
+    entry = TimeEntry(
+        team_id=ctx.team_id,
+        user_id=ctx.user_id,
+        project_id=project.id,
+        task_id=data.task_id,
+        started_at=now,
+        ended_at=None,
+        note=data.note,
+        billable=project.billable,
+        created_by_id=ctx.user_id,
+    )
+    session.add(entry)
+    await flush_or_raise(session, _ERRORS)
+    await session.refresh(entry)
+    return entry
+
+
+async def stop_timer(session: AsyncSession, ctx: TeamContext) -> TimeEntry:
+    ctx.access(Permission.TIME_WRITE)
+    entry = (await session.execute(_running(ctx).with_for_update())).scalar_one_or_none()
+    if entry is None:
+        raise Conflict("No timer is running.", code="timer_not_running")
+    return await _stop(session, entry)
+
+
+# ---------------------------------------------------------------- moving time
+
+
+async def move_entry(
+    session: AsyncSession,
+    ctx: TeamContext,
+    entry_id: uuid.UUID,
+    data: TimeEntryMoveIn,
+    ip: str | None,
+) -> TimeEntry:
+    """Move an uninvoiced entry to another project; the move is audited."""
+    entry = await get_entry(session, ctx, entry_id, write=True, for_update=True)
+    _not_invoiced(entry)
+    if data.project_id == entry.project_id:
+        raise Unprocessable("The entry is already on this project.", code="same_project")
+    target = await _loggable_project(session, ctx, data.project_id, entry.user_id)
+    session.add(
+        TimeEntryMove(
+            team_id=ctx.team_id,
+            time_entry_id=entry.id,
+            actor_id=ctx.user_id,
+            from_project_id=entry.project_id,
+            to_project_id=target.id,
+            reason=data.reason,
+            ip_address=ip,
+        )
+    )
+    entry.project_id = target.id
+    entry.task_id = None  # tasks belong to the project the entry left
+    await session.flush()
+    await session.refresh(entry)
+    return entry
+
+
+async def entry_history(
+    session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID, params: PageParams
+) -> tuple[list[TimeEntryMove], bool, str | None]:
+    entry = await get_entry(session, ctx, entry_id)
+    stmt = team_select(TimeEntryMove, ctx).where(TimeEntryMove.time_entry_id == entry.id)
+    return await paginate(session, stmt, params, model=TimeEntryMove)
+
+
+# ---------------------------------------------------------------- figures
+
+
+async def tracked_seconds_by_task(
+    session: AsyncSession, task_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    if not task_ids:
+        return {}
+    rows = await session.execute(
+        select(TimeEntry.task_id, func.coalesce(func.sum(TimeEntry.duration_seconds), 0))
+        .where(TimeEntry.task_id.in_(task_ids))
+        .group_by(TimeEntry.task_id)
+    )
+    return {task_id: int(total) for task_id, total in rows}
+
+
+@dataclass(frozen=True)
+class ProjectTime:
+    currency: str
+    tracked_seconds: int
+    billable_seconds: int
+    uninvoiced_seconds: int
+    invoiced_seconds: int
+    billable_amount: int
+    uninvoiced_amount: int
+    rate_missing_seconds: int
+
+
+async def project_time(session: AsyncSession, team: Team, project_id: uuid.UUID) -> ProjectTime:
+    """Tracked, billable and not-yet-invoiced time and amounts of a project."""
+    entries = list(
+        (
+            await session.execute(
+                select(TimeEntry).where(
+                    TimeEntry.team_id == team.id,
+                    TimeEntry.project_id == project_id,
+                    TimeEntry.ended_at.isnot(None),
+                )
+            )
+        ).scalars()
+    )
+    rows = await price_entries(session, team, entries)
+    target: BillingTarget | None = (await billing_targets(session, team, [project_id])).get(
+        project_id
+    )
+    billable = [p for p in rows if p.entry.billable]
+    uninvoiced = [p for p in billable if p.entry.invoice_id is None]
+    seconds = lambda items: sum(p.entry.duration_seconds or 0 for p in items)  # noqa: E731
+    amount = lambda items: sum(p.billable_amount or 0 for p in items)  # noqa: E731
+    return ProjectTime(
+        currency=target.currency if target else team.base_currency,
+        tracked_seconds=seconds(rows),
+        billable_seconds=seconds(billable),
+        uninvoiced_seconds=seconds(uninvoiced),
+        invoiced_seconds=seconds(p for p in billable if p.entry.invoice_id is not None),
+        billable_amount=amount(billable),
+        uninvoiced_amount=amount(uninvoiced),
+        rate_missing_seconds=seconds(p for p in billable if p.rate_missing),
+    )
