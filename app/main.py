@@ -87,11 +87,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.exception(
             "unhandled error (request_id=%s) on %s %s", request_id, request.method, request.url.path
         )
+        # This handler runs outside RequestIdMiddleware, so it sets the header itself.
         return _problem_response(
             500,
             "internal_error",
             "An unexpected error occurred; it has been logged.",
             request_id=request_id,
+            headers={"X-Request-ID": request_id} if request_id else None,
         )
 
 

@@ -60,6 +60,7 @@ class Secrets:
             "sub": str(user_id),
             "sid": str(session_id),
             "typ": "access",
+            "jti": secrets.token_hex(8),
             "iat": now,
             "exp": now + timedelta(seconds=ttl),
         }

@@ -1,13 +1,28 @@
 import uuid
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clients.models import PAYMENT_METHODS_CHECK, enum_column
-from app.core.db import Base, TimestampMixin, team_fk
+from app.core.db import Base, RecordModel, TeamScoped, TimestampMixin, team_fk
 
 
 class InvoiceSchedule(StrEnum):
@@ -44,3 +59,166 @@ class InvoiceSettings(TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     notes: Mapped[str | None] = mapped_column(Text)
     next_run_on: Mapped[date | None]
+
+
+class InvoiceStatus(StrEnum):
+    draft = "draft"
+    open = "open"
+    paid = "paid"
+    void = "void"
+
+
+class LineKind(StrEnum):
+    time = "time"
+    manual = "manual"
+
+
+class SendStatus(StrEnum):
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"
+
+
+class Invoice(TeamScoped, RecordModel):
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("team_id", "id"),
+        team_fk("client_id", "client"),
+        team_fk("run_id", "invoice_run", ondelete="SET NULL (run_id)"),
+        # Numbers are unique per team; drafts have none yet.
+        Index("uq_invoice_team_id_number", "team_id", "number", unique=True),
+        Index("ix_invoice_team_id_client_id", "team_id", "client_id"),
+        Index("ix_invoice_team_id_status", "team_id", "status"),
+        CheckConstraint("discount_bps BETWEEN 0 AND 10000", name="discount_bps"),
+        CheckConstraint("amount_paid >= 0 AND amount_paid <= total_amount", name="amount_paid"),
+        CheckConstraint("(status = 'draft') = (number IS NULL)", name="number_iff_issued"),
+    )
+
+    client_id: Mapped[uuid.UUID]
+    number: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[InvoiceStatus] = mapped_column(
+        enum_column(InvoiceStatus, "invoice_status"), server_default="draft"
+    )
+    currency: Mapped[str] = mapped_column(String(3))
+    issue_date: Mapped[date | None]
+    due_date: Mapped[date | None]
+    period_start: Mapped[date | None]
+    period_end: Mapped[date | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+    discount_bps: Mapped[int] = mapped_column(Integer, server_default="0")
+    subtotal_amount: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    discount_amount: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    tax_amount: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    total_amount: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    amount_paid: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # Units of the team's base currency per unit of `currency`, fixed at finalization.
+    exchange_rate: Mapped[Decimal | None] = mapped_column(Numeric(20, 10))
+    base_currency: Mapped[str | None] = mapped_column(String(3))
+    pay_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # Bumped on every change; the PDF cache is keyed by it.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    finalized_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    send_status: Mapped[SendStatus | None] = mapped_column(
+        enum_column(SendStatus, "invoice_send_status")
+    )
+    send_error: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[uuid.UUID | None]
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
+class InvoiceLine(TeamScoped, RecordModel):
+    __tablename__ = "invoice_line"
+    __table_args__ = (
+        UniqueConstraint("team_id", "id"),
+        team_fk("invoice_id", "invoice", ondelete="CASCADE"),
+        Index("ix_invoice_line_invoice_id", "invoice_id"),
+        CheckConstraint("tax_rate_bps BETWEEN 0 AND 10000", name="tax_rate_bps"),
+    )
+
+    invoice_id: Mapped[uuid.UUID]
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[LineKind] = mapped_column(enum_column(LineKind, "invoice_line_kind"))
+    description: Mapped[str] = mapped_column(String(500))
+    project_id: Mapped[uuid.UUID | None]
+    user_id: Mapped[uuid.UUID | None]
+    # Time lines: billed seconds after the client's rounding, and the tracked seconds.
+    quantity_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    tracked_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    # Manual lines: a decimal quantity of units.
+    quantity: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    unit_amount: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    tax_rate_bps: Mapped[int] = mapped_column(Integer)
+    tax_amount: Mapped[int] = mapped_column(BigInteger)
+    rate_missing: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Snapshot of the entries billed on this line; kept when a void releases them.
+    time_entry_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(Uuid), server_default=text("'{}'::uuid[]")
+    )
+
+
+class InvoiceCounter(Base):
+    """The last invoice number used per team and year; bumped under its row lock."""
+
+    __tablename__ = "invoice_counter"
+
+    team_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class InvoicePdf(Base):
+    """Rendered PDF of one version of an invoice."""
+
+    __tablename__ = "invoice_pdf"
+    __table_args__ = (team_fk("invoice_id", "invoice", ondelete="CASCADE"),)
+
+    team_id: Mapped[uuid.UUID]
+    invoice_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ExchangeRate(TeamScoped, RecordModel):
+    """How many units of the team's base currency one unit of `currency` is worth."""
+
+    __tablename__ = "exchange_rate"
+    __table_args__ = (
+        UniqueConstraint("team_id", "currency", "effective_from"),
+        CheckConstraint("rate > 0", name="rate_positive"),
+    )
+
+    currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal] = mapped_column(Numeric(20, 10))
+    effective_from: Mapped[date]
+
+
+class RunStatus(StrEnum):
+    done = "done"
+    empty = "empty"
+    failed = "failed"
+
+
+class InvoiceRun(TeamScoped, RecordModel):
+    """One generation of a client's invoice for a period; unique, so it happens once."""
+
+    __tablename__ = "invoice_run"
+    __table_args__ = (
+        UniqueConstraint("team_id", "id"),
+        UniqueConstraint("team_id", "client_id", "period_start", "period_end"),
+        team_fk("client_id", "client", ondelete="CASCADE"),
+    )
+
+    client_id: Mapped[uuid.UUID]
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    trigger: Mapped[str] = mapped_column(String(20))
+    status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "invoice_run_status"))
+    invoice_id: Mapped[uuid.UUID | None]
+    error: Mapped[str | None] = mapped_column(Text)

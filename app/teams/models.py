@@ -24,6 +24,7 @@ class Team(RecordModel):
     base_currency: Mapped[str] = mapped_column(String(3), server_default="EUR")
     timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
     time_entry_min_seconds: Mapped[int] = mapped_column(Integer, server_default="600")
+    invoice_prefix: Mapped[str] = mapped_column(String(20), server_default="INV-")
 
 
 class Membership(TimestampMixin, Base):

@@ -31,6 +31,11 @@ class TimeEntry(TeamScoped, RecordModel):
         UniqueConstraint("team_id", "id"),
         team_fk("project_id", "project"),
         team_fk("task_id", "task", ondelete="SET NULL (task_id)"),
+        team_fk("invoice_id", "invoice"),
+        team_fk("invoice_line_id", "invoice_line"),
+        CheckConstraint(
+            "(invoice_id IS NULL) = (invoice_line_id IS NULL)", name="invoice_and_line"
+        ),
         CheckConstraint("ended_at IS NULL OR ended_at > started_at", name="ends_after_start"),
         # A null ended_at is an unbounded range: a running timer blocks later entries.
         ExcludeConstraint(
@@ -65,8 +70,10 @@ class TimeEntry(TeamScoped, RecordModel):
     )
     note: Mapped[str | None] = mapped_column(Text)
     billable: Mapped[bool] = mapped_column(Boolean)
-    # Set by invoicing; an invoiced entry is frozen.
+    # Set by invoicing; an invoiced entry is frozen. One column, so an entry is on at
+    # most one (non-void: voiding clears it) invoice.
     invoice_id: Mapped[uuid.UUID | None]
+    invoice_line_id: Mapped[uuid.UUID | None]
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
