@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 
 from app.core.deps import DbSession, SecretsDep
 from app.core.errors import Forbidden, NotFound, Unauthorized
-from app.core.permissions import Access, Permission, Role, access_of, role_within
+from app.core.permissions import Access, Permission, Role, access_of
 from app.core.security import API_KEY_PREFIX, api_key_checksum_ok
 
 _bearer = HTTPBearer(auto_error=False, description="User access token or `hl_` API key")
@@ -34,6 +34,8 @@ class Caller:
     api_key_id: uuid.UUID | None = None
     api_key_team_id: uuid.UUID | None = None
     api_key_role: Role | None = None
+    # A key never acts above its creator, even after the creator was demoted.
+    creator_role: Role | None = None
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,19 @@ class TeamContext:
     caller: Caller
     team_id: uuid.UUID
     role: Role
+    # Caps every grant of `role` (an API key's creator's current role).
+    ceiling: Role | None = None
 
     @property
     def user_id(self) -> uuid.UUID:
         return self.caller.user_id
 
     def grant(self, permission: Permission) -> Access | None:
-        return access_of(self.role, permission)
+        reach = access_of(self.role, permission)
+        if reach is None or self.ceiling is None:
+            return reach
+        cap = access_of(self.ceiling, permission)
+        return None if cap is None else min(reach, cap)
 
     def access(self, permission: Permission) -> Access:
         """The reach of `permission` for this caller, or Forbidden."""
@@ -99,16 +107,13 @@ async def get_caller(
                 await conn.execute(
                     update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)
                 )
-        # A key never acts above its creator, even after the creator was demoted.
-        role = key.role if role_within(key.role, creator_role) else creator_role
-        if role is Role.superadmin:
-            role = Role.org_manager
         return Caller(
             kind="api_key",
             user_id=key.created_by_id,
             api_key_id=key.id,
             api_key_team_id=key.team_id,
-            api_key_role=role,
+            api_key_role=key.role,
+            creator_role=creator_role,
         )
 
     claims = secrets.decode_access_token(token)
@@ -146,7 +151,9 @@ async def get_team_context(
     if caller.kind == "api_key":
         if caller.api_key_team_id != team_id or caller.api_key_role is None:
             raise NotFound("Team")
-        return TeamContext(caller=caller, team_id=team_id, role=caller.api_key_role)
+        return TeamContext(
+            caller=caller, team_id=team_id, role=caller.api_key_role, ceiling=caller.creator_role
+        )
     role = (
         await session.execute(
             select(Membership.role).where(

@@ -117,10 +117,21 @@ def _check_manage(ctx: TeamContext, target: Membership) -> None:
         raise Forbidden("Only a superadmin may change a superadmin.")
 
 
+async def _lock_memberships(session: AsyncSession, ctx: TeamContext) -> None:
+    """Serialise membership changes of a team (one lock, so no lock-order deadlocks).
+
+    FOR NO KEY UPDATE leaves inserts that reference the team (key-share locks) alone.
+    """
+    await session.execute(
+        select(Team.id).where(Team.id == ctx.team_id).with_for_update(key_share=True)
+    )
+
+
 async def change_role(
     session: AsyncSession, ctx: TeamContext, user_id: uuid.UUID, role: Role
 ) -> Membership:
     ctx.access(Permission.MEMBERS_MANAGE)
+    await _lock_memberships(session, ctx)
     member = await _membership(session, ctx, user_id, for_update=True)
     _check_manage(ctx, member)
     if not may_assign_role(ctx.role, role):
@@ -135,6 +146,7 @@ async def change_role(
 
 async def remove_member(session: AsyncSession, ctx: TeamContext, user_id: uuid.UUID) -> None:
     """Remove a member (anyone may leave); the member's API keys in the team stop working."""
+    await _lock_memberships(session, ctx)
     member = await _membership(session, ctx, user_id, for_update=True)
     if user_id != ctx.user_id or ctx.caller.kind == "api_key":
         _check_manage(ctx, member)
@@ -284,7 +296,9 @@ async def create_api_key(
     ctx.access(Permission.API_KEYS_MANAGE)
     if data.role is Role.superadmin:
         raise Unprocessable("An API key cannot be superadmin.", code="api_key_role_not_allowed")
-    if not role_within(data.role, ctx.role):
+    if not role_within(data.role, ctx.role) or (
+        ctx.ceiling is not None and not role_within(data.role, ctx.ceiling)
+    ):
         raise Forbidden("An API key cannot have more rights than its creator.")
     if data.expires_at is not None and data.expires_at <= datetime.now(UTC):
         raise Unprocessable("`expires_at` must be in the future.", code="expires_in_past")
