@@ -7,15 +7,20 @@ from typing import Any
 
 from arq import Worker
 from arq.connections import ArqRedis, RedisSettings
+from arq.cron import cron
 
 from app.config import Settings, get_settings
 from app.core.db import Database
 from app.core.mail import send_email
+from app.invoices.jobs import run_invoices, run_scheduled_invoices, send_invoice
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS: list[Any] = [send_email]
-CRON_JOBS: list[Any] = []
+FUNCTIONS: list[Any] = [send_email, send_invoice, run_invoices]
+CRON_JOBS: list[Any] = [
+    # Hourly: clients whose invoice schedule is due get their invoice.
+    cron(run_scheduled_invoices, minute={5}, unique=True, run_at_startup=False),
+]
 
 
 def make_startup(settings: Settings) -> Any:

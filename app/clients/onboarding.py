@@ -14,7 +14,7 @@ from app.contacts.schemas import ContactIn
 from app.core.auth import TeamContext
 from app.core.errors import Unprocessable
 from app.core.security import Secrets
-from app.invoices import service as invoices_service
+from app.invoices import settings as invoice_settings
 from app.projects import service as projects_service
 from app.projects.models import Board, Project
 from app.teams.models import Team
@@ -41,7 +41,7 @@ async def onboard_client(
         )
 
     client = await clients_service.create_client(session, ctx, data)
-    await invoices_service.create_default_settings(session, client)
+    await invoice_settings.create_default_settings(session, client)
     result = Onboarded(client=client)
     if data.create_project:
         result.project, result.board = await projects_service.create_for_new_client(

@@ -14,7 +14,7 @@ from app.core.jobs import defer
 log = logging.getLogger(__name__)
 
 SEND_EMAIL_JOB = "send_email"
-_MAX_TRIES = 6
+MAX_TRIES = 6
 
 
 def queue_email(
@@ -61,15 +61,27 @@ def build_message(sender: str, payload: dict[str, Any]) -> EmailMessage:
     return message
 
 
+async def deliver(settings: Any, message: EmailMessage) -> None:
+    """Hand one message to the SMTP server of SMTP_URL."""
+    await aiosmtplib.send(message, **smtp_options(settings.smtp_url))
+
+
+def retry_later(ctx: dict[str, Any], exc: Exception) -> Retry | None:
+    """A Retry with exponential backoff, or None once the job is out of tries."""
+    tries = ctx.get("job_try", 1)
+    if tries >= MAX_TRIES:
+        return None
+    return Retry(defer=min(5 * 2**tries, 600))
+
+
 async def send_email(ctx: dict[str, Any], payload: dict[str, Any]) -> None:
     """arq job: deliver one email, retrying with backoff while the SMTP server fails."""
     settings = ctx["settings"]
-    message = build_message(settings.mail_from, payload)
     try:
-        await aiosmtplib.send(message, **smtp_options(settings.smtp_url))
+        await deliver(settings, build_message(settings.mail_from, payload))
     except (aiosmtplib.SMTPException, OSError) as exc:
-        tries = ctx.get("job_try", 1)
-        if tries >= _MAX_TRIES:
+        retry = retry_later(ctx, exc)
+        if retry is None:
             log.error("giving up on email %r to %s: %s", payload["subject"], payload["to"], exc)
             raise
-        raise Retry(defer=min(5 * 2**tries, 600)) from exc
+        raise retry from exc

@@ -52,6 +52,7 @@ class Permission(StrEnum):
     INVOICES_WRITE = "invoices:write"  # drafts, finalize, send, invoice settings
     INVOICES_VOID = "invoices:void"
     PAYMENTS_WRITE = "payments:write"
+    EXCHANGE_RATES_WRITE = "exchange_rates:write"
     REPORTS_READ = "reports:read"
 
 

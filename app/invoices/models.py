@@ -91,7 +91,12 @@ class Invoice(TeamScoped, RecordModel):
         Index("ix_invoice_team_id_status", "team_id", "status"),
         CheckConstraint("discount_bps BETWEEN 0 AND 10000", name="discount_bps"),
         CheckConstraint("amount_paid >= 0 AND amount_paid <= total_amount", name="amount_paid"),
-        CheckConstraint("(status = 'draft') = (number IS NULL)", name="number_iff_issued"),
+        CheckConstraint(
+            "(status = 'draft' AND number IS NULL)"
+            " OR (status IN ('open', 'paid') AND number IS NOT NULL)"
+            " OR status = 'void'",
+            name="number_iff_issued",
+        ),
     )
 
     client_id: Mapped[uuid.UUID]

@@ -1,10 +1,14 @@
-from datetime import date
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import Field
 
 from app.clients.models import PaymentMethod
-from app.core.schemas import Currency, InputSchema, Timestamps
-from app.invoices.models import InvoiceSchedule
+from app.core.schemas import Currency, InputSchema, Schema, Timestamps
+from app.invoices.models import InvoiceSchedule, InvoiceStatus, LineKind, RunStatus, SendStatus
+
+BPS = Field(ge=0, le=10000)
 
 
 class InvoiceSettingsIn(InputSchema):
@@ -14,7 +18,6 @@ class InvoiceSettingsIn(InputSchema):
     tax_rate_bps: int = Field(default=0, ge=0, le=10000)
     rounding_seconds: int = Field(default=0, ge=0, le=86400)
     payment_methods: list[PaymentMethod] = Field(default_factory=list)
-    currency: Currency | None = None
     notes: str | None = Field(default=None, max_length=5000)
     next_run_on: date | None = None
 
@@ -29,3 +32,146 @@ class InvoiceSettingsOut(Timestamps):
     currency: str
     notes: str | None
     next_run_on: date | None
+
+
+class ManualLineIn(InputSchema):
+    description: str = Field(min_length=1, max_length=500)
+    quantity: Decimal = Field(gt=0, le=Decimal("1000000000"), decimal_places=4)
+    unit_amount: int = Field(ge=0, le=10**12)
+    tax_rate_bps: int | None = Field(default=None, ge=0, le=10000)
+
+
+class InvoiceIn(InputSchema):
+    client_id: uuid.UUID
+    period_start: date | None = None
+    period_end: date | None = None
+    project_ids: list[uuid.UUID] | None = None
+    lines: list[ManualLineIn] = Field(default_factory=list, max_length=200)
+    issue_date: date | None = None
+    due_date: date | None = None
+    notes: str | None = Field(default=None, max_length=5000)
+    discount_bps: int = Field(default=0, ge=0, le=10000)
+    allow_missing_rates: bool = Field(
+        default=False, description="Bill entries without a rate at 0 instead of refusing"
+    )
+
+
+class InvoicePatch(InputSchema):
+    issue_date: date | None = None
+    due_date: date | None = None
+    notes: str | None = Field(default=None, max_length=5000)
+    discount_bps: int | None = Field(default=None, ge=0, le=10000)
+    lines: list[ManualLineIn] | None = Field(
+        default=None, max_length=200, description="Replaces the manual lines"
+    )
+
+
+class InvoiceLineOut(Schema):
+    id: uuid.UUID
+    kind: LineKind
+    description: str
+    project_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    quantity_seconds: int | None
+    tracked_seconds: int | None
+    quantity: Decimal | None
+    unit_amount: int
+    amount: int
+    tax_rate_bps: int
+    tax_amount: int
+    rate_missing: bool
+    time_entry_ids: list[uuid.UUID]
+
+
+class InvoiceOut(Timestamps):
+    id: uuid.UUID
+    number: str | None
+    client_id: uuid.UUID
+    status: InvoiceStatus
+    overdue: bool
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    period_start: date | None
+    period_end: date | None
+    notes: str | None
+    lines: list[InvoiceLineOut]
+    subtotal_amount: int
+    discount_bps: int
+    discount_amount: int
+    tax_amount: int
+    total_amount: int
+    amount_paid: int
+    amount_due: int
+    exchange_rate: Decimal | None
+    base_currency: str | None
+    pay_url: str
+    sent_at: datetime | None
+    send_status: SendStatus | None
+    send_error: str | None
+    finalized_at: datetime | None
+    voided_at: datetime | None
+    run_id: uuid.UUID | None
+
+
+class ExchangeRateIn(InputSchema):
+    currency: Currency
+    rate: Decimal = Field(gt=0, le=Decimal("1000000000"), decimal_places=10)
+    effective_from: date
+
+
+class ExchangeRateOut(Timestamps):
+    id: uuid.UUID
+    currency: str
+    rate: Decimal
+    effective_from: date
+
+
+class InvoiceRunIn(InputSchema):
+    period_start: date
+    period_end: date
+    client_ids: list[uuid.UUID] | None = None
+
+
+class InvoiceRunOut(Timestamps):
+    id: uuid.UUID
+    client_id: uuid.UUID
+    period_start: date
+    period_end: date
+    trigger: str
+    status: RunStatus
+    invoice_id: uuid.UUID | None
+    error: str | None
+
+
+class InvoiceRunAccepted(Schema):
+    period_start: date
+    period_end: date
+    client_ids: list[uuid.UUID] | None
+    job_id: str
+
+
+class PublicLine(Schema):
+    description: str
+    amount: int
+
+
+class PublicInvoice(Schema):
+    """What anyone holding the pay link may see: this invoice, nothing else."""
+
+    number: str | None
+    status: InvoiceStatus
+    overdue: bool
+    team_name: str
+    client_name: str
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    lines: list[PublicLine]
+    subtotal_amount: int
+    discount_amount: int
+    tax_amount: int
+    total_amount: int
+    amount_paid: int
+    amount_due: int
+    payment_methods: list[PaymentMethod]

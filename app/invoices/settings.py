@@ -29,7 +29,7 @@ async def create_default_settings(session: AsyncSession, client: Client) -> Invo
     return settings
 
 
-async def _client_for_invoicing(
+async def client_for_invoicing(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID
 ) -> Client:
     reach = ctx.access(Permission.INVOICES_READ)
@@ -41,7 +41,7 @@ async def _client_for_invoicing(
 async def get_settings(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID
 ) -> InvoiceSettings:
-    client = await _client_for_invoicing(session, ctx, client_id)
+    client = await client_for_invoicing(session, ctx, client_id)
     settings = (
         await session.execute(select(InvoiceSettings).where(InvoiceSettings.client_id == client.id))
     ).scalar_one_or_none()
@@ -54,13 +54,13 @@ async def put_settings(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID, data: InvoiceSettingsIn
 ) -> InvoiceSettings:
     ctx.access(Permission.INVOICES_WRITE)
-    client = await _client_for_invoicing(session, ctx, client_id)
+    client = await client_for_invoicing(session, ctx, client_id)
     settings = await session.get(InvoiceSettings, client.id, with_for_update=True)
     if settings is None:
         settings = await create_default_settings(session, client)
     values = data.model_dump()
     values["payment_methods"] = [m.value for m in data.payment_methods]
-    values["currency"] = data.currency or client.currency
+    values["currency"] = client.currency
     for field, value in values.items():
         setattr(settings, field, value)
     await session.flush()

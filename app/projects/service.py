@@ -27,6 +27,7 @@ from app.projects.models import (
     Task,
 )
 from app.projects.schemas import ProjectIn, ProjectPatch
+from app.time_tracking.models import TimeEntry
 
 DEFAULT_COLUMNS = (
     ("To do", ColumnKind.todo),
@@ -182,8 +183,19 @@ async def update_project(
     for required in ("name", "status", "billable"):
         if required in fields and fields[required] is None:
             raise Unprocessable(f"`{required}` cannot be null.", code="field_not_nullable")
-    if fields.get("client_id") is not None and fields["client_id"] != project.client_id:
-        await require_active_client(session, ctx, fields["client_id"])
+    if "client_id" in fields and fields["client_id"] != project.client_id:
+        if fields["client_id"] is not None:
+            await require_active_client(session, ctx, fields["client_id"])
+        # Invoiced time belongs to the client it was billed to.
+        if await session.scalar(
+            select(TimeEntry.id)
+            .where(TimeEntry.project_id == project.id, TimeEntry.invoice_id.isnot(None))
+            .limit(1)
+        ):
+            raise Conflict(
+                "The project has invoiced time; its client can no longer change.",
+                code="project_has_invoiced_time",
+            )
     for field, value in fields.items():
         setattr(project, field, value)
     await session.flush()
@@ -193,8 +205,6 @@ async def update_project(
 
 async def delete_project(session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID) -> None:
     """Delete a project; once time is tracked on it, archive it instead (time is history)."""
-    from app.time_tracking.models import TimeEntry
-
     project = await get_project(
         session, ctx, project_id, write=Permission.PROJECTS_MANAGE, for_update=True
     )

@@ -1,0 +1,120 @@
+"""Invoice PDFs rendered with Typst, cached per invoice version."""
+
+import asyncio
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import typst
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clients.models import Client
+from app.config import Settings
+from app.core.money import format_amount
+from app.invoices.models import Invoice, InvoiceLine, InvoicePdf, InvoiceStatus, LineKind
+from app.invoices.service import lines_of, pay_url
+from app.teams.models import Team
+
+TEMPLATE = (Path(__file__).parent / "invoice.typ").read_bytes()
+
+
+def _hours(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d} h"
+
+
+def _quantity(line: InvoiceLine) -> str:
+    if line.kind is LineKind.time:
+        return _hours(line.quantity_seconds or 0)
+    return format(line.quantity.normalize() if line.quantity is not None else Decimal(0), "f")
+
+
+def _bps(bps: int) -> str:
+    """1000 -> "10 %", 1950 -> "19.5 %", 0 -> "0 %"."""
+    whole, rest = divmod(bps, 100)
+    return (f"{whole}" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")) + " %"
+
+
+def document_data(
+    settings: Settings, team: Team, client: Client, invoice: Invoice, lines: list[InvoiceLine]
+) -> dict[str, object]:
+    """Everything the template prints, already formatted (amounts in the currency's digits)."""
+    cur = invoice.currency
+    money = lambda amount: format_amount(amount, cur)  # noqa: E731
+    heading = {
+        InvoiceStatus.draft: "Draft invoice",
+        InvoiceStatus.void: "Void invoice",
+    }.get(invoice.status, "Invoice")
+    period = None
+    if invoice.period_start and invoice.period_end:
+        period = f"{invoice.period_start.isoformat()} to {invoice.period_end.isoformat()}"
+    methods = ", ".join(client.payment_methods) or "bank transfer"
+    return {
+        "title": f"{heading} {invoice.number or ''}".strip(),
+        "heading": heading,
+        "number": invoice.number,
+        "status": invoice.status.value,
+        "team_name": team.name,
+        "client_name": client.name,
+        "client_address_lines": (client.address or "").splitlines(),
+        "client_tax_id": client.tax_id,
+        "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else None,
+        "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
+        "period": period,
+        "lines": [
+            {
+                "description": line.description,
+                "quantity": _quantity(line),
+                "unit": money(line.unit_amount) + (" / h" if line.kind is LineKind.time else ""),
+                "tax": _bps(line.tax_rate_bps),
+                "amount": money(line.amount),
+            }
+            for line in lines
+        ],
+        "subtotal": money(invoice.subtotal_amount),
+        "discount": money(invoice.discount_amount) if invoice.discount_bps else None,
+        "discount_rate": _bps(invoice.discount_bps),
+        "tax": money(invoice.tax_amount),
+        "total": money(invoice.total_amount),
+        "paid": money(invoice.amount_paid),
+        "due": money(invoice.total_amount - invoice.amount_paid),
+        "notes": invoice.notes,
+        "payment_instructions": f"Accepted: {methods}. Please quote the invoice number.",
+        "pay_url": pay_url(settings, invoice),
+    }
+
+
+def render(data: dict[str, object]) -> bytes:
+    return typst.compile(  # type: ignore[no-any-return]
+        TEMPLATE, sys_inputs={"data": json.dumps(data)}, ignore_system_fonts=True
+    )
+
+
+async def invoice_pdf(session: AsyncSession, settings: Settings, invoice: Invoice) -> bytes:
+    """The PDF of the invoice's current version, rendered once and then served from cache."""
+    cached = await session.scalar(
+        select(InvoicePdf.content).where(
+            InvoicePdf.invoice_id == invoice.id, InvoicePdf.version == invoice.version
+        )
+    )
+    if cached is not None:
+        return cached
+    team = await session.get(Team, invoice.team_id)
+    client = await session.get(Client, invoice.client_id)
+    assert team is not None and client is not None
+    lines = (await lines_of(session, [invoice.id]))[invoice.id]
+    data = document_data(settings, team, client, invoice, lines)
+    # Typst is CPU-bound: keep the event loop free while it works.
+    content = await asyncio.to_thread(render, data)
+    stmt = insert(InvoicePdf).values(
+        team_id=invoice.team_id, invoice_id=invoice.id, version=invoice.version, content=content
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[InvoicePdf.invoice_id],
+            set_={"version": stmt.excluded.version, "content": stmt.excluded.content},
+        )
+    )
+    return content
