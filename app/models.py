@@ -5,6 +5,7 @@ from app.clients import models as clients_models  # noqa: F401
 from app.contacts import models as contacts_models  # noqa: F401
 from app.core.db import Base
 from app.invoices import models as invoices_models  # noqa: F401
+from app.payments import models as payments_models  # noqa: F401
 from app.projects import models as projects_models  # noqa: F401
 from app.rates import models as rates_models  # noqa: F401
 from app.teams import models as teams_models  # noqa: F401

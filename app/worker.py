@@ -13,10 +13,11 @@ from app.config import Settings, get_settings
 from app.core.db import Database
 from app.core.mail import send_email
 from app.invoices.jobs import run_invoices, run_scheduled_invoices, send_invoice
+from app.payments.webhooks import apply_webhook_event
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS: list[Any] = [send_email, send_invoice, run_invoices]
+FUNCTIONS: list[Any] = [send_email, send_invoice, run_invoices, apply_webhook_event]
 CRON_JOBS: list[Any] = [
     # Hourly: clients whose invoice schedule is due get their invoice.
     cron(run_scheduled_invoices, minute={5}, unique=True, run_at_startup=False),

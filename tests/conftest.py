@@ -124,8 +124,8 @@ def mailbox(mail_sink: MailSink) -> MailboxHandler:
 def run_jobs(settings: Settings) -> Callable[[], Awaitable[int]]:
     """Run every queued job with a real arq worker (burst mode), return how many ran."""
 
-    async def run() -> int:
-        worker = build_worker(settings, burst=True, poll_delay=0.01, max_tries=1)
+    async def run(max_tries: int = 1) -> int:
+        worker = build_worker(settings, burst=True, poll_delay=0.01, max_tries=max_tries)
         try:
             await worker.async_run()
             return worker.jobs_complete + worker.jobs_failed

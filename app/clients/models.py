@@ -64,6 +64,8 @@ class Client(TeamScoped, RecordModel):
     address: Mapped[str | None] = mapped_column(Text)
     tax_id: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
+    # Created at the first Stripe checkout and reused after.
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(100))
 
 
 class ClientMember(TimestampMixin, Base):

@@ -24,13 +24,11 @@ from app.invoices.schemas import (
     InvoiceRunOut,
     InvoiceSettingsIn,
     InvoiceSettingsOut,
-    PublicInvoice,
 )
 from app.invoices.sending import queue_send
 from app.teams.models import Team
 
 router = APIRouter(prefix="/teams/{team_id}", tags=["invoices"])
-public_router = APIRouter(tags=["invoices"])
 
 
 def invoice_out(settings, invoice: Invoice, lines: list[InvoiceLine], today: date) -> InvoiceOut:  # type: ignore[no-untyped-def]
@@ -242,9 +240,3 @@ async def list_invoice_runs(
 ) -> Page[InvoiceRunOut]:
     """Invoice runs (scheduled and manual) with their status and invoice, newest first."""
     return page_of(await service.list_runs(session, ctx, page), InvoiceRunOut)
-
-
-@public_router.get("/pay/{token}", response_model=PublicInvoice, tags=["pay"])
-async def public_invoice(token: str, session: DbSession, settings: SettingsDep) -> PublicInvoice:
-    """The invoice behind a pay link: no login, nothing but this invoice."""
-    return await service.public_invoice(session, settings, token)

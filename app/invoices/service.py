@@ -8,6 +8,7 @@ single column, so an entry is on at most one invoice; voiding clears it.
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.clients.models import Client
+from app.clients.models import Client, PaymentMethod
 from app.clients.service import own_client_ids
 from app.config import Settings
 from app.core.auth import TeamContext
@@ -686,8 +687,11 @@ async def list_runs(
     )
 
 
-async def public_invoice(session: AsyncSession, settings: Settings, token: str) -> PublicInvoice:
-    """The invoice behind a pay link; drafts and unknown tokens are a 404."""
+async def public_invoice(
+    session: AsyncSession, token: str, methods: Callable[[Client], list[PaymentMethod]]
+) -> PublicInvoice:
+    """The invoice behind a pay link; drafts and unknown tokens are a 404. `methods` says
+    which payment methods the client can use now."""
     invoice = await session.scalar(select(Invoice).where(Invoice.pay_token == token))
     if invoice is None or invoice.status is InvoiceStatus.draft:
         raise NotFound("Invoice")
@@ -695,8 +699,6 @@ async def public_invoice(session: AsyncSession, settings: Settings, token: str) 
     client = await session.get(Client, invoice.client_id)
     assert client is not None
     lines = (await lines_of(session, [invoice.id]))[invoice.id]
-    inv_settings = await session.get(InvoiceSettings, client.id)
-    methods = (inv_settings.payment_methods if inv_settings else None) or client.payment_methods
     return PublicInvoice(
         number=invoice.number,
         status=invoice.status,
@@ -713,5 +715,5 @@ async def public_invoice(session: AsyncSession, settings: Settings, token: str) 
         total_amount=invoice.total_amount,
         amount_paid=invoice.amount_paid,
         amount_due=invoice.total_amount - invoice.amount_paid,
-        payment_methods=methods,
+        payment_methods=methods(client),
     )

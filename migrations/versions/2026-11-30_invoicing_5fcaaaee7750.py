@@ -88,7 +88,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.CheckConstraint("(status = 'draft') = (number IS NULL)", name=op.f('ck_invoice_number_iff_issued')),
+    sa.CheckConstraint("(status = 'draft' AND number IS NULL) OR (status IN ('open', 'paid') AND number IS NOT NULL) OR status = 'void'", name=op.f('ck_invoice_number_iff_issued')),
     sa.CheckConstraint('amount_paid >= 0 AND amount_paid <= total_amount', name=op.f('ck_invoice_amount_paid')),
     sa.CheckConstraint('discount_bps BETWEEN 0 AND 10000', name=op.f('ck_invoice_discount_bps')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_invoice_created_by_id_user_account'), ondelete='SET NULL'),

@@ -1,0 +1,60 @@
+"""Starting a payment at a provider, for team users and for the public pay link."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clients.models import Client, PaymentMethod
+from app.config import Settings
+from app.core.errors import Conflict, Unprocessable
+from app.core.ids import new_id
+from app.invoices.models import Invoice, InvoiceStatus
+from app.invoices.service import pay_url
+from app.payments.models import Checkout
+from app.payments.providers import crypto, stripe
+from app.payments.schemas import Provider
+from app.payments.service import amount_due
+
+_CONFIGURED = {Provider.stripe: stripe.configured, Provider.crypto: crypto.configured}
+
+
+def available_methods(settings: Settings, client: Client) -> list[PaymentMethod]:
+    """The client's payment methods that can be used now (providers must be configured)."""
+    methods = []
+    for method in client.payment_methods:
+        m = PaymentMethod(method)
+        if m is PaymentMethod.bank or _CONFIGURED[Provider(m.value)](settings):
+            methods.append(m)
+    return methods
+
+
+async def start_checkout(
+    session: AsyncSession, settings: Settings, invoice: Invoice, client: Client, provider: Provider
+) -> Checkout:
+    """A provider payment page for what the invoice still owes."""
+    if provider.value not in client.payment_methods:
+        raise Unprocessable(
+            f"{client.name} does not pay by {provider.value}.", code="payment_method_not_allowed"
+        )
+    if invoice.status is not InvoiceStatus.open:
+        raise Conflict("Only an open invoice can be paid.", code="invoice_not_open")
+    due = amount_due(invoice)
+    if due <= 0:
+        raise Conflict("Nothing is due on this invoice.", code="nothing_due")
+    back = pay_url(settings, invoice)
+    checkout_id = new_id()
+    if provider is Provider.stripe:
+        provider_id, url = await stripe.create_checkout(settings, invoice, client, due, back)
+    else:
+        provider_id, url = await crypto.create_order(settings, invoice, str(checkout_id), due, back)
+    checkout = Checkout(
+        id=checkout_id,
+        team_id=invoice.team_id,
+        invoice_id=invoice.id,
+        provider=provider.value,
+        provider_checkout_id=provider_id,
+        url=url,
+        amount=due,
+        currency=invoice.currency,
+    )
+    session.add(checkout)
+    await session.flush()
+    return checkout

@@ -1,0 +1,145 @@
+"""A PassimPay-style crypto gateway: orders over HTTP, HMAC-SHA256 signed callbacks.
+
+Wire format: docs/payments.md.
+"""
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.core.errors import AppError, BadRequest, ServiceUnavailable
+from app.core.money import exponent
+from app.invoices.models import Invoice
+from app.payments import service
+from app.payments.models import Checkout, PaymentMethodUsed
+from app.payments.providers import EventNotReady
+
+PROVIDER = "crypto"
+SIGNATURE_HEADER = "X-Signature"
+
+
+def configured(settings: Settings) -> bool:
+    return bool(settings.crypto_api_base and settings.crypto_api_key)
+
+
+def sign(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def major_units(amount: int, currency: str) -> str:
+    return f"{Decimal(amount).scaleb(-exponent(currency)):f}"
+
+
+def minor_units(value: str, currency: str) -> int:
+    try:
+        amount = Decimal(value).scaleb(exponent(currency))
+    except InvalidOperation:
+        raise BadRequest("`amount` is not a number.", code="invalid_payload") from None
+    if amount != amount.to_integral_value() or amount <= 0:
+        raise BadRequest("`amount` has more digits than the currency.", code="invalid_payload")
+    return int(amount)
+
+
+async def create_order(
+    settings: Settings, invoice: Invoice, reference: str, amount: int, return_url: str
+) -> tuple[str, str]:
+    """Create a payment order at the gateway; returns (order id, payment page url)."""
+    if not configured(settings):
+        raise ServiceUnavailable(
+            "The crypto provider is not configured.", code="provider_not_configured"
+        )
+    body = json.dumps(
+        {
+            "reference": reference,
+            "amount": major_units(amount, invoice.currency),
+            "currency": invoice.currency,
+            "description": f"Invoice {invoice.number}",
+            "callback_url": f"{settings.public_base_url.rstrip('/')}/v1/webhooks/crypto",
+            "return_url": return_url,
+        },
+        separators=(",", ":"),
+    ).encode()
+    headers = {
+        "Authorization": f"Bearer {settings.crypto_api_key}",
+        "Content-Type": "application/json",
+    }
+    async with httpx.AsyncClient(base_url=settings.crypto_api_base or "", timeout=15) as http:
+        try:
+            response = await http.post("/v1/orders", content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(
+                f"The crypto provider did not answer: {exc}", code="provider_error"
+            ) from None
+    if response.status_code >= 300:
+        raise ServiceUnavailable(
+            f"The crypto provider refused the order ({response.status_code}).",
+            code="provider_error",
+        )
+    data = response.json()
+    return str(data["id"]), str(data["url"])
+
+
+def verify(settings: Settings, payload: bytes, signature: str | None) -> dict[str, Any]:
+    if not settings.crypto_webhook_secret:
+        raise ServiceUnavailable(
+            "Crypto webhooks are not configured.", code="provider_not_configured"
+        )
+    if not signature:
+        raise BadRequest(f"Missing {SIGNATURE_HEADER} header.", code="missing_signature")
+    if not hmac.compare_digest(
+        sign(settings.crypto_webhook_secret, payload), signature.strip().lower()
+    ):
+        raise AppError("The signature does not match the body.", code="invalid_signature")
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        raise BadRequest("The body is not JSON.", code="invalid_payload") from None
+    required = {"event_id", "order_id", "status", "amount", "currency"}
+    if not isinstance(event, dict) or not required <= event.keys():
+        raise BadRequest("Missing fields: " + ", ".join(sorted(required)), code="invalid_payload")
+    return event
+
+
+async def apply_event(session: AsyncSession, event: dict[str, Any]) -> None:
+    """`paid`/`partial`: record that payment (keyed by its txid); `failed`: record the attempt."""
+    checkout = await session.scalar(
+        select(Checkout).where(
+            Checkout.provider == PROVIDER, Checkout.provider_checkout_id == str(event["order_id"])
+        )
+    )
+    if checkout is None:
+        raise EventNotReady(f"unknown order {event['order_id']}")
+    invoice = await service.lock_invoice(session, checkout.invoice_id)
+    amount = minor_units(str(event["amount"]), invoice.currency)
+    txid = str(event.get("txid") or event["event_id"])
+    if event["status"] in ("paid", "partial"):
+        if str(event["currency"]).upper() != invoice.currency:
+            raise BadRequest("Currency differs from the invoice's.", code="currency_mismatch")
+        await service.apply_payment(
+            session,
+            invoice,
+            amount=amount,
+            method=PaymentMethodUsed.crypto,
+            paid_at=datetime.now(UTC),
+            provider=PROVIDER,
+            provider_payment_id=txid,
+            reference=txid,
+        )
+    elif event["status"] == "failed":
+        await service.record_failure(
+            session,
+            invoice,
+            amount=amount,
+            method=PaymentMethodUsed.crypto,
+            provider=PROVIDER,
+            provider_payment_id=txid,
+            reason=str(event.get("reason") or "failed"),
+        )

@@ -1,0 +1,70 @@
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from app.core.schemas import InputSchema, Schema, Timestamps
+from app.payments.models import PaymentMethodUsed, PaymentStatus
+
+
+class ManualMethod(StrEnum):
+    bank = "bank"
+    cash = "cash"
+    other = "other"
+
+
+class Provider(StrEnum):
+    stripe = "stripe"
+    crypto = "crypto"
+
+
+class PaymentIn(InputSchema):
+    amount: int = Field(gt=0, le=10**15)
+    method: ManualMethod
+    paid_at: AwareDatetime | None = None
+    reference: str | None = Field(default=None, max_length=200)
+
+
+class RefundIn(InputSchema):
+    amount: int = Field(gt=0, le=10**15)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class RefundOut(Timestamps):
+    id: uuid.UUID
+    payment_id: uuid.UUID
+    amount: int
+    reason: str | None
+    provider: str | None
+    provider_refund_id: str | None
+
+
+class PaymentOut(Timestamps):
+    id: uuid.UUID
+    invoice_id: uuid.UUID
+    method: PaymentMethodUsed
+    status: PaymentStatus
+    amount: int
+    currency: str
+    refunded_amount: int
+    exchange_rate: Decimal
+    base_currency: str
+    base_amount: int
+    paid_at: datetime
+    reference: str | None
+    provider: str | None
+    provider_payment_id: str | None
+    failure_reason: str | None
+
+
+class CheckoutIn(InputSchema):
+    provider: Provider
+
+
+class CheckoutOut(Schema):
+    url: str
+    provider: Provider
+    amount: int
+    currency: str

@@ -1,0 +1,343 @@
+"""Payments on invoices: manual and provider payments, refunds, and what follows them.
+
+Every change of what an invoice has received happens with the invoice row locked
+(`SELECT ... FOR UPDATE`), so concurrent payments are applied one after the other and
+cannot together pay more than is due; the `amount_paid <= total_amount` check of the
+invoice table backs this up.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import User
+from app.clients.models import Client
+from app.core.auth import TeamContext
+from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.ids import new_id
+from app.core.jobs import emit
+from app.core.mail import queue_email
+from app.core.money import exponent, format_amount
+from app.core.pagination import PageParams, paginate
+from app.core.permissions import Access, Permission, Role
+from app.core.tenancy import get_in_team, team_select
+from app.invoices.models import Invoice, InvoiceStatus
+from app.invoices.service import get_invoice, visible_invoices
+from app.payments.models import Payment, PaymentMethodUsed, PaymentStatus, Refund
+from app.payments.schemas import PaymentIn, RefundIn
+from app.teams.models import Membership, Team
+
+
+def to_base_amount(amount: int, currency: str, rate: Decimal, base_currency: str) -> int:
+    """`amount` minor units of `currency` in minor units of the base currency, half-up."""
+    major = Decimal(amount).scaleb(-exponent(currency)) * rate
+    return int(major.scaleb(exponent(base_currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def amount_due(invoice: Invoice) -> int:
+    return invoice.total_amount - invoice.amount_paid
+
+
+async def lock_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
+    invoice = await session.get(Invoice, invoice_id, with_for_update=True, populate_existing=True)
+    if invoice is None:
+        raise NotFound("Invoice")
+    return invoice
+
+
+async def _managers(session: AsyncSession, team_id: uuid.UUID) -> list[str]:
+    rows = await session.execute(
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.team_id == team_id,
+            Membership.role.in_([Role.superadmin, Role.org_manager]),
+        )
+        .order_by(User.email)
+    )
+    return list(rows.scalars())
+
+
+async def notify(
+    session: AsyncSession, invoice: Invoice, payment: Payment, event_type: str
+) -> None:
+    """Email the team's superadmins and org managers, and publish `payment.*`."""
+    emit(
+        session,
+        invoice.team_id,
+        event_type,
+        {
+            "payment_id": payment.id,
+            "invoice_id": invoice.id,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "invoice_status": invoice.status.value,
+        },
+    )
+    if event_type not in ("payment.failed",) and invoice.status is not InvoiceStatus.paid:
+        return
+    recipients = await _managers(session, invoice.team_id)
+    if not recipients:
+        return
+    label = invoice.number or str(invoice.id)
+    if event_type == "payment.failed":
+        subject = f"Payment failed for invoice {label}"
+        text = (
+            f"A payment of {format_amount(payment.amount, payment.currency)} for invoice {label} "
+            f"failed: {payment.failure_reason or 'no reason given'}.\nThe invoice stays open."
+        )
+    else:
+        subject = f"Invoice {label} is paid"
+        total = format_amount(invoice.total_amount, invoice.currency)
+        text = f"Invoice {label} is paid in full ({total})."
+    queue_email(session, to=recipients, subject=subject, text=text)
+
+
+async def apply_payment(
+    session: AsyncSession,
+    invoice: Invoice,
+    *,
+    amount: int,
+    method: PaymentMethodUsed,
+    paid_at: datetime,
+    reference: str | None = None,
+    provider: str | None = None,
+    provider_payment_id: str | None = None,
+    created_by_id: uuid.UUID | None = None,
+) -> Payment | None:
+    """Record money received for a locked invoice and update what it still owes.
+
+    Returns None when the provider payment was already recorded (replayed events).
+    """
+    if invoice.status is not InvoiceStatus.open:
+        raise Conflict("Payments go on open invoices only.", code="invoice_not_open")
+    if amount > amount_due(invoice):
+        raise Unprocessable(
+            f"The amount exceeds what is due ({amount_due(invoice)}).", code="overpayment"
+        )
+    assert invoice.exchange_rate is not None and invoice.base_currency is not None
+    values = dict(
+        team_id=invoice.team_id,
+        invoice_id=invoice.id,
+        method=method,
+        status=PaymentStatus.succeeded,
+        amount=amount,
+        currency=invoice.currency,
+        exchange_rate=invoice.exchange_rate,
+        base_currency=invoice.base_currency,
+        base_amount=to_base_amount(
+            amount, invoice.currency, invoice.exchange_rate, invoice.base_currency
+        ),
+        paid_at=paid_at,
+        reference=reference,
+        provider=provider,
+        provider_payment_id=provider_payment_id,
+        created_by_id=created_by_id,
+    )
+    stmt = insert(Payment).values(id=new_id(), **values)
+    if provider_payment_id is not None:
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=[Payment.provider, Payment.provider_payment_id],
+            index_where=(Payment.status == PaymentStatus.succeeded)
+            & Payment.provider_payment_id.isnot(None),
+        )
+    payment_id = await session.scalar(stmt.returning(Payment.id))
+    if payment_id is None:
+        return None
+    invoice.amount_paid += amount
+    if amount_due(invoice) == 0:
+        invoice.status = InvoiceStatus.paid
+    invoice.version += 1
+    await session.flush()
+    payment = await session.get(Payment, payment_id)
+    assert payment is not None
+    await notify(session, invoice, payment, "payment.succeeded")
+    return payment
+
+
+async def record_failure(
+    session: AsyncSession,
+    invoice: Invoice,
+    *,
+    amount: int,
+    method: PaymentMethodUsed,
+    provider: str,
+    provider_payment_id: str | None,
+    reason: str,
+) -> Payment:
+    """Keep a failed attempt on record; the invoice stays as it is."""
+    rate = invoice.exchange_rate or Decimal(1)
+    base = invoice.base_currency or invoice.currency
+    payment = Payment(
+        id=new_id(),
+        team_id=invoice.team_id,
+        invoice_id=invoice.id,
+        method=method,
+        status=PaymentStatus.failed,
+        amount=max(amount, 1),
+        currency=invoice.currency,
+        exchange_rate=rate,
+        base_currency=base,
+        base_amount=to_base_amount(max(amount, 1), invoice.currency, rate, base),
+        paid_at=datetime.now(UTC),
+        provider=provider,
+        provider_payment_id=provider_payment_id,
+        failure_reason=reason[:1000],
+    )
+    session.add(payment)
+    await session.flush()
+    await notify(session, invoice, payment, "payment.failed")
+    return payment
+
+
+async def apply_refund(
+    session: AsyncSession,
+    invoice: Invoice,
+    payment: Payment,
+    *,
+    amount: int,
+    reason: str | None = None,
+    provider: str | None = None,
+    provider_refund_id: str | None = None,
+    created_by_id: uuid.UUID | None = None,
+) -> Refund | None:
+    """Give back part of a payment; a paid invoice reopens. None when already recorded."""
+    if amount > payment.amount - payment.refunded_amount:
+        raise Unprocessable(
+            "The refund exceeds what is left of the payment.", code="refund_exceeds_payment"
+        )
+    stmt = insert(Refund).values(
+        id=new_id(),
+        team_id=payment.team_id,
+        payment_id=payment.id,
+        amount=amount,
+        reason=reason,
+        provider=provider,
+        provider_refund_id=provider_refund_id,
+        created_by_id=created_by_id,
+    )
+    if provider_refund_id is not None:
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=[Refund.provider, Refund.provider_refund_id]
+        )
+    refund_id = await session.scalar(stmt.returning(Refund.id))
+    if refund_id is None:
+        return None
+    payment.refunded_amount += amount
+    invoice.amount_paid -= amount
+    if invoice.status is InvoiceStatus.paid and amount_due(invoice) > 0:
+        invoice.status = InvoiceStatus.open
+    invoice.version += 1
+    await session.flush()
+    emit(
+        session,
+        invoice.team_id,
+        "payment.refunded",
+        {"payment_id": payment.id, "invoice_id": invoice.id, "amount": amount},
+    )
+    return await session.get(Refund, refund_id)
+
+
+# ---------------------------------------------------------------- endpoints' services
+
+
+async def create_manual_payment(
+    session: AsyncSession, ctx: TeamContext, invoice_id: uuid.UUID, data: PaymentIn
+) -> Payment:
+    ctx.access(Permission.PAYMENTS_WRITE)
+    await get_invoice(session, ctx, invoice_id)
+    invoice = await lock_invoice(session, invoice_id)
+    payment = await apply_payment(
+        session,
+        invoice,
+        amount=data.amount,
+        method=PaymentMethodUsed(data.method.value),
+        paid_at=data.paid_at or datetime.now(UTC),
+        reference=data.reference,
+        created_by_id=ctx.user_id,
+    )
+    assert payment is not None
+    return payment
+
+
+async def list_invoice_payments(
+    session: AsyncSession, ctx: TeamContext, invoice_id: uuid.UUID, params: PageParams
+) -> tuple[list[Payment], bool, str | None]:
+    invoice = await get_invoice(session, ctx, invoice_id)
+    stmt = team_select(Payment, ctx).where(Payment.invoice_id == invoice.id)
+    return await paginate(session, stmt, params, model=Payment)
+
+
+async def list_payments(
+    session: AsyncSession,
+    ctx: TeamContext,
+    params: PageParams,
+    *,
+    client_id: uuid.UUID | None,
+    method: PaymentMethodUsed | None,
+    paid_from: datetime | None,
+    paid_before: datetime | None,
+) -> tuple[list[Payment], bool, str | None]:
+    reach = ctx.access(Permission.INVOICES_READ)
+    stmt = team_select(Payment, ctx)
+    if reach is not Access.ALL or client_id is not None:
+        invoices = select(Invoice.id).where(
+            Invoice.team_id == ctx.team_id, visible_invoices(ctx, reach)
+        )
+        if client_id is not None:
+            invoices = invoices.where(Invoice.client_id == client_id)
+        stmt = stmt.where(Payment.invoice_id.in_(invoices))
+    if method is not None:
+        stmt = stmt.where(Payment.method == method)
+    if paid_from is not None:
+        stmt = stmt.where(Payment.paid_at >= paid_from)
+    if paid_before is not None:
+        stmt = stmt.where(Payment.paid_at < paid_before)
+    return await paginate(
+        session, stmt, params, model=Payment, order_by=[Payment.paid_at], descending=True
+    )
+
+
+async def refund_payment(
+    session: AsyncSession, ctx: TeamContext, payment_id: uuid.UUID, data: RefundIn
+) -> Refund:
+    """Record a refund of a manual payment (provider refunds arrive by webhook)."""
+    ctx.access(Permission.PAYMENTS_WRITE)
+    payment = await get_in_team(session, Payment, ctx, payment_id, what="Payment")
+    if payment.status is not PaymentStatus.succeeded:
+        raise Conflict("Only a received payment can be refunded.", code="payment_not_refundable")
+    if payment.provider is not None:
+        raise Conflict(
+            f"Refund {payment.provider} payments at the provider; its webhook records the refund.",
+            code="refund_at_provider",
+        )
+    invoice = await lock_invoice(session, payment.invoice_id)
+    payment = await session.get(Payment, payment.id, with_for_update=True, populate_existing=True)
+    assert payment is not None
+    refund = await apply_refund(
+        session, invoice, payment, amount=data.amount, reason=data.reason, created_by_id=ctx.user_id
+    )
+    assert refund is not None
+    return refund
+
+
+async def client_of(session: AsyncSession, invoice: Invoice) -> Client:
+    client = await session.get(Client, invoice.client_id)
+    assert client is not None
+    return client
+
+
+async def team_of(session: AsyncSession, invoice: Invoice) -> Team:
+    team = await session.get(Team, invoice.team_id)
+    assert team is not None
+    return team
+
+
+async def team_of_ctx(session: AsyncSession, ctx: TeamContext) -> Team:
+    team = await session.get(Team, ctx.team_id)
+    assert team is not None
+    return team
