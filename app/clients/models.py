@@ -5,6 +5,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Enum,
+    ForeignKey,
     ForeignKeyConstraint,
     Index,
     String,
@@ -57,6 +58,9 @@ class Client(TeamScoped, RecordModel):
         enum_column(ClientStatus, "client_status"), server_default="active"
     )
     owner_id: Mapped[uuid.UUID | None]
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     payment_methods: Mapped[list[str]] = mapped_column(
         ARRAY(String(10)), server_default=text("'{}'::varchar[]")
     )

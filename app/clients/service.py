@@ -19,14 +19,15 @@ from app.projects.models import Project, ProjectMember
 def visible_clients(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     """Which clients a reach covers, as a filter on `Client`.
 
-    OWN (and OWN_CLIENTS): owned by or assigned to the caller; PROJECTS: clients of
-    projects the caller is a member of.
+    OWN (and OWN_CLIENTS): created by, owned by or assigned to the caller; PROJECTS:
+    clients of projects the caller is a member of.
     """
     if reach is Access.ALL:
         return true()
     if reach in (Access.OWN, Access.OWN_CLIENTS):
         return or_(
             Client.owner_id == ctx.user_id,
+            Client.created_by_id == ctx.user_id,
             exists().where(
                 ClientMember.client_id == Client.id, ClientMember.user_id == ctx.user_id
             ),
@@ -99,17 +100,15 @@ async def list_clients(
     reach = ctx.access(Permission.CRM_READ)
     stmt = team_select(Client, ctx).where(visible_clients(ctx, reach), Client.status == status)
     if q:
-        pattern = f"%{_escape_like(q.lower())}%"
         stmt = stmt.where(
-            or_(func.lower(Client.name).like(pattern), func.lower(Client.email).like(pattern))
+            or_(
+                Client.name.icontains(q, autoescape=True),
+                Client.email.icontains(q, autoescape=True),
+            )
         )
     if owner_id is not None:
         stmt = stmt.where(Client.owner_id == owner_id)
     return await paginate(session, stmt, params, model=Client)
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def create_client(session: AsyncSession, ctx: TeamContext, data: ClientIn) -> Client:
@@ -124,6 +123,7 @@ async def create_client(session: AsyncSession, ctx: TeamContext, data: ClientIn)
         email=data.email,
         currency=data.currency,
         owner_id=owner_id,
+        created_by_id=ctx.user_id,
         payment_methods=[m.value for m in data.payment_methods or []],
         hourly_rate_amount=data.hourly_rate_amount,
         address=data.address,

@@ -43,6 +43,9 @@ class Contact(TeamScoped, RecordModel):
     title: Mapped[str | None] = mapped_column(String(200))
     client_id: Mapped[uuid.UUID | None]
     owner_id: Mapped[uuid.UUID | None]
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     portal_access: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     portal_access_granted_at: Mapped[datetime | None]
     last_contacted_at: Mapped[datetime | None]

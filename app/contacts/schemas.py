@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from app.contacts.models import ActivityKind
 from app.core.schemas import Email, InputSchema, Name, Timestamps
@@ -43,13 +43,13 @@ class ContactOut(Timestamps):
 class ActivityIn(InputSchema):
     kind: ActivityKind
     body: str = Field(min_length=1, max_length=10000)
-    occurred_at: datetime | None = None
+    occurred_at: AwareDatetime | None = None
 
 
 class ActivityPatch(InputSchema):
     kind: ActivityKind | None = None
     body: str | None = Field(default=None, min_length=1, max_length=10000)
-    occurred_at: datetime | None = None
+    occurred_at: AwareDatetime | None = None
 
 
 class ActivityOut(Timestamps):

@@ -38,6 +38,7 @@ def visible_contacts(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
         return of_visible_client
     return or_(
         Contact.owner_id == ctx.user_id,
+        Contact.created_by_id == ctx.user_id,
         exists().where(
             ContactAssignee.contact_id == Contact.id, ContactAssignee.user_id == ctx.user_id
         ),
@@ -97,11 +98,11 @@ async def list_contacts(
     if owner_id is not None:
         stmt = stmt.where(Contact.owner_id == owner_id)
     if q:
-        pattern = (
-            "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
         stmt = stmt.where(
-            or_(func.lower(Contact.name).like(pattern), func.lower(Contact.email).like(pattern))
+            or_(
+                Contact.name.icontains(q, autoescape=True),
+                Contact.email.icontains(q, autoescape=True),
+            )
         )
     return await paginate(session, stmt, params, model=Contact)
 
@@ -111,8 +112,12 @@ async def _check_client(
 ) -> None:
     if client_id is None:
         return
+    # A client the caller cannot see answers like a missing one (ids do not leak).
+    reach = ctx.access(Permission.CRM_READ)
     found = await session.scalar(
-        team_select(Client, ctx).where(Client.id == client_id).with_only_columns(Client.id)
+        team_select(Client, ctx)
+        .where(Client.id == client_id, visible_clients(ctx, reach))
+        .with_only_columns(Client.id)
     )
     if found is None:
         raise Unprocessable("No such client in this team.", code="unknown_client")
@@ -143,6 +148,7 @@ async def create_contact(session: AsyncSession, ctx: TeamContext, data: ContactI
         title=data.title,
         client_id=data.client_id,
         owner_id=owner_id,
+        created_by_id=ctx.user_id,
         notes=data.notes,
     )
     session.add(contact)

@@ -113,10 +113,7 @@ async def list_projects(
     if client_id is not None:
         stmt = stmt.where(Project.client_id == client_id)
     if q:
-        pattern = (
-            "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        stmt = stmt.where(func.lower(Project.name).like(pattern))
+        stmt = stmt.where(Project.name.icontains(q, autoescape=True))
     return await paginate(session, stmt, params, model=Project)
 
 

@@ -1,0 +1,981 @@
+"""Contacts, their activities and portal access: CRUD, filters, per-team email uniqueness,
+the 401 -> 403 -> 404 -> success ladder, the role table and sales_rep isolation."""
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.core.permissions import Role
+from tests.factories import make_actor
+
+PROBLEM_JSON = "application/problem+json"
+PORTAL_LINK = re.compile(r"https://app\.hourline\.test/portal/login\?token=([A-Za-z0-9_\-]+)")
+MANAGERS = [Role.superadmin, Role.org_manager, Role.sales_manager]
+MAY_CREATE_CRM = {Role.superadmin, Role.org_manager, Role.sales_manager, Role.sales_rep}
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def assert_problem(r, status: int, code: str | None = None) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
+    body = r.json()
+    assert body["status"] == status
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+def assert_timestamps(obj: dict) -> None:
+    for key in ("created_at", "updated_at"):
+        stamp = datetime.fromisoformat(obj[key])
+        assert stamp.tzinfo is not None, f"{key} has no offset: {obj[key]}"
+
+
+def at(obj: dict, key: str) -> datetime | None:
+    return None if obj[key] is None else datetime.fromisoformat(obj[key])
+
+
+async def new_client(client, actor, name: str = "Acme", **fields) -> dict:
+    body = {"name": name, "currency": "EUR", **fields}
+    r = await client.post(actor.url("/clients"), json=body, headers=actor.headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def new_contact(client, actor, name: str = "Ann", **fields) -> dict:
+    r = await client.post(
+        actor.url("/contacts"), json={"name": name, **fields}, headers=actor.headers
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def get_contact(client, actor, contact_id: str) -> dict:
+    r = await client.get(actor.url(f"/contacts/{contact_id}"), headers=actor.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def new_activity(client, actor, contact_id: str, **fields) -> dict:
+    body = {"kind": "note", "body": "Talked", **fields}
+    if isinstance(body.get("occurred_at"), datetime):
+        body["occurred_at"] = body["occurred_at"].isoformat()
+    r = await client.post(
+        actor.url(f"/contacts/{contact_id}/activities"), json=body, headers=actor.headers
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def list_ids(client, actor, path: str, **params) -> list[str]:
+    r = await client.get(actor.url(path), params={"limit": 200, **params}, headers=actor.headers)
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert page["has_more"] is False
+    return [row["id"] for row in page["data"]]
+
+
+async def walk(client, actor, path: str, limit: int = 2) -> tuple[list[dict], int]:
+    """Every row of a list, following `next_cursor`; also how many pages it took."""
+    rows: list[dict] = []
+    cursor = None
+    pages = 0
+    while True:
+        params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        r = await client.get(actor.url(path), params=params, headers=actor.headers)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert len(page["data"]) <= limit
+        rows += page["data"]
+        pages += 1
+        if not page["has_more"]:
+            assert page["next_cursor"] is None
+            return rows, pages
+        assert page["next_cursor"]
+        cursor = page["next_cursor"]
+
+
+async def add_to_project(client, owner, client_id: str, user_id, role: str = "member") -> str:
+    """A project of the client (created by `owner`) with `user_id` as a project member."""
+    r = await client.post(
+        owner.url("/projects"),
+        json={"name": f"Project {uuid.uuid4().hex[:6]}", "client_id": client_id},
+        headers=owner.headers,
+    )
+    assert r.status_code == 201, r.text
+    project_id = r.json()["id"]
+    r = await client.post(
+        owner.url(f"/projects/{project_id}/members"),
+        json={"user_id": str(user_id), "role": role},
+        headers=owner.headers,
+    )
+    assert r.status_code == 201, r.text
+    return project_id
+
+
+async def ladder(
+    client,
+    method: str,
+    path: str,
+    *,
+    owner,
+    stranger,
+    forbidden=None,
+    foreign_paths: tuple[str, ...] = (),
+    json=None,
+    ok: int = 200,
+):
+    """401 (none, garbage) -> 403 (`forbidden`) -> 404 (stranger on our path, us on the
+    stranger's team path, us on other team's / unknown objects) -> `ok` for the owner."""
+    kw = {} if json is None else {"json": json}
+    url = owner.url(path)
+    assert_problem(await client.request(method, url, **kw), 401)
+    garbage = {"Authorization": "Bearer not-a-token"}
+    assert_problem(await client.request(method, url, headers=garbage, **kw), 401)
+    if forbidden is not None:
+        r = await client.request(method, url, headers=forbidden.headers, **kw)
+        assert_problem(r, 403, "forbidden")
+    assert_problem(await client.request(method, url, headers=stranger.headers, **kw), 404)
+    r = await client.request(method, stranger.url(path), headers=owner.headers, **kw)
+    assert_problem(r, 404)
+    for foreign in foreign_paths:
+        r = await client.request(method, owner.url(foreign), headers=owner.headers, **kw)
+        assert_problem(r, 404)
+    r = await client.request(method, url, headers=owner.headers, **kw)
+    assert r.status_code == ok, r.text
+    return r
+
+
+def mail_text(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+# ------------------------------------------------------------------ contacts CRUD
+
+
+async def test_create_contact_fields_and_defaults(client, app):
+    owner = await make_actor(app)
+    helper = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
+    acme = await new_client(client, owner)
+    body = {
+        "name": "Ann Buyer",
+        "email": "ann@acme.example.com",
+        "phone": "+49 30 1234567",
+        "title": "CFO",
+        "client_id": acme["id"],
+        "assignee_ids": [str(helper.user_id)],
+    }
+    r = await client.post(owner.url("/contacts"), json=body, headers=owner.headers)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    uuid.UUID(created["id"])
+    for key, value in body.items():
+        assert created[key] == value, key
+    assert created["owner_id"] == str(owner.user_id), "owner defaults to the creator"
+    assert created["portal_access"] is False
+    assert_timestamps(created)
+    assert await get_contact(client, owner, created["id"]) == created
+
+    # client_id is optional; owner may be named explicitly.
+    loose = await new_contact(client, owner, "Loose", owner_id=str(helper.user_id))
+    assert loose["client_id"] is None
+    assert loose["email"] is None
+    assert loose["assignee_ids"] == []
+    assert loose["owner_id"] == str(helper.user_id)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"name": ""},
+        {"name": None},
+        {"email": "not-an-email"},
+        {"client_id": "nope"},
+        {"assignee_ids": ["nope"]},
+        {"surprise": 1},
+    ],
+    ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()),
+)
+async def test_create_contact_validation(client, app, change):
+    owner = await make_actor(app)
+    body = {k: v for k, v in {"name": "Ann", **change}.items() if v is not None}
+    r = await client.post(owner.url("/contacts"), json=body, headers=owner.headers)
+    assert_problem(r, 422, "validation_error")
+    assert await list_ids(client, owner, "/contacts") == []
+
+
+async def test_unknown_client_and_non_members(client, app):
+    owner = await make_actor(app)
+    stranger = await make_actor(app)
+    theirs = await new_client(client, stranger, "Theirs")
+    for client_id in (str(uuid.uuid4()), theirs["id"]):
+        r = await client.post(
+            owner.url("/contacts"),
+            json={"name": "Ann", "client_id": client_id},
+            headers=owner.headers,
+        )
+        assert_problem(r, 422, "unknown_client")
+    for field, value in (
+        ("owner_id", str(stranger.user_id)),
+        ("assignee_ids", [str(stranger.user_id)]),
+    ):
+        r = await client.post(
+            owner.url("/contacts"), json={"name": "Ann", field: value}, headers=owner.headers
+        )
+        assert_problem(r, 422, "not_team_member")
+    assert await list_ids(client, owner, "/contacts") == []
+
+    c = await new_contact(client, owner)
+    r = await client.patch(
+        owner.url(f"/contacts/{c['id']}"), json={"client_id": theirs["id"]}, headers=owner.headers
+    )
+    assert_problem(r, 422, "unknown_client")
+    assert (await get_contact(client, owner, c["id"]))["client_id"] is None
+
+
+async def test_patch_and_delete_contact(client, app):
+    owner = await make_actor(app)
+    rep = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
+    acme = await new_client(client, owner)
+    c = await new_contact(client, owner, email="ann@example.com")
+
+    change = {
+        "name": "Ann B.",
+        "email": "ann.b@example.com",
+        "phone": "123",
+        "title": "CEO",
+        "client_id": acme["id"],
+        "owner_id": str(rep.user_id),
+        "assignee_ids": [str(owner.user_id)],
+    }
+    r = await client.patch(owner.url(f"/contacts/{c['id']}"), json=change, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    for key, value in change.items():
+        assert r.json()[key] == value, key
+    assert r.json()["created_at"] == c["created_at"]
+    assert at(r.json(), "updated_at") >= at(c, "updated_at")
+    fetched = await get_contact(client, owner, c["id"])
+    for key, value in change.items():
+        assert fetched[key] == value, key
+
+    # Detach from the client and unassign everyone; name may not be nulled.
+    r = await client.patch(
+        owner.url(f"/contacts/{c['id']}"),
+        json={"client_id": None, "assignee_ids": []},
+        headers=owner.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["client_id"] is None
+    assert r.json()["assignee_ids"] == []
+    assert r.json()["name"] == "Ann B."
+    r = await client.patch(
+        owner.url(f"/contacts/{c['id']}"), json={"name": None}, headers=owner.headers
+    )
+    assert_problem(r, 422)
+
+    await new_activity(client, owner, c["id"])
+    r = await client.delete(owner.url(f"/contacts/{c['id']}"), headers=owner.headers)
+    assert r.status_code == 204, r.text
+    assert r.content == b""
+    r = await client.get(owner.url(f"/contacts/{c['id']}"), headers=owner.headers)
+    assert_problem(r, 404)
+    r = await client.get(owner.url(f"/contacts/{c['id']}/activities"), headers=owner.headers)
+    assert_problem(r, 404)
+    assert await list_ids(client, owner, "/contacts") == []
+    # Its email is free again.
+    await new_contact(client, owner, "Other Ann", email="ann.b@example.com")
+
+
+async def test_delete_contact_who_views_a_project(client, app):
+    owner = await make_actor(app)
+    r = await client.post(
+        owner.url("/clients"),
+        json={
+            "name": "Acme",
+            "currency": "EUR",
+            "create_project": True,
+            "invite_contacts": [{"name": "Ann", "email": "ann@example.com"}],
+        },
+        headers=owner.headers,
+    )
+    assert r.status_code == 201, r.text
+    [contact] = r.json()["contacts"]
+    r = await client.delete(owner.url(f"/contacts/{contact['id']}"), headers=owner.headers)
+    assert r.status_code == 204, r.text
+    assert await list_ids(client, owner, "/contacts") == []
+
+
+async def test_list_filters_client_owner_q(client, app):
+    owner = await make_actor(app)
+    rep = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
+    acme = await new_client(client, owner, "Acme")
+    globex = await new_client(client, owner, "Globex")
+    ann = await new_contact(
+        client, owner, "Ann Archer", email="ann@acme.example.com", client_id=acme["id"]
+    )
+    bob = await new_contact(
+        client,
+        owner,
+        "Bob Baker",
+        email="BOB@globex.example.com",
+        client_id=globex["id"],
+        owner_id=str(rep.user_id),
+    )
+    cid = await new_contact(client, owner, "Cid 50%_off", client_id=acme["id"])
+    lone = await new_contact(client, owner, "Lone Wolf")
+
+    async def ids(**params) -> set[str]:
+        return set(await list_ids(client, owner, "/contacts", **params))
+
+    assert await ids() == {ann["id"], bob["id"], cid["id"], lone["id"]}
+    assert await ids(client_id=acme["id"]) == {ann["id"], cid["id"]}
+    assert await ids(client_id=globex["id"]) == {bob["id"]}
+    assert await ids(client_id=str(uuid.uuid4())) == set()
+    assert await ids(owner_id=str(rep.user_id)) == {bob["id"]}
+    assert await ids(owner_id=str(owner.user_id)) == {ann["id"], cid["id"], lone["id"]}
+    assert await ids(q="ARCHER") == {ann["id"]}, "name match is case-insensitive"
+    assert await ids(q="bob@GLOBEX") == {bob["id"]}, "email match is case-insensitive"
+    assert await ids(q="example.com") == {ann["id"], bob["id"]}
+    assert await ids(q="%_") == {cid["id"]}, "LIKE wildcards are literal"
+    assert await ids(q="zzz") == set()
+    assert await ids(q="C", client_id=acme["id"], owner_id=str(owner.user_id)) == {
+        ann["id"],
+        cid["id"],
+    }
+    assert await ids(q="bob", client_id=acme["id"]) == set()
+    for bad in ({"client_id": "x"}, {"owner_id": "x"}):
+        r = await client.get(owner.url("/contacts"), params=bad, headers=owner.headers)
+        assert_problem(r, 422, "validation_error")
+
+
+async def test_list_pagination_and_updated_since(client, app):
+    owner = await make_actor(app)
+    created = [(await new_contact(client, owner, f"C{n}"))["id"] for n in range(5)]
+    rows, pages = await walk(client, owner, "/contacts")
+    assert pages == 3
+    ids = [row["id"] for row in rows]
+    assert len(ids) == len(set(ids)) == 5
+    assert set(ids) == set(created)
+    for row in rows:
+        assert_timestamps(row)
+
+    mark = datetime.now(UTC)
+    late = await new_contact(client, owner, "Late")
+    assert await list_ids(client, owner, "/contacts", updated_since=mark.isoformat()) == [
+        late["id"]
+    ]
+    r = await client.patch(
+        owner.url(f"/contacts/{created[0]}"), json={"title": "Boss"}, headers=owner.headers
+    )
+    assert r.status_code == 200, r.text
+    assert set(await list_ids(client, owner, "/contacts", updated_since=mark.isoformat())) == {
+        created[0],
+        late["id"],
+    }
+    # Logging an activity changes the contact (last_contacted_at): it syncs too.
+    later = datetime.now(UTC)
+    await new_activity(client, owner, created[1])
+    assert await list_ids(client, owner, "/contacts", updated_since=later.isoformat()) == [
+        created[1]
+    ]
+
+
+# ------------------------------------------------------------------ email uniqueness
+
+
+async def test_email_unique_per_team_case_insensitively(client, app):
+    owner = await make_actor(app)
+    other_team = await make_actor(app)
+    first = await new_contact(client, owner, "Ann", email="Ann@Example.com")
+    assert first["email"].lower() == "ann@example.com"
+
+    for email in ("ann@example.com", "ANN@EXAMPLE.COM", "Ann@Example.com"):
+        r = await client.post(
+            owner.url("/contacts"), json={"name": "Dup", "email": email}, headers=owner.headers
+        )
+        assert_problem(r, 409, "contact_email_taken")
+    assert await list_ids(client, owner, "/contacts") == [first["id"]]
+
+    second = await new_contact(client, owner, "Bob", email="bob@example.com")
+    r = await client.patch(
+        owner.url(f"/contacts/{second['id']}"),
+        json={"email": "ANN@example.com"},
+        headers=owner.headers,
+    )
+    assert_problem(r, 409, "contact_email_taken")
+    assert (await get_contact(client, owner, second["id"]))["email"] == "bob@example.com"
+
+    # Re-saving one's own email is no conflict; contacts without email never clash.
+    r = await client.patch(
+        owner.url(f"/contacts/{first['id']}"),
+        json={"email": "ann@example.com"},
+        headers=owner.headers,
+    )
+    assert r.status_code == 200, r.text
+    await new_contact(client, owner, "No mail 1")
+    await new_contact(client, owner, "No mail 2")
+
+    # The same address in another team is another contact.
+    theirs = await new_contact(client, other_team, "Ann elsewhere", email="ann@example.com")
+    assert theirs["id"] != first["id"]
+
+
+# ------------------------------------------------------------------ portal access
+
+
+async def test_portal_access_grant_and_revoke(client, app, mailbox, run_jobs):
+    owner = await make_actor(app)
+    c = await new_contact(client, owner, "Ann", email="ann@example.com")
+    url = owner.url(f"/contacts/{c['id']}/portal-access")
+
+    r = await client.post(url, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["portal_access"] is True
+    assert r.json()["id"] == c["id"]
+    assert (await get_contact(client, owner, c["id"]))["portal_access"] is True
+
+    assert mailbox.messages == []
+    await run_jobs()
+    assert len(mailbox.messages) == 1
+    assert "ann@example.com" in mailbox.messages[0]["To"]
+    assert PORTAL_LINK.search(mail_text(mailbox.messages[0])), mail_text(mailbox.messages[0])
+
+    # A contact with portal access must keep an email.
+    r = await client.patch(
+        owner.url(f"/contacts/{c['id']}"), json={"email": None}, headers=owner.headers
+    )
+    assert_problem(r, 422, "contact_email_required")
+
+    r = await client.delete(url, headers=owner.headers)
+    assert r.status_code == 204, r.text
+    assert r.content == b""
+    assert (await get_contact(client, owner, c["id"]))["portal_access"] is False
+    await run_jobs()
+    assert len(mailbox.messages) == 1, "revoking sends nothing"
+
+    # Granting again sends a fresh, different link.
+    r = await client.post(url, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    await run_jobs()
+    assert len(mailbox.messages) == 2
+    first = PORTAL_LINK.search(mail_text(mailbox.messages[0])).group(1)
+    second = PORTAL_LINK.search(mail_text(mailbox.messages[1])).group(1)
+    assert first != second
+
+
+async def test_portal_access_needs_an_email(client, app, mailbox, run_jobs):
+    owner = await make_actor(app)
+    c = await new_contact(client, owner, "No mail")
+    r = await client.post(owner.url(f"/contacts/{c['id']}/portal-access"), headers=owner.headers)
+    assert_problem(r, 422, "contact_email_required")
+    assert (await get_contact(client, owner, c["id"]))["portal_access"] is False
+    await run_jobs()
+    assert mailbox.messages == []
+
+
+# ------------------------------------------------------------------ ladders
+
+
+async def test_ladder_list_contacts(client, app):
+    owner = await make_actor(app)
+    stranger = await make_actor(app)
+    mine = await new_contact(client, owner)
+    await new_contact(client, stranger, "Theirs")
+    r = await ladder(client, "GET", "/contacts", owner=owner, stranger=stranger)
+    assert [row["id"] for row in r.json()["data"]] == [mine["id"]]
+
+
+async def test_ladder_create_contact(client, app):
+    owner = await make_actor(app)
+    stranger = await make_actor(app)
+    member = await make_actor(app, team_id=owner.team_id, role=Role.member)
+    r = await ladder(
+        client,
+        "POST",
+        "/contacts",
+        owner=owner,
+        stranger=stranger,
+        forbidden=member,
+        json={"name": "Ann", "email": "ann@example.com"},
+        ok=201,
+    )
+    assert await list_ids(client, owner, "/contacts") == [r.json()["id"]]
+    assert await list_ids(client, stranger, "/contacts") == []
+
+
+async def _contact_seen_by_member(client, app, owner):
+    """A contact of a client whose project has `member` in it: member sees, cannot change."""
+    member = await make_actor(app, team_id=owner.team_id, role=Role.member)
+    acme = await new_client(client, owner)
+    await add_to_project(client, owner, acme["id"], member.user_id)
+    contact = await new_contact(client, owner, email="ann@example.com", client_id=acme["id"])
+    await get_contact(client, member, contact["id"])
+    return member, contact
+
+
+async def test_ladder_get_contact(client, app):
+    owner = await make_actor(app)
+    stranger = await make_actor(app)
+    mine = await new_contact(client, owner)
+    theirs = await new_contact(client, stranger, "Theirs")
+    r = await ladder(
+        client,
+        "GET",
+        f"/contacts/{mine['id']}",
+        owner=owner,
+        stranger=stranger,
+        foreign_paths=(f"/contacts/{theirs['id']}", f"/contacts/{uuid.uuid4()}"),
+    )
+    assert r.json()["id"] == mine["id"]
+
+
+async def test_ladder_patch_contact(client, app):
+    owner = await make_actor(app)
+    stranger = await make_actor(app)
+    member, mine = await _contact_seen_by_member(client, app, owner)
+    theirs = await new_contact(client, stranger, "Theirs")
+    r = await ladder(
+        client,
+        "PATCH",
+        f"/contacts/{mine['id']}",
+        owner=owner,
+        stranger=stranger,
+        forbidden=member,
+        foreign_paths=(f"/contacts/{theirs['id']}", f"/contacts/{uuid.uuid4()}"),
+        json={"title": "CFO"},
+    )
+    assert r.json()["title"] == "CFO"
+    assert (await get_contact(client, stranger, theirs["id"]))["title"] is None
+
+
+async def test_ladder_delete_contact(client, app):
+    owner = await make_actor(app)
+    stranger = await make_actor(app)
+    member, mine = await _contact_seen_by_member(client, app, owner)
+    theirs = await new_contact(client, stranger, "Theirs")
+    await ladder(
+        client,
+        "DELETE",
+        f"/contacts/{mine['id']}",
+        owner=owner,
+        stranger=stranger,
+        forbidden=member,
+        foreign_paths=(f"/contacts/{theirs['id']}", f"/contacts/{uuid.uuid4()}"),
+        ok=204,
+    )
+    assert await list_ids(client, owner, "/contacts") == []
+    assert await list_ids(client, stranger, "/contacts") == [theirs["id"]]
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+async def test_ladder_portal_access(client, app, mailbox, run_jobs, method):
+    owner = await make_actor(app)
+    stranger = await make_actor(app)
+    member, mine = await _contact_seen_by_member(client, app, owner)
+    theirs = await new_contact(client, stranger, "Theirs", email="t@example.com")
+    await ladder(
+        client,
+        method,
+        f"/contacts/{mine['id']}/portal-access",
+        owner=owner,
+        stranger=stranger,
+        forbidden=member,
+        foreign_paths=(
+            f"/contacts/{theirs['id']}/portal-access",
+            f"/contacts/{uuid.uuid4()}/portal-access",
+        ),
+        ok=200 if method == "POST" else 204,
+    )
+    assert (await get_contact(client, owner, mine["id"]))["portal_access"] is (method == "POST")
+    assert (await get_contact(client, stranger, theirs["id"]))["portal_access"] is False
+    await run_jobs()
+    # Only the one successful grant sent mail.
+    assert len(mailbox.messages) == (1 if method == "POST" else 0)
+
+
+async def test_ladder_list_activities(client, app):
+    owner = await make_actor(app)
+    stranger = await make_actor(app)
+    mine = await new_contact(client, owner)
+    theirs = await new_contact(client, stranger, "Theirs")
+    activity = await new_activity(client, owner, mine["id"])
+    await new_activity(client, stranger, theirs["id"])
+    r = await ladder(
+        client,
+        "GET",
+        f"/contacts/{mine['id']}/activities",
+        owner=owner,
+        stranger=stranger,
+        foreign_paths=(
+            f"/contacts/{theirs['id']}/activities",
+            f"/contacts/{uuid.uuid4()}/activities",
+        ),
+    )
+    assert [a["id"] for a in r.json()["data"]] == [activity["id"]]
+
+
+async def test_ladder_log_activity(client, app):
+    owner = await make_actor(app)
+    stranger = await make_actor(app)
+    mine = await new_contact(client, owner)
+    theirs = await new_contact(client, stranger, "Theirs")
+    r = await ladder(
+        client,
+        "POST",
+        f"/contacts/{mine['id']}/activities",
+        owner=owner,
+        stranger=stranger,
+        foreign_paths=(
+            f"/contacts/{theirs['id']}/activities",
+            f"/contacts/{uuid.uuid4()}/activities",
+        ),
+        json={"kind": "call", "body": "Rang"},
+        ok=201,
+    )
+    assert r.json()["author_id"] == str(owner.user_id)
+    assert await list_ids(client, owner, f"/contacts/{mine['id']}/activities") == [r.json()["id"]]
+    assert await list_ids(client, stranger, f"/contacts/{theirs['id']}/activities") == []
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+async def test_ladder_change_activity(client, app, method):
+    owner = await make_actor(app)
+    stranger = await make_actor(app)
+    member, mine = await _contact_seen_by_member(client, app, owner)
+    mine_too = await new_contact(client, owner, "Bob")
+    theirs = await new_contact(client, stranger, "Theirs")
+    activity = await new_activity(client, owner, mine["id"])
+    other_contacts = await new_activity(client, owner, mine_too["id"])
+    foreign = await new_activity(client, stranger, theirs["id"])
+    path = f"/contacts/{mine['id']}/activities/{activity['id']}"
+    r = await ladder(
+        client,
+        method,
+        path,
+        owner=owner,
+        stranger=stranger,
+        forbidden=member,
+        foreign_paths=(
+            f"/contacts/{theirs['id']}/activities/{foreign['id']}",
+            f"/contacts/{mine['id']}/activities/{foreign['id']}",
+            f"/contacts/{mine['id']}/activities/{other_contacts['id']}",
+            f"/contacts/{mine['id']}/activities/{uuid.uuid4()}",
+            f"/contacts/{uuid.uuid4()}/activities/{activity['id']}",
+        ),
+        json={"body": "Edited"} if method == "PATCH" else None,
+        ok=200 if method == "PATCH" else 204,
+    )
+    remaining = await list_ids(client, owner, f"/contacts/{mine['id']}/activities")
+    if method == "PATCH":
+        assert r.json()["body"] == "Edited"
+        assert remaining == [activity["id"]]
+    else:
+        assert remaining == []
+    # The other activities were not touched.
+    assert await list_ids(client, owner, f"/contacts/{mine_too['id']}/activities") == [
+        other_contacts["id"]
+    ]
+    r = await client.get(
+        stranger.url(f"/contacts/{theirs['id']}/activities"), headers=stranger.headers
+    )
+    assert [(a["id"], a["body"]) for a in r.json()["data"]] == [(foreign["id"], "Talked")]
+
+
+# ------------------------------------------------------------------ role table
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_role_table_create_contact(client, app, role):
+    owner = await make_actor(app)
+    actor = await make_actor(app, team_id=owner.team_id, role=role)
+    r = await client.post(
+        actor.url("/contacts"),
+        json={"name": "Ann", "email": "ann@example.com"},
+        headers=actor.headers,
+    )
+    if role in MAY_CREATE_CRM:
+        assert r.status_code == 201, r.text
+        assert r.json()["owner_id"] == str(actor.user_id)
+        assert await list_ids(client, owner, "/contacts") == [r.json()["id"]]
+        await get_contact(client, actor, r.json()["id"])
+    else:
+        assert_problem(r, 403, "forbidden")
+        assert await list_ids(client, owner, "/contacts") == []
+
+
+# ------------------------------------------------------------------ visibility
+
+
+async def test_sales_rep_contact_isolation(client, app):
+    owner = await make_actor(app)
+    rep1 = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
+    rep2 = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
+    c1 = await new_contact(client, rep1, "Rep one's", email="one@example.com")
+    c2 = await new_contact(client, rep2, "Rep two's", email="two@example.com")
+    team_wide = await new_contact(client, owner, "Owner's")
+
+    assert await list_ids(client, rep1, "/contacts") == [c1["id"]]
+    assert await list_ids(client, rep2, "/contacts") == [c2["id"]]
+    assert await list_ids(client, rep2, "/contacts", owner_id=str(rep1.user_id)) == []
+    assert set(await list_ids(client, owner, "/contacts")) == {c1["id"], c2["id"], team_wide["id"]}
+
+    base = rep2.url(f"/contacts/{c1['id']}")
+    assert_problem(await client.get(base, headers=rep2.headers), 404)
+    assert_problem(await client.patch(base, json={"title": "x"}, headers=rep2.headers), 404)
+    assert_problem(await client.delete(base, headers=rep2.headers), 404)
+    assert_problem(await client.post(base + "/portal-access", headers=rep2.headers), 404)
+    assert_problem(await client.get(base + "/activities", headers=rep2.headers), 404)
+    r = await client.post(
+        base + "/activities", json={"kind": "note", "body": "x"}, headers=rep2.headers
+    )
+    assert_problem(r, 404)
+    fresh = await get_contact(client, owner, c1["id"])
+    assert fresh["title"] is None
+    assert fresh["portal_access"] is False
+    assert fresh["last_contacted_at"] is None
+
+    # Assigned to it, rep two sees and edits it.
+    r = await client.patch(
+        rep1.url(f"/contacts/{c1['id']}"),
+        json={"assignee_ids": [str(rep2.user_id)]},
+        headers=rep1.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert set(await list_ids(client, rep2, "/contacts")) == {c1["id"], c2["id"]}
+    r = await client.patch(base, json={"title": "Buyer"}, headers=rep2.headers)
+    assert r.status_code == 200, r.text
+
+
+async def test_sales_rep_sees_contacts_of_own_clients(client, app):
+    owner = await make_actor(app)
+    rep = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
+    mine = await new_client(client, owner, "Rep's", owner_id=str(rep.user_id))
+    not_mine = await new_client(client, owner, "Not rep's")
+    a = await new_contact(client, owner, "A", client_id=mine["id"])
+    b = await new_contact(client, owner, "B", client_id=not_mine["id"])
+    assert await list_ids(client, rep, "/contacts") == [a["id"]]
+    r = await client.get(rep.url(f"/contacts/{b['id']}"), headers=rep.headers)
+    assert_problem(r, 404)
+    r = await client.patch(
+        rep.url(f"/contacts/{a['id']}"), json={"title": "x"}, headers=rep.headers
+    )
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("role", [Role.member, Role.project_manager])
+async def test_project_people_see_contacts_of_their_projects_clients(client, app, role):
+    owner = await make_actor(app)
+    actor = await make_actor(app, team_id=owner.team_id, role=role)
+    acme = await new_client(client, owner, "Acme")
+    globex = await new_client(client, owner, "Globex")
+    a = await new_contact(client, owner, "A", client_id=acme["id"])
+    b = await new_contact(client, owner, "B", client_id=globex["id"])
+    lone = await new_contact(client, owner, "Lone", owner_id=str(actor.user_id))
+
+    assert await list_ids(client, actor, "/contacts") == []
+    await add_to_project(client, owner, acme["id"], actor.user_id, role="manager")
+    assert await list_ids(client, actor, "/contacts") == [a["id"]]
+    await get_contact(client, actor, a["id"])
+    for hidden in (b, lone):
+        r = await client.get(actor.url(f"/contacts/{hidden['id']}"), headers=actor.headers)
+        assert_problem(r, 404)
+    # Reading is all they do with contacts.
+    r = await client.patch(
+        actor.url(f"/contacts/{a['id']}"), json={"title": "x"}, headers=actor.headers
+    )
+    assert_problem(r, 403, "forbidden")
+
+
+# ------------------------------------------------------------------ activities
+
+
+async def test_log_activity_fields_and_kinds(client, app):
+    owner = await make_actor(app)
+    c = await new_contact(client, owner)
+    for n, kind in enumerate(("note", "call", "email", "meeting")):
+        when = T0 + timedelta(hours=n)
+        a = await new_activity(client, owner, c["id"], kind=kind, body=f"b{n}", occurred_at=when)
+        assert a["kind"] == kind
+        assert a["body"] == f"b{n}"
+        assert at(a, "occurred_at") == when
+        assert a["author_id"] == str(owner.user_id)
+        assert a["contact_id"] == c["id"]
+        assert_timestamps(a)
+
+    # occurred_at defaults to now.
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    a = await new_activity(client, owner, c["id"])
+    assert before <= at(a, "occurred_at") <= datetime.now(UTC) + timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kind": "fax"},
+        {"kind": None},
+        {"body": ""},
+        {"body": None},
+        {"occurred_at": "yesterday"},
+        {"author_id": "00000000-0000-0000-0000-000000000000"},
+    ],
+    ids=lambda b: "-".join(f"{k}={v}" for k, v in b.items()),
+)
+async def test_log_activity_validation(client, app, bad):
+    owner = await make_actor(app)
+    c = await new_contact(client, owner)
+    body = {k: v for k, v in {"kind": "note", "body": "x", **bad}.items() if v is not None}
+    r = await client.post(
+        owner.url(f"/contacts/{c['id']}/activities"), json=body, headers=owner.headers
+    )
+    assert_problem(r, 422, "validation_error")
+    assert await list_ids(client, owner, f"/contacts/{c['id']}/activities") == []
+    assert (await get_contact(client, owner, c["id"]))["last_contacted_at"] is None
+
+
+async def test_occurred_at_without_offset_is_not_a_server_error(client, app):
+    """API.md: timestamps are RFC 3339 *with offset*; one without must be refused (422) or
+    read as UTC, never crash comparing it with the stored `last_contacted_at`."""
+    owner = await make_actor(app)
+    c = await new_contact(client, owner)
+    await new_activity(client, owner, c["id"], occurred_at=T0)
+    r = await client.post(
+        owner.url(f"/contacts/{c['id']}/activities"),
+        json={"kind": "note", "body": "naive", "occurred_at": "2026-03-02T10:00:00"},
+        headers=owner.headers,
+    )
+    assert r.status_code in (201, 422), r.text
+
+
+async def test_activity_list_newest_first_and_paginated(client, app):
+    owner = await make_actor(app)
+    c = await new_contact(client, owner)
+    other = await new_contact(client, owner, "Other")
+    await new_activity(client, owner, other["id"], occurred_at=T0 + timedelta(days=9))
+    offsets = [3, 0, 4, 1, 4, 2]  # out of order, with a tie
+    made = [
+        await new_activity(client, owner, c["id"], occurred_at=T0 + timedelta(days=d), body=str(d))
+        for d in offsets
+    ]
+    rows, pages = await walk(client, owner, f"/contacts/{c['id']}/activities", limit=2)
+    assert pages == 3
+    ids = [a["id"] for a in rows]
+    assert len(ids) == len(set(ids)) == len(made), "no repeats, nothing skipped"
+    assert set(ids) == {a["id"] for a in made}
+    stamps = [at(a, "occurred_at") for a in rows]
+    assert stamps == sorted(stamps, reverse=True), "newest first"
+    assert [a["body"] for a in rows][:2] == ["4", "4"]
+    assert rows[-1]["body"] == "0"
+
+    # An activity inserted mid-walk (and older than the ones already seen) is not repeated.
+    r = await client.get(
+        owner.url(f"/contacts/{c['id']}/activities"), params={"limit": 2}, headers=owner.headers
+    )
+    first_page = [a["id"] for a in r.json()["data"]]
+    await new_activity(client, owner, c["id"], occurred_at=T0 + timedelta(days=5))
+    r = await client.get(
+        owner.url(f"/contacts/{c['id']}/activities"),
+        params={"limit": 50, "cursor": r.json()["next_cursor"]},
+        headers=owner.headers,
+    )
+    assert not set(first_page) & {a["id"] for a in r.json()["data"]}
+
+    # updated_since syncs the changed activity only.
+    mark = datetime.now(UTC)
+    r = await client.patch(
+        owner.url(f"/contacts/{c['id']}/activities/{made[0]['id']}"),
+        json={"body": "changed"},
+        headers=owner.headers,
+    )
+    assert r.status_code == 200, r.text
+    synced = await list_ids(
+        client, owner, f"/contacts/{c['id']}/activities", updated_since=mark.isoformat()
+    )
+    assert synced == [made[0]["id"]]
+
+
+async def test_last_contacted_at_only_moves_forward(client, app):
+    owner = await make_actor(app)
+    c = await new_contact(client, owner)
+    assert c["last_contacted_at"] is None
+    await new_activity(client, owner, c["id"], occurred_at=T0)
+    assert at(await get_contact(client, owner, c["id"]), "last_contacted_at") == T0
+    await new_activity(client, owner, c["id"], occurred_at=T0 - timedelta(days=3))
+    assert at(await get_contact(client, owner, c["id"]), "last_contacted_at") == T0
+    later = T0 + timedelta(days=1, minutes=30)
+    await new_activity(client, owner, c["id"], kind="meeting", occurred_at=later)
+    assert at(await get_contact(client, owner, c["id"]), "last_contacted_at") == later
+    # A different time zone offset for the same instant is the same instant.
+    same = later.astimezone(datetime.now().astimezone().tzinfo)
+    await new_activity(client, owner, c["id"], occurred_at=same - timedelta(hours=1))
+    assert at(await get_contact(client, owner, c["id"]), "last_contacted_at") == later
+
+
+async def test_project_member_logs_activity_and_only_author_or_manager_changes_it(client, app):
+    owner = await make_actor(app)
+    author, contact = await _contact_seen_by_member(client, app, owner)
+    acme_id = contact["client_id"]
+    colleague = await make_actor(app, team_id=owner.team_id, role=Role.member)
+    await add_to_project(client, owner, acme_id, colleague.user_id)
+    rep = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
+    r = await client.patch(
+        owner.url(f"/contacts/{contact['id']}"),
+        json={"owner_id": str(rep.user_id)},
+        headers=owner.headers,
+    )
+    assert r.status_code == 200, r.text
+    outsider = await make_actor(app, team_id=owner.team_id, role=Role.member)
+
+    # Anyone who reads the contact may log; someone who cannot read it may not.
+    a = await new_activity(client, author, contact["id"], kind="call", occurred_at=T0)
+    assert a["author_id"] == str(author.user_id)
+    r = await client.post(
+        outsider.url(f"/contacts/{contact['id']}/activities"),
+        json={"kind": "note", "body": "x"},
+        headers=outsider.headers,
+    )
+    assert_problem(r, 404)
+
+    path = f"/contacts/{contact['id']}/activities/{a['id']}"
+    # Not the author and not a manager: another member, and the contact's own sales rep.
+    for other in (colleague, rep):
+        r = await client.patch(other.url(path), json={"body": "hijack"}, headers=other.headers)
+        assert_problem(r, 403, "forbidden")
+        assert_problem(await client.delete(other.url(path), headers=other.headers), 403)
+    r = await client.patch(outsider.url(path), json={"body": "x"}, headers=outsider.headers)
+    assert_problem(r, 404)
+
+    r = await client.patch(
+        author.url(path), json={"body": "Called back", "kind": "email"}, headers=author.headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["body"] == "Called back"
+    assert r.json()["kind"] == "email"
+    assert r.json()["author_id"] == str(author.user_id)
+    r = await client.patch(author.url(path), json={"kind": "fax"}, headers=author.headers)
+    assert_problem(r, 422, "validation_error")
+    r = await client.get(owner.url(f"/contacts/{contact['id']}/activities"), headers=owner.headers)
+    assert [(x["id"], x["body"], x["kind"]) for x in r.json()["data"]] == [
+        (a["id"], "Called back", "email")
+    ]
+    assert (await client.delete(author.url(path), headers=author.headers)).status_code == 204
+    assert await list_ids(client, owner, f"/contacts/{contact['id']}/activities") == []
+
+
+@pytest.mark.parametrize("role", MANAGERS)
+async def test_managers_moderate_activities(client, app, role):
+    owner = await make_actor(app)
+    author, contact = await _contact_seen_by_member(client, app, owner)
+    manager = await make_actor(app, team_id=owner.team_id, role=role)
+    a = await new_activity(client, author, contact["id"])
+    path = f"/contacts/{contact['id']}/activities/{a['id']}"
+    r = await client.patch(manager.url(path), json={"body": "Moderated"}, headers=manager.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["body"] == "Moderated"
+    assert r.json()["author_id"] == str(author.user_id), "the author stays the author"
+    assert (await client.delete(manager.url(path), headers=manager.headers)).status_code == 204
+    assert await list_ids(client, owner, f"/contacts/{contact['id']}/activities") == []
