@@ -1,8 +1,9 @@
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
+from pydantic import AwareDatetime
 from sqlalchemy import select
 
 from app.core.auth import TeamCtx
@@ -54,8 +55,8 @@ async def list_payments(
     page: PageQuery,
     client_id: uuid.UUID | None = None,
     method: PaymentMethodUsed | None = None,
-    from_: Annotated[datetime | date | None, Query(alias="from")] = None,
-    to: datetime | date | None = None,
+    from_: Annotated[AwareDatetime | date | None, Query(alias="from")] = None,
+    to: AwareDatetime | date | None = None,
 ) -> Page[PaymentOut]:
     """The team's payments, newest first."""
     team = await service.team_of_ctx(session, ctx)

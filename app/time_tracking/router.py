@@ -1,8 +1,9 @@
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
+from pydantic import AwareDatetime
 
 from app.core.auth import TeamCtx
 from app.core.deps import DbSession
@@ -45,11 +46,11 @@ async def list_entries(
     project_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
     from_: Annotated[
-        datetime | date | None,
+        AwareDatetime | date | None,
         Query(alias="from", description="Started at or after (a date: in the team's time zone)"),
     ] = None,
     to: Annotated[
-        datetime | date | None,
+        AwareDatetime | date | None,
         Query(description="Started before (a date: up to the end of that day)"),
     ] = None,
     billable: bool | None = None,

@@ -385,6 +385,13 @@ async def start_timer(
     ctx.access(Permission.TIME_WRITE)
     project = await _loggable_project(session, ctx, data.project_id, ctx.user_id)
     await _check_task(session, project, data.task_id)
+    # Concurrent starts of one user wait here, so the later ones see the running timer
+    # (409 timer_running) instead of tripping over the overlap constraint.
+    await session.execute(
+        select(Membership.user_id)
+        .where(Membership.team_id == ctx.team_id, Membership.user_id == ctx.user_id)
+        .with_for_update(key_share=True)
+    )
     running = (await session.execute(_running(ctx).with_for_update())).scalar_one_or_none()
     if running is not None:
         if not switch:
