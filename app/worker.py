@@ -75,13 +75,5 @@ async def start_worker_task(settings: Settings) -> WorkerTask:
 
 def run_worker() -> None:
     """`hourline worker`: run workers on their own, stopped by SIGINT/SIGTERM."""
-    settings = get_settings()
-    asyncio.run(_run_forever(settings))
-
-
-async def _run_forever(settings: Settings) -> None:
-    worker = build_worker(settings)
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+    # Worker.run owns the event loop, the signal handlers and the clean shutdown.
+    build_worker(get_settings()).run()

@@ -2,8 +2,9 @@
 
 TEST_DATABASE_URL / TEST_REDIS_URL point at servers to use (the database is wiped and
 rebuilt by the Alembic migrations); unset, embedded ones are started in a temporary
-folder of this run, so parallel runs never share state. Every test starts from empty tables, an empty Redis and an empty
-mailbox, and may commit, race and run workers like production does.
+folder of this run, so parallel runs never share state. Every test starts from empty
+tables, an empty Redis and an empty mailbox, and may commit, race and run workers like
+production does.
 """
 
 import asyncio

@@ -7,7 +7,9 @@ from tests.factories import make_actor
 
 async def _invite(client, owner, n: int) -> str:
     r = await client.post(
-        owner.url("/invitations"), json={"email": f"p{n}@example.com", "role": "member"}, headers=owner.headers
+        owner.url("/invitations"),
+        json={"email": f"p{n}@example.com", "role": "member"},
+        headers=owner.headers,
     )
     assert r.status_code == 201, r.text
     return r.json()["id"]
@@ -53,7 +55,9 @@ async def test_updated_since_returns_only_changed_rows(client, app):
     assert new in ids and old not in ids
 
     # Revoking the old one touches it: it shows up in the next sync.
-    assert (await client.delete(owner.url(f"/invitations/{old}"), headers=owner.headers)).status_code == 204
+    assert (
+        await client.delete(owner.url(f"/invitations/{old}"), headers=owner.headers)
+    ).status_code == 204
     r = await client.get(
         owner.url("/invitations"), params={"updated_since": mark.isoformat()}, headers=owner.headers
     )
@@ -62,11 +66,15 @@ async def test_updated_since_returns_only_changed_rows(client, app):
 
 async def test_bad_cursor_and_limits(client, app):
     owner = await make_actor(app)
-    r = await client.get(owner.url("/invitations"), params={"cursor": "not-a-cursor"}, headers=owner.headers)
+    r = await client.get(
+        owner.url("/invitations"), params={"cursor": "not-a-cursor"}, headers=owner.headers
+    )
     assert r.status_code == 400
     assert r.json()["code"] == "invalid_cursor"
     for limit in (0, 201):
-        r = await client.get(owner.url("/invitations"), params={"limit": limit}, headers=owner.headers)
+        r = await client.get(
+            owner.url("/invitations"), params={"limit": limit}, headers=owner.headers
+        )
         assert r.status_code == 422
         assert r.json()["code"] == "validation_error"
     r = await client.get(owner.url("/invitations"), params={"limit": 200}, headers=owner.headers)

@@ -63,7 +63,12 @@ def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
         _wait_healthy(base, proc)
         r = httpx.post(
             f"{base}/v1/auth/signup",
-            json={"email": "owner@example.com", "password": "long enough", "name": "O", "team_name": "T"},
+            json={
+                "email": "owner@example.com",
+                "password": "long enough",
+                "name": "O",
+                "team_name": "T",
+            },
         )
         assert r.status_code == 201, r.text
         team_id, token = r.json()["team"]["id"], r.json()["access_token"]
@@ -94,4 +99,42 @@ def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
         assert r.status_code == 200, r.text
     finally:
         _stop(proc, signal.SIGINT)
+    assert proc.returncode == 0
+
+
+async def test_standalone_worker_runs_jobs_and_stops_on_sigterm(app, settings, mailbox):
+    """`hourline worker` with DATABASE_URL/REDIS_URL/SMTP_URL: the production worker path."""
+    import asyncio
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "SMTP_URL": settings.smtp_url,
+        "SECRET_KEY": settings.secret_key,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "worker",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await app.state.redis.enqueue_job(
+            "send_email",
+            {"to": ["worker@example.com"], "subject": "from the worker", "text": "hello"},
+        )
+        for _ in range(200):
+            if any(m["To"] == "worker@example.com" for m in mailbox.messages):
+                break
+            assert proc.returncode is None, "the worker exited early"
+            await asyncio.sleep(0.1)
+        assert any(m["Subject"] == "from the worker" for m in mailbox.messages)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), timeout=30)
     assert proc.returncode == 0

@@ -7,11 +7,18 @@ async def test_health_ok(client):
 async def test_signup_then_me(client):
     r = await client.post(
         "/v1/auth/signup",
-        json={"email": "Ada@Example.com", "password": "s3cret-pass", "name": "Ada", "team_name": "Ada Co"},
+        json={
+            "email": "Ada@Example.com",
+            "password": "s3cret-pass",
+            "name": "Ada",
+            "team_name": "Ada Co",
+        },
     )
     assert r.status_code == 201, r.text
     body = r.json()
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200, me.text
-    assert me.json()["teams"] == [{"id": body["team"]["id"], "name": "Ada Co", "role": "superadmin"}]
+    assert me.json()["teams"] == [
+        {"id": body["team"]["id"], "name": "Ada Co", "role": "superadmin"}
+    ]
     assert me.json()["email"] == "ada@example.com"
