@@ -1,10 +1,10 @@
 """Board columns and tasks, with gap-free ordering that survives concurrent moves.
 
 Ordering invariant: in every column, task positions are exactly 0..n-1, and column
-positions on a board are 0..m-1. Every change of order first locks the affected column
-rows (`SELECT ... FOR UPDATE`, in id order so two moves cannot deadlock), then re-reads
-and renumbers. Unique (column, position) constraints are checked at commit as a last line
-of defence.
+positions on a board are 0..m-1. Every change of order first locks the board row (one
+lock per board, so no lock-order deadlocks), then re-reads what it renumbers: changes on
+one board run one after the other. Unique (column, position) constraints are checked at
+commit as a last line of defence.
 """
 
 import uuid
@@ -55,15 +55,39 @@ async def get_board(
 # ---------------------------------------------------------------- columns
 
 
-async def _lock_columns(session: AsyncSession, board_id: uuid.UUID) -> list[BoardColumn]:
+async def _lock_board(session: AsyncSession, board: Board) -> None:
+    """Serialise ordering changes of one board. FOR NO KEY UPDATE: inserts that merely
+    reference the board (key-share locks) are not blocked."""
+    await session.execute(
+        select(Board.id).where(Board.id == board.id).with_for_update(key_share=True)
+    )
+
+
+async def _columns(session: AsyncSession, board: Board) -> list[BoardColumn]:
+    """The board's columns as they are now (call with the board locked)."""
     rows = await session.execute(
         select(BoardColumn)
-        .where(BoardColumn.board_id == board_id)
-        .order_by(BoardColumn.id)
-        .with_for_update()
+        .where(BoardColumn.board_id == board.id)
+        .order_by(BoardColumn.position)
         .execution_options(populate_existing=True)
     )
-    return sorted(rows.scalars(), key=lambda c: c.position)
+    return list(rows.scalars())
+
+
+async def _reload(session: AsyncSession, task: Task) -> None:
+    found = await session.scalar(
+        select(Task.id).where(Task.id == task.id).execution_options(populate_existing=True)
+    )
+    if found is None:
+        raise NotFound("Task")
+    await session.refresh(task)
+
+
+def _find_column(columns: list[BoardColumn], column_id: uuid.UUID) -> BoardColumn:
+    column = next((c for c in columns if c.id == column_id), None)
+    if column is None:
+        raise NotFound("Column")
+    return column
 
 
 def _renumber(items: list, attr: str = "position") -> None:  # type: ignore[type-arg]
@@ -77,7 +101,8 @@ async def add_column(
 ) -> BoardColumn:
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     board = await _board(session, project)
-    columns = await _lock_columns(session, board.id)
+    await _lock_board(session, board)
+    columns = await _columns(session, board)
     if data.kind in (ColumnKind.todo, ColumnKind.done) and any(
         c.kind is data.kind for c in columns
     ):
@@ -96,19 +121,6 @@ async def add_column(
     return column
 
 
-async def _column(
-    session: AsyncSession, ctx: TeamContext, board: Board, column_id: uuid.UUID
-) -> BoardColumn:
-    return await get_in_team(
-        session,
-        BoardColumn,
-        ctx,
-        column_id,
-        what="Column",
-        visible=BoardColumn.board_id == board.id,
-    )
-
-
 async def update_column(
     session: AsyncSession,
     ctx: TeamContext,
@@ -118,9 +130,9 @@ async def update_column(
 ) -> BoardColumn:
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     board = await _board(session, project)
-    await _column(session, ctx, board, column_id)
-    columns = await _lock_columns(session, board.id)
-    column = next(c for c in columns if c.id == column_id)
+    await _lock_board(session, board)
+    columns = await _columns(session, board)
+    column = _find_column(columns, column_id)
     if patch.name is not None:
         column.name = patch.name
     if patch.position is not None:
@@ -137,9 +149,9 @@ async def delete_column(
 ) -> None:
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     board = await _board(session, project)
-    await _column(session, ctx, board, column_id)
-    columns = await _lock_columns(session, board.id)
-    column = next(c for c in columns if c.id == column_id)
+    await _lock_board(session, board)
+    columns = await _columns(session, board)
+    column = _find_column(columns, column_id)
     if await session.scalar(select(func.count()).where(Task.column_id == column.id)):
         raise Conflict("Move the column's tasks away first.", code="column_not_empty")
     columns.remove(column)
@@ -211,38 +223,25 @@ async def _locked_column_tasks(session: AsyncSession, column_id: uuid.UUID) -> l
     return list(rows.scalars())
 
 
-async def _lock(session: AsyncSession, column_ids: set[uuid.UUID]) -> None:
-    """Serialise every ordering change on these columns (id order: no deadlocks)."""
-    await session.execute(
-        select(BoardColumn.id)
-        .where(BoardColumn.id.in_(column_ids))
-        .order_by(BoardColumn.id)
-        .with_for_update()
-    )
-
-
 async def create_task(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, data: TaskIn
 ) -> Task:
     project = await _writable_project(session, ctx, project_id)
     board = await _board(session, project)
+    await _check_assignee(session, project, data.assignee_id)
+    await _lock_board(session, board)
+    columns = await _columns(session, board)
     if data.column_id is not None:
-        column = await _column(session, ctx, board, data.column_id)
+        column = _find_column(columns, data.column_id)
     else:
-        column = (
-            await session.execute(
-                select(BoardColumn)
-                .where(BoardColumn.board_id == board.id)
-                .order_by((BoardColumn.kind != ColumnKind.todo), BoardColumn.position)
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+        # New tasks go to the To do column, else the first one.
+        column = next((c for c in columns if c.kind is ColumnKind.todo), None) or next(
+            iter(columns), None
+        )
         if column is None:
             raise Unprocessable(
                 "The board has no column to put the task in.", code="board_has_no_columns"
             )
-    await _check_assignee(session, project, data.assignee_id)
-    await _lock(session, {column.id})
     tasks = await _locked_column_tasks(session, column.id)
     task = Task(
         team_id=ctx.team_id,
@@ -270,24 +269,11 @@ async def _move(
     column_id: uuid.UUID,
     position: int,
 ) -> Task:
-    target = await _column(session, ctx, board, column_id)
-    while True:
-        source_id = task.column_id
-        await _lock(session, {source_id, target.id})
-        # Another move may have changed the task before we got the locks.
-        current = (
-            await session.execute(
-                select(Task.column_id)
-                .where(Task.id == task.id)
-                .execution_options(populate_existing=True)
-            )
-        ).scalar_one_or_none()
-        if current is None:
-            raise NotFound("Task")
-        if current == source_id:
-            break
-        task.column_id = current
-    await session.refresh(task)
+    await _lock_board(session, board)
+    target = _find_column(await _columns(session, board), column_id)
+    # Re-read the task: another move may have changed it before we got the lock.
+    await _reload(session, task)
+    source_id = task.column_id
     source = [t for t in await _locked_column_tasks(session, source_id) if t.id != task.id]
     if source_id == target.id:
         source.insert(min(position, len(source)), task)
@@ -356,8 +342,8 @@ async def delete_task(
     task = await get_in_team(
         session, Task, ctx, task_id, what="Task", visible=Task.project_id == project.id
     )
-    await _lock(session, {task.column_id})
-    await session.refresh(task)
+    await _lock_board(session, await _board(session, project))
+    await _reload(session, task)
     tasks = [t for t in await _locked_column_tasks(session, task.column_id) if t.id != task.id]
     await session.delete(task)
     await session.flush()

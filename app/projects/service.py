@@ -2,7 +2,7 @@
 
 import uuid
 
-from sqlalchemy import ColumnElement, exists, func, select, true
+from sqlalchemy import ColumnElement, delete, exists, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
@@ -193,6 +193,17 @@ async def update_project(
                 "The project has invoiced time; its client can no longer change.",
                 code="project_has_invoiced_time",
             )
+        # Viewers are contacts of the project's client: the old client's ones go.
+        await session.execute(
+            delete(ProjectViewer).where(
+                ProjectViewer.project_id == project.id,
+                ProjectViewer.contact_id.notin_(
+                    select(Contact.id).where(
+                        Contact.team_id == ctx.team_id, Contact.client_id == fields["client_id"]
+                    )
+                ),
+            )
+        )
     for field, value in fields.items():
         setattr(project, field, value)
     await session.flush()
@@ -234,11 +245,16 @@ async def add_member(
 ) -> ProjectMember:
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     await ensure_team_members(session, ctx.team_id, [user_id], field="user_id")
-    if await session.get(ProjectMember, (project.id, user_id)) is not None:
-        raise Conflict("Already a member of this project.", code="already_project_member")
     member = ProjectMember(team_id=ctx.team_id, project_id=project.id, user_id=user_id, role=role)
     session.add(member)
-    await session.flush()
+    await flush_or_raise(
+        session,
+        {
+            "pk_project_member": Conflict(
+                "Already a member of this project.", code="already_project_member"
+            )
+        },
+    )
     await session.refresh(member)
     return member
 
