@@ -39,6 +39,8 @@ async def start_checkout(
     due = amount_due(invoice)
     if due <= 0:
         raise Conflict("Nothing is due on this invoice.", code="nothing_due")
+    # One checkout of a client at a time: its Stripe customer is created once.
+    await session.refresh(client, with_for_update={"key_share": True})
     back = pay_url(settings, invoice)
     checkout_id = new_id()
     if provider is Provider.stripe:

@@ -194,6 +194,57 @@ async def record_failure(
     return payment
 
 
+UNAPPLIED = "received but not applied"
+
+
+async def apply_provider_payment(
+    session: AsyncSession,
+    invoice: Invoice,
+    *,
+    amount: int,
+    method: PaymentMethodUsed,
+    provider: str,
+    provider_payment_id: str,
+    paid_at: datetime,
+) -> None:
+    """Apply money a provider collected, once per provider payment id.
+
+    Money the invoice cannot take (not open, or more than due) is kept once as a failed
+    payment saying so, for a person to refund, rather than dropped.
+    """
+    try:
+        async with session.begin_nested():
+            await apply_payment(
+                session,
+                invoice,
+                amount=amount,
+                method=method,
+                paid_at=paid_at,
+                provider=provider,
+                provider_payment_id=provider_payment_id,
+                reference=provider_payment_id,
+            )
+    except (Conflict, Unprocessable) as exc:
+        known = await session.scalar(
+            select(Payment.id).where(
+                Payment.provider == provider,
+                Payment.provider_payment_id == provider_payment_id,
+                (Payment.status == PaymentStatus.succeeded)
+                | Payment.failure_reason.startswith(UNAPPLIED),
+            )
+        )
+        if known is None:
+            await record_failure(
+                session,
+                invoice,
+                amount=amount,
+                method=method,
+                provider=provider,
+                provider_payment_id=provider_payment_id,
+                reason=f"{UNAPPLIED} ({exc.code}): refund it at the provider",
+            )
+
+
 async def apply_refund(
     session: AsyncSession,
     invoice: Invoice,
@@ -206,6 +257,14 @@ async def apply_refund(
     created_by_id: uuid.UUID | None = None,
 ) -> Refund | None:
     """Give back part of a payment; a paid invoice reopens. None when already recorded."""
+    # A provider repeats earlier refunds in later events: known ones are skipped before
+    # the amount check, so they cannot hide a new one.
+    if provider_refund_id is not None and await session.scalar(
+        select(Refund.id).where(
+            Refund.provider == provider, Refund.provider_refund_id == provider_refund_id
+        )
+    ):
+        return None
     if amount > payment.amount - payment.refunded_amount:
         raise Unprocessable(
             "The refund exceeds what is left of the payment.", code="refund_exceeds_payment"

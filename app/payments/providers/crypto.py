@@ -123,15 +123,14 @@ async def apply_event(session: AsyncSession, event: dict[str, Any]) -> None:
     if event["status"] in ("paid", "partial"):
         if str(event["currency"]).upper() != invoice.currency:
             raise BadRequest("Currency differs from the invoice's.", code="currency_mismatch")
-        await service.apply_payment(
+        await service.apply_provider_payment(
             session,
             invoice,
             amount=amount,
             method=PaymentMethodUsed.crypto,
-            paid_at=datetime.now(UTC),
             provider=PROVIDER,
             provider_payment_id=txid,
-            reference=txid,
+            paid_at=datetime.now(UTC),
         )
     elif event["status"] == "failed":
         await service.record_failure(

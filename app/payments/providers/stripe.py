@@ -44,6 +44,17 @@ async def create_checkout(
     The client's Stripe customer is created on first use and stored on the client.
     """
     api = client_for(settings)
+    try:
+        return await _checkout(api, invoice, client, amount, return_url)
+    except stripe.StripeError as exc:
+        raise ServiceUnavailable(
+            f"Stripe refused or did not answer: {exc.user_message or exc}", code="provider_error"
+        ) from None
+
+
+async def _checkout(
+    api: stripe.StripeClient, invoice: Invoice, client: Client, amount: int, return_url: str
+) -> tuple[str, str]:
     if not client.stripe_customer_id:
         customer = await api.v1.customers.create_async(
             params={
@@ -116,37 +127,15 @@ async def _received(
     session: AsyncSession, invoice_id: uuid.UUID, amount: int, intent: str, created: int
 ) -> None:
     invoice = await service.lock_invoice(session, invoice_id)
-    try:
-        async with session.begin_nested():
-            await service.apply_payment(
-                session,
-                invoice,
-                amount=amount,
-                method=PaymentMethodUsed.stripe,
-                paid_at=datetime.fromtimestamp(created, UTC),
-                provider=PROVIDER,
-                provider_payment_id=intent,
-            )
-    except AppError as exc:
-        # Money arrived that the invoice cannot take (void, or more than due): keep it on
-        # record for a person to refund, rather than dropping it.
-        already = await session.scalar(
-            select(Payment.id).where(
-                Payment.provider == PROVIDER,
-                Payment.provider_payment_id == intent,
-                Payment.status == PaymentStatus.succeeded,
-            )
-        )
-        if already is None:
-            await service.record_failure(
-                session,
-                invoice,
-                amount=amount,
-                method=PaymentMethodUsed.stripe,
-                provider=PROVIDER,
-                provider_payment_id=intent,
-                reason=f"received but not applied ({exc.code}): refund it at Stripe",
-            )
+    await service.apply_provider_payment(
+        session,
+        invoice,
+        amount=amount,
+        method=PaymentMethodUsed.stripe,
+        provider=PROVIDER,
+        provider_payment_id=intent,
+        paid_at=datetime.fromtimestamp(created, UTC),
+    )
 
 
 async def apply_event(session: AsyncSession, event: dict[str, Any]) -> None:
