@@ -5,13 +5,14 @@ import calendar
 import uuid
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client, ClientStatus
 from app.config import Settings
 from app.core.errors import AppError
+from app.core.ids import new_id
 from app.invoices import service
 from app.invoices.models import (
     InvoiceRun,
@@ -20,7 +21,7 @@ from app.invoices.models import (
     RunStatus,
 )
 from app.invoices.schemas import InvoiceIn
-from app.invoices.sending import queue_send
+from app.invoices.sending import billing_recipients, queue_send
 from app.projects.models import Project
 from app.teams.models import Team
 from app.time_tracking.models import TimeEntry
@@ -65,22 +66,32 @@ async def run_client_period(
     client = await session.get(Client, client_id)
     if client is None:
         return 0
+    stmt = insert(InvoiceRun).values(
+        id=new_id(),
+        team_id=client.team_id,
+        client_id=client.id,
+        period_start=period_start,
+        period_end=period_end,
+        trigger=trigger,
+        status=RunStatus.empty,
+    )
+    # A period that produced an invoice is never run again; one that failed or had
+    # nothing to bill may be run again (the upsert locks the row, so never twice at once).
     claimed = await session.scalar(
-        insert(InvoiceRun)
-        .values(
-            team_id=client.team_id,
-            client_id=client.id,
-            period_start=period_start,
-            period_end=period_end,
-            trigger=trigger,
-            status=RunStatus.empty,
-        )
-        .on_conflict_do_nothing()
-        .returning(InvoiceRun.id)
+        stmt.on_conflict_do_update(
+            index_elements=[
+                InvoiceRun.team_id,
+                InvoiceRun.client_id,
+                InvoiceRun.period_start,
+                InvoiceRun.period_end,
+            ],
+            set_={"trigger": trigger, "error": None, "updated_at": func.now()},
+            where=InvoiceRun.status != RunStatus.done,
+        ).returning(InvoiceRun.id)
     )
     if claimed is None:
         return 0
-    run = await session.get(InvoiceRun, claimed)
+    run = await session.get(InvoiceRun, claimed, populate_existing=True)
     assert run is not None
     team = await session.get(Team, client.team_id)
     assert team is not None
@@ -98,8 +109,10 @@ async def run_client_period(
             )
             await service.finalize(session, team, invoice)
             send = inv_settings.auto_send if auto_send is None else auto_send
-            if send:
+            if send and await billing_recipients(session, client):
                 await queue_send(session, invoice)
+            elif send:
+                run.error = "not sent: the client has no billing email"
     except AppError as exc:
         if exc.code == "nothing_to_invoice":
             run.status = RunStatus.empty

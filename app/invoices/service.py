@@ -222,6 +222,9 @@ async def build_draft(
                 code="unknown_project",
             )
         projects_of_client = projects_of_client.where(Project.id.in_(data.project_ids))
+    # Hold the client's projects (FOR SHARE) while their time is collected: a concurrent
+    # move of a project to another client waits, then sees the invoiced time (409).
+    await session.execute(projects_of_client.with_for_update(read=True))
     entries = list(
         (
             await session.execute(_billable_entries(team.id, projects_of_client, since, until))
@@ -676,10 +679,13 @@ async def start_run(session: AsyncSession, ctx: TeamContext, data: InvoiceRunIn)
 async def list_runs(
     session: AsyncSession, ctx: TeamContext, params: PageParams
 ) -> tuple[list[InvoiceRun], bool, str | None]:
-    ctx.access(Permission.INVOICES_READ)
+    reach = ctx.access(Permission.INVOICES_READ)
+    stmt = team_select(InvoiceRun, ctx)
+    if reach is not Access.ALL:
+        stmt = stmt.where(InvoiceRun.client_id.in_(own_client_ids(ctx)))
     return await paginate(
         session,
-        team_select(InvoiceRun, ctx),
+        stmt,
         params,
         model=InvoiceRun,
         order_by=[InvoiceRun.created_at],
