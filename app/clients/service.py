@@ -8,11 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clients.models import Client, ClientMember, ClientStatus
 from app.clients.schemas import ClientIn, ClientPatch
 from app.core.auth import TeamContext
-from app.core.errors import Forbidden, Unprocessable
+from app.core.errors import Unprocessable
 from app.core.links import ensure_team_members, links_of, replace_links
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_in_team, team_select
+from app.core.tenancy import get_authorized, team_select
 from app.projects.models import Project, ProjectMember
 
 
@@ -59,25 +59,17 @@ async def get_client(
     for_update: bool = False,
 ) -> Client:
     """A client the caller may see; with CRM_WRITE, one it may change (403 if only seen)."""
-    read = ctx.access(Permission.CRM_READ)
-    client = await get_in_team(
+    return await get_authorized(
         session,
         Client,
         ctx,
         client_id,
         what="Client",
-        visible=visible_clients(ctx, read),
+        visible=visible_clients,
+        read=Permission.CRM_READ,
+        write=None if permission is Permission.CRM_READ else permission,
         for_update=for_update,
     )
-    if permission is not Permission.CRM_READ:
-        reach = ctx.access(permission)
-        if reach is not Access.ALL:
-            allowed = await session.scalar(
-                select(Client.id).where(Client.id == client.id, visible_clients(ctx, reach))
-            )
-            if allowed is None:
-                raise Forbidden("You may only change clients you own or are assigned to.")
-    return client
 
 
 async def member_ids(

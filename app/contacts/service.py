@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, true, update
+from sqlalchemy import ColumnElement, exists, func, or_, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
@@ -19,7 +19,7 @@ from app.core.mail import queue_email
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
-from app.core.tenancy import get_in_team, team_select
+from app.core.tenancy import get_authorized, get_in_team, team_select
 
 PORTAL_LINK_TTL = timedelta(days=7)
 
@@ -55,23 +55,17 @@ async def get_contact(
     for_update: bool = False,
 ) -> Contact:
     """A contact the caller may see (404 otherwise); `write`: one it may change (403)."""
-    read = ctx.access(Permission.CRM_READ)
-    contact = await get_in_team(
+    return await get_authorized(
         session,
         Contact,
         ctx,
         contact_id,
         what="Contact",
-        visible=visible_contacts(ctx, read),
+        visible=visible_contacts,
+        read=Permission.CRM_READ,
+        write=Permission.CRM_WRITE if write else None,
         for_update=for_update,
     )
-    if write:
-        reach = ctx.access(Permission.CRM_WRITE)
-        if reach is not Access.ALL and not await session.scalar(
-            select(Contact.id).where(Contact.id == contact.id, visible_contacts(ctx, reach))
-        ):
-            raise Forbidden("You may only change contacts you own or are assigned to.")
-    return contact
 
 
 async def assignee_ids(

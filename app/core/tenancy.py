@@ -6,13 +6,18 @@ missing row: a 404, never a 403, so ids do not leak across teams.
 """
 
 import uuid
-from typing import Protocol, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.core.errors import NotFound
+from app.core.errors import Forbidden, NotFound
+from app.core.permissions import Access, Permission
+
+if TYPE_CHECKING:
+    from app.core.auth import TeamContext
 
 
 class HasTeam(Protocol):
@@ -51,4 +56,47 @@ async def get_in_team(
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
         raise NotFound(what)
+    return row
+
+
+Visibility = Callable[["TeamContext", Access], ColumnElement[bool]]
+
+
+async def get_authorized(
+    session: AsyncSession,
+    model: type[M],
+    ctx: "TeamContext",
+    object_id: uuid.UUID,
+    *,
+    what: str,
+    visible: Visibility,
+    read: Permission,
+    write: Permission | None = None,
+    writable: Visibility | None = None,
+    for_update: bool = False,
+) -> M:
+    """A row the caller may see with `read` (404 otherwise) and, with `write`, may change.
+
+    `visible(ctx, reach)` turns a permission's reach into a filter on `model`; when the
+    row is visible but outside the `write` reach (`writable`, default `visible`), the
+    answer is 403: the caller knows the row exists.
+    """
+    row = await get_in_team(
+        session,
+        model,
+        ctx,
+        object_id,
+        what=what,
+        visible=visible(ctx, ctx.access(read)),
+        for_update=for_update,
+    )
+    if write is not None:
+        reach = ctx.access(write)
+        if reach is not Access.ALL and not await session.scalar(
+            select(model.id).where(  # type: ignore[attr-defined]
+                model.id == row.id,  # type: ignore[attr-defined]
+                (writable or visible)(ctx, reach),
+            )
+        ):
+            raise Forbidden(f"Your role may not change this {what.lower()}.")
     return row

@@ -26,7 +26,7 @@ from app.invoices.schemas import (
     InvoiceSettingsOut,
 )
 from app.invoices.sending import queue_send
-from app.teams.models import Team
+from app.teams.service import team_by_id
 
 router = APIRouter(prefix="/teams/{team_id}", tags=["invoices"])
 
@@ -44,8 +44,7 @@ def invoice_out(settings, invoice: Invoice, lines: list[InvoiceLine], today: dat
 
 
 async def _one(session: DbSession, settings: SettingsDep, invoice: Invoice) -> InvoiceOut:
-    team = await session.get(Team, invoice.team_id)
-    assert team is not None
+    team = await team_by_id(session, invoice.team_id)
     lines = (await service.lines_of(session, [invoice.id]))[invoice.id]
     return invoice_out(settings, invoice, lines, service.today_in(team))
 
@@ -82,8 +81,7 @@ async def list_invoices(
         session, ctx, page, status=status, client_id=client_id
     )
     lines = await service.lines_of(session, [i.id for i in rows])
-    team = await session.get(Team, ctx.team_id)
-    assert team is not None
+    team = await team_by_id(session, ctx.team_id)
     today = service.today_in(team)
     return Page[InvoiceOut](
         data=[invoice_out(settings, i, lines[i.id], today) for i in rows],
@@ -161,8 +159,7 @@ async def send_invoice(
     if invoice.status is InvoiceStatus.void:
         raise Unprocessable("A void invoice cannot be sent.", code="invoice_void")
     if invoice.status is InvoiceStatus.draft:
-        team = await session.get(Team, ctx.team_id)
-        assert team is not None
+        team = await team_by_id(session, ctx.team_id)
         invoice = await service.finalize(session, team, invoice)
     await queue_send(session, invoice)
     await session.refresh(invoice)

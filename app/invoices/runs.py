@@ -23,7 +23,7 @@ from app.invoices.models import (
 from app.invoices.schemas import InvoiceIn
 from app.invoices.sending import billing_recipients, queue_send
 from app.projects.models import Project
-from app.teams.models import Team
+from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry
 
 # How many overdue periods one cron tick catches up per client.
@@ -93,8 +93,7 @@ async def run_client_period(
         return 0
     run = await session.get(InvoiceRun, claimed, populate_existing=True)
     assert run is not None
-    team = await session.get(Team, client.team_id)
-    assert team is not None
+    team = await team_by_id(session, client.team_id)
     inv_settings = await service.invoice_settings_for(session, client)
     try:
         async with session.begin_nested():
@@ -138,8 +137,7 @@ async def run_due_schedule(session: AsyncSession, client_id: uuid.UUID, settings
     ).scalar_one_or_none()
     if inv_settings is None or inv_settings.next_run_on is None:
         return 0  # another worker holds it, or nothing is scheduled
-    team = await session.get(Team, inv_settings.team_id)
-    assert team is not None
+    team = await team_by_id(session, inv_settings.team_id)
     today = service.today_in(team)
     made = 0
     for _ in range(_CATCH_UP):

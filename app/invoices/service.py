@@ -30,7 +30,7 @@ from app.core.jobs import defer
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.security import opaque_token
-from app.core.tenancy import get_in_team, team_select
+from app.core.tenancy import get_authorized, get_in_team, team_select
 from app.invoices import totals as calc
 from app.invoices.models import (
     ExchangeRate,
@@ -56,6 +56,7 @@ from app.projects.models import Project
 from app.rates.models import RateKind
 from app.rates.service import RateBook, billing_targets
 from app.teams.models import Team
+from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry
 from app.time_tracking.service import local_date
 
@@ -84,12 +85,6 @@ def visible_invoices(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     return Invoice.client_id.in_(own_client_ids(ctx))
 
 
-async def _team(session: AsyncSession, team_id: uuid.UUID) -> Team:
-    team = await session.get(Team, team_id)
-    assert team is not None
-    return team
-
-
 async def get_invoice(
     session: AsyncSession,
     ctx: TeamContext,
@@ -98,19 +93,17 @@ async def get_invoice(
     write: Permission | None = None,
     for_update: bool = False,
 ) -> Invoice:
-    reach = ctx.access(Permission.INVOICES_READ)
-    invoice = await get_in_team(
+    return await get_authorized(
         session,
         Invoice,
         ctx,
         invoice_id,
         what="Invoice",
-        visible=visible_invoices(ctx, reach),
+        visible=visible_invoices,
+        read=Permission.INVOICES_READ,
+        write=write,
         for_update=for_update,
     )
-    if write is not None:
-        ctx.access(write)
-    return invoice
 
 
 async def lines_of(
@@ -426,7 +419,7 @@ async def create_invoice(session: AsyncSession, ctx: TeamContext, data: InvoiceI
     """A draft from the client's uninvoiced billable time (and manual lines)."""
     ctx.access(Permission.INVOICES_WRITE)
     client = await get_in_team(session, Client, ctx, data.client_id, what="Client")
-    team = await _team(session, ctx.team_id)
+    team = await team_by_id(session, ctx.team_id)
     settings = await invoice_settings_for(session, client)
     invoice = await build_draft(session, team, client, settings, data, created_by_id=ctx.user_id)
     await session.refresh(invoice)
@@ -578,7 +571,7 @@ async def finalize_invoice(
     invoice = await get_invoice(
         session, ctx, invoice_id, write=Permission.INVOICES_WRITE, for_update=True
     )
-    return await finalize(session, await _team(session, ctx.team_id), invoice)
+    return await finalize(session, await team_by_id(session, ctx.team_id), invoice)
 
 
 async def void_invoice(session: AsyncSession, ctx: TeamContext, invoice_id: uuid.UUID) -> Invoice:
@@ -615,7 +608,7 @@ async def create_exchange_rate(
     session: AsyncSession, ctx: TeamContext, data: ExchangeRateIn
 ) -> ExchangeRate:
     ctx.access(Permission.EXCHANGE_RATES_WRITE)
-    team = await _team(session, ctx.team_id)
+    team = await team_by_id(session, ctx.team_id)
     if data.currency == team.base_currency:
         raise Unprocessable("The base currency converts at 1.", code="exchange_rate_base_currency")
     rate = ExchangeRate(team_id=ctx.team_id, **data.model_dump())
@@ -701,7 +694,7 @@ async def public_invoice(
     invoice = await session.scalar(select(Invoice).where(Invoice.pay_token == token))
     if invoice is None or invoice.status is InvoiceStatus.draft:
         raise NotFound("Invoice")
-    team = await _team(session, invoice.team_id)
+    team = await team_by_id(session, invoice.team_id)
     client = await session.get(Client, invoice.client_id)
     assert client is not None
     lines = (await lines_of(session, [invoice.id]))[invoice.id]

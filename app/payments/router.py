@@ -20,6 +20,7 @@ from app.payments.checkout import available_methods, start_checkout
 from app.payments.models import PaymentMethodUsed
 from app.payments.providers import crypto, stripe
 from app.payments.schemas import CheckoutIn, CheckoutOut, PaymentIn, PaymentOut, RefundIn, RefundOut
+from app.teams.service import team_by_id
 from app.time_tracking.service import period_bounds
 
 router = APIRouter(prefix="/teams/{team_id}", tags=["payments"])
@@ -59,7 +60,7 @@ async def list_payments(
     to: AwareDatetime | date | None = None,
 ) -> Page[PaymentOut]:
     """The team's payments, newest first."""
-    team = await service.team_of_ctx(session, ctx)
+    team = await team_by_id(session, ctx.team_id)
     paid_from, paid_before = period_bounds(team, from_, to)
     result = await service.list_payments(
         session,

@@ -29,7 +29,7 @@ from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.service import get_invoice, visible_invoices
 from app.payments.models import Payment, PaymentMethodUsed, PaymentStatus, Refund
 from app.payments.schemas import PaymentIn, RefundIn
-from app.teams.models import Membership, Team
+from app.teams.models import Membership
 
 
 def to_base_amount(amount: int, currency: str, rate: Decimal, base_currency: str) -> int:
@@ -388,15 +388,3 @@ async def client_of(session: AsyncSession, invoice: Invoice) -> Client:
     client = await session.get(Client, invoice.client_id)
     assert client is not None
     return client
-
-
-async def team_of(session: AsyncSession, invoice: Invoice) -> Team:
-    team = await session.get(Team, invoice.team_id)
-    assert team is not None
-    return team
-
-
-async def team_of_ctx(session: AsyncSession, ctx: TeamContext) -> Team:
-    team = await session.get(Team, ctx.team_id)
-    assert team is not None
-    return team

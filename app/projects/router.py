@@ -30,6 +30,7 @@ from app.projects.schemas import (
     ViewerIn,
     ViewerOut,
 )
+from app.teams.service import team_by_id
 from app.time_tracking import service as time_service
 
 router = APIRouter(prefix="/teams/{team_id}/projects", tags=["projects"])
@@ -102,7 +103,7 @@ async def project_stats(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession)
     """Task counts by column; tracked, billable and not-yet-invoiced time and amounts."""
     project, columns = await service.stats(session, ctx, project_id)
     figures = await time_service.project_time(
-        session, await time_service.team_of(session, ctx), project.id
+        session, await team_by_id(session, ctx.team_id), project.id
     )
     return ProjectStats(
         project_id=project.id,

@@ -10,11 +10,11 @@ from app.clients.service import own_client_ids, require_active_client
 from app.contacts.models import Contact
 from app.core.auth import TeamContext
 from app.core.db import flush_or_raise
-from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.links import ensure_team_members
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_in_team, team_select
+from app.core.tenancy import get_authorized, team_select
 from app.projects.models import (
     Board,
     BoardColumn,
@@ -68,26 +68,19 @@ async def get_project(
 ) -> Project:
     """A project the caller may see with `read` (404 otherwise) and, when given, act on
     with `write` (403 when it may only see it)."""
-    reach = ctx.access(read)
-    project = await get_in_team(
+    managing = write is Permission.PROJECTS_MANAGE
+    return await get_authorized(
         session,
         Project,
         ctx,
         project_id,
         what="Project",
-        visible=visible_projects(ctx, reach),
+        visible=visible_projects,
+        read=read,
+        write=write,
+        writable=lambda c, reach: visible_projects(c, reach, managing=managing),
         for_update=for_update,
     )
-    if write is not None:
-        write_reach = ctx.access(write)
-        managing = write is Permission.PROJECTS_MANAGE
-        if write_reach is not Access.ALL and not await session.scalar(
-            select(Project.id).where(
-                Project.id == project.id, visible_projects(ctx, write_reach, managing=managing)
-            )
-        ):
-            raise Forbidden("You may not change this project.")
-    return project
 
 
 async def board_ids(session: AsyncSession, projects: list[Project]) -> dict[uuid.UUID, uuid.UUID]:

@@ -31,6 +31,7 @@ from app.projects.models import Project, ProjectMember
 from app.rates.models import SCOPE_IDS, Rate, RateKind, RateScope
 from app.rates.schemas import RateIn, RatePatch
 from app.teams.models import Team
+from app.teams.service import team_by_id
 
 BILL_PRECEDENCE = (
     RateScope.project_member,
@@ -213,8 +214,7 @@ async def list_rates(
 
 async def _expected_currency(session: AsyncSession, ctx: TeamContext, data: RateIn) -> str | None:
     """The currency a rate of this scope must be in, checking the ids it names exist."""
-    team = await session.get(Team, ctx.team_id)
-    assert team is not None
+    team = await team_by_id(session, ctx.team_id)
     if data.kind is RateKind.cost:
         if data.scope not in COST_PRECEDENCE:
             raise Unprocessable("Cost rates are per member or per team.", code="cost_rate_scope")

@@ -36,6 +36,14 @@ async def create_team(
     return team
 
 
+async def team_by_id(session: AsyncSession, team_id: uuid.UUID) -> Team:
+    """The team row (for settings such as time zone and base currency)."""
+    team = await session.get(Team, team_id)
+    if team is None:
+        raise NotFound("Team")
+    return team
+
+
 async def get_team(session: AsyncSession, ctx: TeamContext) -> Team:
     ctx.access(Permission.TEAM_READ)
     team = await session.get(Team, ctx.team_id)

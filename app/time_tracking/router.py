@@ -8,6 +8,7 @@ from pydantic import AwareDatetime
 from app.core.auth import TeamCtx
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery, page_of
+from app.teams.service import team_by_id
 from app.time_tracking import service
 from app.time_tracking.schemas import (
     TimeEntryIn,
@@ -57,7 +58,7 @@ async def list_entries(
     invoiced: bool | None = None,
 ) -> Page[TimeEntryOut]:
     """Time entries the caller may see, newest first, with their rates and amounts."""
-    team = await service.team_of(session, ctx)
+    team = await team_by_id(session, ctx.team_id)
     started_from, started_before = service.period_bounds(team, from_, to)
     filters = service.EntryFilters(
         user_id=user_id,

@@ -20,11 +20,12 @@ from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.money import amount_for_seconds
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission, access_of
-from app.core.tenancy import get_in_team, team_select
+from app.core.tenancy import get_authorized, team_select
 from app.projects.models import Project, ProjectMember, ProjectStatus, Task
 from app.rates.models import RateKind
 from app.rates.service import BillingTarget, RateBook, billing_targets
 from app.teams.models import Membership, Team
+from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry, TimeEntryMove
 from app.time_tracking.schemas import TimeEntryIn, TimeEntryMoveIn, TimeEntryPatch, TimerStart
 
@@ -106,12 +107,6 @@ def visible_entries(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     return own
 
 
-async def _team(session: AsyncSession, ctx: TeamContext) -> Team:
-    team = await session.get(Team, ctx.team_id)
-    assert team is not None
-    return team
-
-
 async def get_entry(
     session: AsyncSession,
     ctx: TeamContext,
@@ -121,21 +116,17 @@ async def get_entry(
     for_update: bool = False,
 ) -> TimeEntry:
     """An entry the caller may see; with `write`, one it may change (403 otherwise)."""
-    reach = ctx.access(Permission.TIME_READ)
-    entry = await get_in_team(
+    return await get_authorized(
         session,
         TimeEntry,
         ctx,
         entry_id,
         what="Time entry",
-        visible=visible_entries(ctx, reach),
+        visible=visible_entries,
+        read=Permission.TIME_READ,
+        write=Permission.TIME_WRITE if write else None,
         for_update=for_update,
     )
-    if write:
-        write_reach = ctx.access(Permission.TIME_WRITE)
-        if write_reach is not Access.ALL and entry.user_id != ctx.user_id:
-            raise Forbidden("You may only change your own time entries.")
-    return entry
 
 
 def _not_invoiced(entry: TimeEntry) -> None:
@@ -215,7 +206,7 @@ def _owner_of_new_entry(ctx: TeamContext, user_id: uuid.UUID | None) -> uuid.UUI
 async def create_entry(session: AsyncSession, ctx: TeamContext, data: TimeEntryIn) -> TimeEntry:
     """A manual entry; at least the team's minimum long, overlapping nothing of its user."""
     user_id = _owner_of_new_entry(ctx, data.user_id)
-    team = await _team(session, ctx)
+    team = await team_by_id(session, ctx.team_id)
     project = await _loggable_project(session, ctx, data.project_id, user_id)
     await _check_task(session, project, data.task_id)
     started_at, ended_at = _second(data.started_at), _second(data.ended_at)
@@ -267,7 +258,7 @@ async def update_entry(
                 raise Unprocessable(
                     "`ended_at` must be after `started_at`.", code="time_entry_ends_before_start"
                 )
-            _check_minimum(await _team(session, ctx), started_at, ended_at)
+            _check_minimum(await team_by_id(session, ctx.team_id), started_at, ended_at)
         fields["started_at"], fields["ended_at"] = started_at, ended_at
     for field, value in fields.items():
         setattr(entry, field, value)
@@ -326,7 +317,11 @@ async def list_entries(
     rows, has_more, cursor = await paginate(
         session, stmt, params, model=TimeEntry, order_by=[TimeEntry.started_at], descending=True
     )
-    return await price_entries(session, await _team(session, ctx), rows), has_more, cursor
+    return (
+        await price_entries(session, await team_by_id(session, ctx.team_id), rows),
+        has_more,
+        cursor,
+    )
 
 
 def period_bounds(
@@ -345,12 +340,8 @@ def period_bounds(
     return at(start, end=False), at(end, end=True)
 
 
-async def team_of(session: AsyncSession, ctx: TeamContext) -> Team:
-    return await _team(session, ctx)
-
-
 async def priced(session: AsyncSession, ctx: TeamContext, entry: TimeEntry) -> PricedEntry:
-    return (await price_entries(session, await _team(session, ctx), [entry]))[0]
+    return (await price_entries(session, await team_by_id(session, ctx.team_id), [entry]))[0]
 
 
 # ---------------------------------------------------------------- timer
