@@ -14,24 +14,10 @@ from app.core.errors import AppError
 from app.core.permissions import Permission, Role, access_of
 from app.core.security import new_api_key
 from tests.factories import make_actor
+from tests.helpers import assert_problem, bearer
 
-PROBLEM_JSON = "application/problem+json"
 NON_MANAGERS = [Role.sales_manager, Role.sales_rep, Role.project_manager, Role.member]
 KEY_ROLES = [r for r in Role if r is not Role.superadmin]
-
-
-def assert_problem(r, status: int, code: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    if code is not None:
-        assert body["code"] == code, body
-    return body
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def create_key(client, actor, role: str = "member", **extra) -> dict:

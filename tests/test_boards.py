@@ -9,8 +9,8 @@ import pytest
 
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
+from tests.helpers import assert_problem, bearer
 
-PROBLEM_JSON = "application/problem+json"
 TASK_FIELDS = {
     "id",
     "title",
@@ -21,20 +21,6 @@ TASK_FIELDS = {
     "estimate_seconds",
     "tracked_seconds",
 }
-
-
-def assert_problem(r, status: int, code: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    if code is not None:
-        assert body["code"] == code, body
-    return body
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def new_project(http, actor: Actor, name: str = "Board", **extra) -> dict:

@@ -9,8 +9,8 @@ import pytest
 
 from app.core.permissions import Role
 from tests.factories import make_actor
+from tests.helpers import assert_problem, assert_timestamps
 
-PROBLEM_JSON = "application/problem+json"
 PORTAL_LINK = re.compile(r"https://app\.hourline\.test/portal/login\?token=([A-Za-z0-9_\-]+)")
 MANAGERS = [Role.superadmin, Role.org_manager, Role.sales_manager]
 MAY_CREATE_CRM = {Role.superadmin, Role.org_manager, Role.sales_manager, Role.sales_rep}
@@ -18,22 +18,6 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def assert_problem(r, status: int, code: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    if code is not None:
-        assert body["code"] == code, body
-    return body
-
-
-def assert_timestamps(obj: dict) -> None:
-    for key in ("created_at", "updated_at"):
-        stamp = datetime.fromisoformat(obj[key])
-        assert stamp.tzinfo is not None, f"{key} has no offset: {obj[key]}"
 
 
 def at(obj: dict, key: str) -> datetime | None:

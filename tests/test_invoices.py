@@ -14,22 +14,12 @@ from sqlalchemy import text
 
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
+from tests.helpers import assert_problem
 
-PROBLEM_JSON = "application/problem+json"
 MARCH = {"period_start": "2026-03-01", "period_end": "2026-03-31"}
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def assert_problem(r, status: int, code: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    if code is not None:
-        assert body["code"] == code, body
-    return body
 
 
 def at(day: int, hour: int, minute: int = 0, *, month: int = 3, year: int = 2026) -> datetime:

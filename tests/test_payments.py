@@ -16,22 +16,12 @@ from tests.fakes import (  # noqa: F401  (fixtures)
     stripe_api_fixture,
     stripe_server_fixture,
 )
+from tests.helpers import assert_problem
 
-PROBLEM_JSON = "application/problem+json"
 ALL_METHODS = ["stripe", "crypto", "bank"]
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def assert_problem(r, status: int, code: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    if code is not None:
-        assert body["code"] == code, body
-    return body
 
 
 async def new_client(

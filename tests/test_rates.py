@@ -12,8 +12,8 @@ import pytest
 
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
+from tests.helpers import assert_problem
 
-PROBLEM_JSON = "application/problem+json"
 RATE_FIELDS = {
     "id",
     "kind",
@@ -28,16 +28,6 @@ RATE_FIELDS = {
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def assert_problem(r, status: int, code: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    if code is not None:
-        assert body["code"] == code, body
-    return body
 
 
 def utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:

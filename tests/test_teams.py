@@ -9,24 +9,11 @@ from sqlalchemy import text
 
 from app.core.permissions import Role
 from tests.factories import make_actor
+from tests.helpers import assert_problem, bearer
 
 PROBLEM_JSON = "application/problem+json"
 NON_MANAGERS = [Role.sales_manager, Role.sales_rep, Role.project_manager, Role.member]
 TOKEN_LINK = re.compile(r"https://app\.hourline\.test/invitations/([A-Za-z0-9_\-]+)")
-
-
-def assert_problem(r, status: int, code: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    if code is not None:
-        assert body["code"] == code, body
-    return body
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def members_of(client, actor) -> dict[str, str]:

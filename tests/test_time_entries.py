@@ -11,8 +11,8 @@ from sqlalchemy import event, text
 
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
+from tests.helpers import assert_problem
 
-PROBLEM_JSON = "application/problem+json"
 ENTRY_FIELDS = {
     "id",
     "user_id",
@@ -28,16 +28,6 @@ ENTRY_FIELDS = {
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def assert_problem(r, status: int, code: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    if code is not None:
-        assert body["code"] == code, body
-    return body
 
 
 def at(day: int, hour: int, minute: int = 0, second: int = 0, *, month: int = 3) -> datetime:

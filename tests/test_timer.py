@@ -12,21 +12,9 @@ from sqlalchemy import text
 
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
-
-PROBLEM_JSON = "application/problem+json"
-
+from tests.helpers import assert_problem
 
 # ------------------------------------------------------------------ helpers
-
-
-def assert_problem(r, status: int, code: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    if code is not None:
-        assert body["code"] == code, body
-    return body
 
 
 def parse(value: str) -> datetime:
