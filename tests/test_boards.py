@@ -9,7 +9,7 @@ import pytest
 
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
-from tests.helpers import assert_problem, bearer
+from tests.helpers import assert_problem, bearer, get_board
 
 TASK_FIELDS = {
     "id",
@@ -26,12 +26,6 @@ TASK_FIELDS = {
 async def new_project(http, actor: Actor, name: str = "Board", **extra) -> dict:
     r = await http.post(actor.url("/projects"), json={"name": name, **extra}, headers=actor.headers)
     assert r.status_code == 201, r.text
-    return r.json()
-
-
-async def get_board(http, actor: Actor, project_id: str) -> dict:
-    r = await http.get(actor.url(f"/projects/{project_id}/board"), headers=actor.headers)
-    assert r.status_code == 200, r.text
     return r.json()
 
 

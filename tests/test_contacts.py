@@ -9,7 +9,14 @@ import pytest
 
 from app.core.permissions import Role
 from tests.factories import make_actor
-from tests.helpers import assert_problem, assert_timestamps
+from tests.helpers import (
+    add_to_project,
+    assert_problem,
+    assert_timestamps,
+    ladder,
+    list_ids,
+    new_client,
+)
 
 PORTAL_LINK = re.compile(r"https://app\.hourline\.test/portal/login\?token=([A-Za-z0-9_\-]+)")
 MANAGERS = [Role.superadmin, Role.org_manager, Role.sales_manager]
@@ -22,13 +29,6 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 def at(obj: dict, key: str) -> datetime | None:
     return None if obj[key] is None else datetime.fromisoformat(obj[key])
-
-
-async def new_client(client, actor, name: str = "Acme", **fields) -> dict:
-    body = {"name": name, "currency": "EUR", **fields}
-    r = await client.post(actor.url("/clients"), json=body, headers=actor.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 async def new_contact(client, actor, name: str = "Ann", **fields) -> dict:
@@ -56,14 +56,6 @@ async def new_activity(client, actor, contact_id: str, **fields) -> dict:
     return r.json()
 
 
-async def list_ids(client, actor, path: str, **params) -> list[str]:
-    r = await client.get(actor.url(path), params={"limit": 200, **params}, headers=actor.headers)
-    assert r.status_code == 200, r.text
-    page = r.json()
-    assert page["has_more"] is False
-    return [row["id"] for row in page["data"]]
-
-
 async def walk(client, actor, path: str, limit: int = 2) -> tuple[list[dict], int]:
     """Every row of a list, following `next_cursor`; also how many pages it took."""
     rows: list[dict] = []
@@ -82,57 +74,6 @@ async def walk(client, actor, path: str, limit: int = 2) -> tuple[list[dict], in
             return rows, pages
         assert page["next_cursor"]
         cursor = page["next_cursor"]
-
-
-async def add_to_project(client, owner, client_id: str, user_id, role: str = "member") -> str:
-    """A project of the client (created by `owner`) with `user_id` as a project member."""
-    r = await client.post(
-        owner.url("/projects"),
-        json={"name": f"Project {uuid.uuid4().hex[:6]}", "client_id": client_id},
-        headers=owner.headers,
-    )
-    assert r.status_code == 201, r.text
-    project_id = r.json()["id"]
-    r = await client.post(
-        owner.url(f"/projects/{project_id}/members"),
-        json={"user_id": str(user_id), "role": role},
-        headers=owner.headers,
-    )
-    assert r.status_code == 201, r.text
-    return project_id
-
-
-async def ladder(
-    client,
-    method: str,
-    path: str,
-    *,
-    owner,
-    stranger,
-    forbidden=None,
-    foreign_paths: tuple[str, ...] = (),
-    json=None,
-    ok: int = 200,
-):
-    """401 (none, garbage) -> 403 (`forbidden`) -> 404 (stranger on our path, us on the
-    stranger's team path, us on other team's / unknown objects) -> `ok` for the owner."""
-    kw = {} if json is None else {"json": json}
-    url = owner.url(path)
-    assert_problem(await client.request(method, url, **kw), 401)
-    garbage = {"Authorization": "Bearer not-a-token"}
-    assert_problem(await client.request(method, url, headers=garbage, **kw), 401)
-    if forbidden is not None:
-        r = await client.request(method, url, headers=forbidden.headers, **kw)
-        assert_problem(r, 403, "forbidden")
-    assert_problem(await client.request(method, url, headers=stranger.headers, **kw), 404)
-    r = await client.request(method, stranger.url(path), headers=owner.headers, **kw)
-    assert_problem(r, 404)
-    for foreign in foreign_paths:
-        r = await client.request(method, owner.url(foreign), headers=owner.headers, **kw)
-        assert_problem(r, 404)
-    r = await client.request(method, url, headers=owner.headers, **kw)
-    assert r.status_code == ok, r.text
-    return r
 
 
 def mail_text(message) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from app.invoices.jobs import send_invoice
 from app.worker import build_worker
 from tests.factories import make_actor
+from tests.helpers import invoice_mails
 from tests.test_invoices import (
     MARCH,
     add_entry,
@@ -65,10 +66,6 @@ async def billed_client(client, owner, *, contacts=CONTACTS, **extra) -> tuple[s
     inv = await create_invoice(client, owner, cid, **MARCH)
     assert inv["total_amount"] == 36000
     return cid, inv
-
-
-def invoice_mails(mailbox) -> list:
-    return [m for m in mailbox.messages if m["Subject"].startswith("Invoice ")]
 
 
 def pdf_attachments(message) -> list:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from app.core.permissions import Role
 from app.invoices.jobs import run_scheduled_invoices
 from tests.factories import make_actor
+from tests.helpers import invoice_mails
 from tests.test_invoices import (
     add_entry,
     add_rate,
@@ -41,10 +42,6 @@ async def runs_of(client, actor) -> list[dict]:
     r = await client.get(actor.url("/invoice-runs"), headers=actor.headers)
     assert r.status_code == 200, r.text
     return r.json()["data"]
-
-
-def invoice_mails(mailbox) -> list:
-    return [m for m in mailbox.messages if m["Subject"].startswith("Invoice ")]
 
 
 # ------------------------------------------------------------------ scheduled runs

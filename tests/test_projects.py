@@ -8,7 +8,7 @@ import pytest
 
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
-from tests.helpers import assert_problem, bearer
+from tests.helpers import assert_problem, bearer, get_board
 
 PROJECT_FIELDS = {
     "id",
@@ -65,12 +65,6 @@ async def new_task(http, actor: Actor, project_id: str, title: str = "Task", **e
         headers=actor.headers,
     )
     assert r.status_code == 201, r.text
-    return r.json()
-
-
-async def get_board(http, actor: Actor, project_id: str) -> dict:
-    r = await http.get(actor.url(f"/projects/{project_id}/board"), headers=actor.headers)
-    assert r.status_code == 200, r.text
     return r.json()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import event, text
 
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
-from tests.helpers import assert_problem
+from tests.helpers import add_member, assert_problem, parse
 
 ENTRY_FIELDS = {
     "id",
@@ -38,10 +38,6 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def parse(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
 async def new_client_project(
     http, actor: Actor, name: str = "Acme", currency: str = "EUR", **extra
 ) -> tuple[str, str]:
@@ -55,15 +51,6 @@ async def new_client_project(
     body = r.json()
     assert body["project_id"], body
     return body["id"], body["project_id"]
-
-
-async def add_member(http, actor: Actor, project_id: str, user_id, role: str = "member") -> None:
-    r = await http.post(
-        actor.url(f"/projects/{project_id}/members"),
-        json={"user_id": str(user_id), "role": role},
-        headers=actor.headers,
-    )
-    assert r.status_code == 201, r.text
 
 
 async def new_task(http, actor: Actor, project_id: str, title: str = "Task") -> str:

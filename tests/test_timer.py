@@ -12,13 +12,9 @@ from sqlalchemy import text
 
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
-from tests.helpers import assert_problem
+from tests.helpers import add_member, assert_problem, parse
 
 # ------------------------------------------------------------------ helpers
-
-
-def parse(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 def now() -> datetime:
@@ -33,15 +29,6 @@ async def new_client_project(http, actor: Actor, name: str = "Acme") -> tuple[st
     )
     assert r.status_code == 201, r.text
     return r.json()["id"], r.json()["project_id"]
-
-
-async def add_member(http, actor: Actor, project_id: str, user_id, role: str = "member") -> None:
-    r = await http.post(
-        actor.url(f"/projects/{project_id}/members"),
-        json={"user_id": str(user_id), "role": role},
-        headers=actor.headers,
-    )
-    assert r.status_code == 201, r.text
 
 
 async def new_task(http, actor: Actor, project_id: str, title: str = "Task") -> str:
