@@ -1153,3 +1153,30 @@ async def test_invoice_endpoints_ladder_401_403_404_success(client, app, name):
     if name == "pdf":
         assert r.headers["content-type"] == "application/pdf"
         assert r.content.startswith(b"%PDF")
+
+
+async def test_team_invoice_prefix_shapes_the_numbers(client, app):
+    owner = await make_actor(app)
+    r = await client.patch(owner.url(), json={"invoice_prefix": "ACME/"}, headers=owner.headers)
+    assert r.status_code == 200 and r.json()["invoice_prefix"] == "ACME/", r.text
+    bad = await client.patch(
+        owner.url(), json={"invoice_prefix": "no spaces"}, headers=owner.headers
+    )
+    assert bad.status_code == 422
+    c = await client.post(
+        owner.url("/clients"), json={"name": "P", "currency": "EUR"}, headers=owner.headers
+    )
+    draft = await client.post(
+        owner.url("/invoices"),
+        json={
+            "client_id": c.json()["id"],
+            "lines": [{"description": "x", "quantity": "1", "unit_amount": 100}],
+        },
+        headers=owner.headers,
+    )
+    issued = await client.post(
+        owner.url(f"/invoices/{draft.json()['id']}/finalize"), headers=owner.headers
+    )
+    assert issued.status_code == 200, issued.text
+    year = issued.json()["issue_date"][:4]
+    assert issued.json()["number"] == f"ACME/{year}-0001"

@@ -13,6 +13,7 @@ class TeamOut(Timestamps):
     base_currency: str
     timezone: str
     time_entry_min_seconds: int
+    invoice_prefix: str
 
 
 class TeamPatch(InputSchema):
@@ -20,6 +21,12 @@ class TeamPatch(InputSchema):
     base_currency: Currency | None = None
     timezone: TimeZone | None = None
     time_entry_min_seconds: int | None = Field(default=None, ge=0, le=86400)
+    invoice_prefix: str | None = Field(
+        default=None,
+        max_length=20,
+        pattern=r"^[A-Za-z0-9/_.-]*$",
+        description="Numbers look like {prefix}{YYYY}-{seq:04d}",
+    )
 
 
 class MemberOut(Timestamps):
