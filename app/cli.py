@@ -58,6 +58,10 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_cleanly)
     settings = get_settings()
+    if settings.database_url and not settings.secret_key:
+        # Several processes behind a load balancer must share one key, so production
+        # never falls back to a generated one.
+        raise SystemExit("SECRET_KEY must be set when DATABASE_URL is (see README).")
     home = settings.hourline_home
     started: list[EmbeddedPostgres | EmbeddedRedis | MailSink] = []
     try:
