@@ -14,7 +14,7 @@ from app.config import Settings
 from app.core.auth import Caller
 from app.core.db import flush_or_raise
 from app.core.errors import BadRequest, Conflict, Unauthorized
-from app.core.permissions import role_within
+from app.core.permissions import key_role
 from app.core.ratelimit import hit
 from app.core.security import Secrets, opaque_token
 from app.teams import service as teams_service
@@ -182,9 +182,8 @@ async def me(session: AsyncSession, caller: Caller) -> tuple[User, list[tuple[Te
         stmt = stmt.where(Team.id == caller.api_key_team_id)
     teams = [(team, role) for team, role in (await session.execute(stmt)).all()]
     if caller.api_key_role is not None:
-        shown = caller.api_key_role
-        # After the creator's demotion the key acts within both roles: name the narrower.
-        if caller.creator_role is not None and role_within(caller.creator_role, shown):
-            shown = caller.creator_role
+        assert caller.creator_role is not None
+        # After the creator's demotion the key acts with the narrower role (or none).
+        shown = key_role(caller.api_key_role, caller.creator_role) or caller.creator_role
         teams = [(team, shown) for team, _ in teams]
     return user, teams

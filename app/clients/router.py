@@ -13,12 +13,18 @@ from app.core.pagination import Page, PageQuery
 router = APIRouter(prefix="/teams/{team_id}/clients", tags=["clients"])
 
 
-def _out(client: Client, member_ids: list[uuid.UUID]) -> ClientOut:
-    return ClientOut.model_validate({**client.__dict__, "member_ids": member_ids})
+def _out(ctx: TeamCtx, client: Client, member_ids: list[uuid.UUID]) -> ClientOut:
+    return ClientOut.model_validate(
+        {
+            **client.__dict__,
+            "member_ids": member_ids,
+            "hourly_rate_amount": service.shown_rate(ctx, client),
+        }
+    )
 
 
-async def _one(session: DbSession, client: Client) -> ClientOut:
-    return _out(client, (await service.member_ids(session, [client]))[client.id])
+async def _one(session: DbSession, ctx: TeamCtx, client: Client) -> ClientOut:
+    return _out(ctx, client, (await service.member_ids(session, [client]))[client.id])
 
 
 @router.get("", response_model=Page[ClientOut])
@@ -36,7 +42,7 @@ async def list_clients(
     )
     members = await service.member_ids(session, rows)
     return Page[ClientOut](
-        data=[_out(c, members[c.id]) for c in rows], has_more=has_more, next_cursor=cursor
+        data=[_out(ctx, c, members[c.id]) for c in rows], has_more=has_more, next_cursor=cursor
     )
 
 
@@ -46,7 +52,7 @@ async def create_client(
 ) -> ClientCreated:
     """Create a client; optionally with its project and board and invited portal contacts."""
     done = await onboarding.onboard_client(session, ctx, secrets, settings, data)
-    out = await _one(session, done.client)
+    out = await _one(session, ctx, done.client)
     return ClientCreated(
         **out.model_dump(),
         project_id=done.project.id if done.project else None,
@@ -58,7 +64,7 @@ async def create_client(
 @router.get("/{client_id}", response_model=ClientOut)
 async def get_client(client_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> ClientOut:
     """One client."""
-    return await _one(session, await service.get_client(session, ctx, client_id))
+    return await _one(session, ctx, await service.get_client(session, ctx, client_id))
 
 
 @router.patch("/{client_id}", response_model=ClientOut)
@@ -66,7 +72,7 @@ async def update_client(
     client_id: uuid.UUID, data: ClientPatch, ctx: TeamCtx, session: DbSession
 ) -> ClientOut:
     """Change a client; `status: active` restores an archived one."""
-    return await _one(session, await service.update_client(session, ctx, client_id, data))
+    return await _one(session, ctx, await service.update_client(session, ctx, client_id, data))
 
 
 @router.delete("/{client_id}", status_code=status.HTTP_204_NO_CONTENT)

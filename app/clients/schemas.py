@@ -4,7 +4,7 @@ from datetime import datetime
 from pydantic import Field
 
 from app.clients.models import ClientStatus, PaymentMethod
-from app.core.schemas import Currency, Email, InputSchema, Name, Timestamps
+from app.core.schemas import MAX_RATE, Currency, Email, InputSchema, Name, Timestamps
 
 Text = Field(default=None, max_length=5000)
 
@@ -19,7 +19,7 @@ class ClientBase(InputSchema):
     owner_id: uuid.UUID | None = None
     member_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
     payment_methods: list[PaymentMethod] | None = None
-    hourly_rate_amount: int | None = Field(default=None, ge=0)
+    hourly_rate_amount: int | None = Field(default=None, ge=0, le=MAX_RATE)
     address: str | None = Text
     tax_id: str | None = Field(default=None, max_length=64)
     notes: str | None = Text

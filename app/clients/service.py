@@ -39,6 +39,11 @@ def visible_clients(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     )
 
 
+def shown_rate(ctx: TeamContext, client: Client) -> int | None:
+    """A client's rate, for roles that may read every rate (others get null)."""
+    return client.hourly_rate_amount if ctx.grant(Permission.RATES_READ) is Access.ALL else None
+
+
 def own_client_ids(ctx: TeamContext) -> ColumnElement[bool]:
     """`Client.id` of the clients the caller owns or is assigned to (a subquery)."""
     return (
@@ -106,6 +111,8 @@ async def list_clients(
 async def create_client(session: AsyncSession, ctx: TeamContext, data: ClientIn) -> Client:
     """The client row and its assigned members (no onboarding side effects)."""
     ctx.access(Permission.CRM_CREATE)
+    if data.hourly_rate_amount is not None:
+        ctx.access(Permission.RATES_WRITE)
     owner_id = data.owner_id or ctx.user_id
     await ensure_team_members(session, ctx.team_id, [owner_id], field="owner_id")
     await ensure_team_members(session, ctx.team_id, data.member_ids or [], field="member_ids")
@@ -143,6 +150,8 @@ async def update_client(
         session, ctx, client_id, permission=Permission.CRM_WRITE, for_update=True
     )
     fields = patch.model_dump(exclude_unset=True)
+    if "hourly_rate_amount" in fields:
+        ctx.access(Permission.RATES_WRITE)
     for required in ("name", "currency", "status"):
         if required in fields and fields[required] is None:
             raise Unprocessable(f"`{required}` cannot be null.", code="field_not_nullable")
@@ -182,9 +191,12 @@ async def archive_client(session: AsyncSession, ctx: TeamContext, client_id: uui
 async def require_active_client(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID
 ) -> Client:
-    """An active client of the team, for attaching new work (422 otherwise)."""
+    """An active client the caller can see, for attaching new work (422 otherwise)."""
+    reach = ctx.access(Permission.CRM_READ)
     client = (
-        await session.execute(team_select(Client, ctx).where(Client.id == client_id))
+        await session.execute(
+            team_select(Client, ctx).where(Client.id == client_id, visible_clients(ctx, reach))
+        )
     ).scalar_one_or_none()
     if client is None:
         raise Unprocessable("No such client in this team.", code="unknown_client")

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 
 from app.core.deps import DbSession, SecretsDep
 from app.core.errors import Forbidden, NotFound, Unauthorized
-from app.core.permissions import Access, Permission, Role, access_of
+from app.core.permissions import Access, Permission, Role, access_of, key_role
 from app.core.security import API_KEY_PREFIX, api_key_checksum_ok
 
 _bearer = HTTPBearer(auto_error=False, description="User access token or `hl_` API key")
@@ -43,19 +43,13 @@ class TeamContext:
     caller: Caller
     team_id: uuid.UUID
     role: Role
-    # Caps every grant of `role` (an API key's creator's current role).
-    ceiling: Role | None = None
 
     @property
     def user_id(self) -> uuid.UUID:
         return self.caller.user_id
 
     def grant(self, permission: Permission) -> Access | None:
-        reach = access_of(self.role, permission)
-        if reach is None or self.ceiling is None:
-            return reach
-        cap = access_of(self.ceiling, permission)
-        return None if cap is None else min(reach, cap)
+        return access_of(self.role, permission)
 
     def access(self, permission: Permission) -> Access:
         """The reach of `permission` for this caller, or Forbidden."""
@@ -151,9 +145,14 @@ async def get_team_context(
     if caller.kind == "api_key":
         if caller.api_key_team_id != team_id or caller.api_key_role is None:
             raise NotFound("Team")
-        return TeamContext(
-            caller=caller, team_id=team_id, role=caller.api_key_role, ceiling=caller.creator_role
-        )
+        assert caller.creator_role is not None
+        role = key_role(caller.api_key_role, caller.creator_role)
+        if role is None:
+            raise Forbidden(
+                "This key's role no longer fits its creator's role; issue a new key.",
+                code="api_key_suspended",
+            )
+        return TeamContext(caller=caller, team_id=team_id, role=role)
     role = (
         await session.execute(
             select(Membership.role).where(

@@ -131,6 +131,19 @@ def role_within(role: Role, ceiling: Role) -> bool:
     return all(p in cap and a <= cap[p] for p, a in mine.items())
 
 
+def key_role(key: Role, creator: Role) -> Role | None:
+    """The role an API key acts with: its own, narrowed to its creator's current role.
+
+    Reaches are not nested (own clients vs their projects), so a key whose role and its
+    creator's are not one within the other acts with neither: None (suspended).
+    """
+    if role_within(key, creator):
+        return key
+    if role_within(creator, key):
+        return creator
+    return None
+
+
 def may_assign_role(actor: Role, role: Role) -> bool:
     """Who may grant (invite, promote to) `role`: only a superadmin grants superadmin."""
     if access_of(actor, Permission.MEMBERS_MANAGE) is None:

@@ -7,6 +7,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.money import is_currency
 
+# Input bounds that keep every product of amounts and durations far inside BIGINT.
+MAX_RATE = 10**9  # minor units per hour
+MAX_SECONDS = 10**9
+
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)

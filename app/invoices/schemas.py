@@ -36,8 +36,9 @@ class InvoiceSettingsOut(Timestamps):
 
 class ManualLineIn(InputSchema):
     description: str = Field(min_length=1, max_length=500)
-    quantity: Decimal = Field(gt=0, le=Decimal("1000000000"), decimal_places=4)
-    unit_amount: int = Field(ge=0, le=10**12)
+    # At most 200 lines of at most 10^16 each: totals stay inside BIGINT.
+    quantity: Decimal = Field(gt=0, le=Decimal("100000"), decimal_places=4)
+    unit_amount: int = Field(ge=0, le=10**11)
     tax_rate_bps: int | None = Field(default=None, ge=0, le=10000)
 
 

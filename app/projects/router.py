@@ -44,12 +44,18 @@ async def _task(session: DbSession, task: Task) -> TaskOut:
     return _task_out(task, await time_service.tracked_seconds_by_task(session, [task.id]))
 
 
-def _out(project: Project, board_id: uuid.UUID) -> ProjectOut:
-    return ProjectOut.model_validate({**project.__dict__, "board_id": board_id})
+def _out(ctx: TeamCtx, project: Project, board_id: uuid.UUID) -> ProjectOut:
+    return ProjectOut.model_validate(
+        {
+            **project.__dict__,
+            "board_id": board_id,
+            "hourly_rate_amount": service.shown_rate(ctx, project),
+        }
+    )
 
 
-async def _one(session: DbSession, project: Project) -> ProjectOut:
-    return _out(project, (await service.board_ids(session, [project]))[project.id])
+async def _one(session: DbSession, ctx: TeamCtx, project: Project) -> ProjectOut:
+    return _out(ctx, project, (await service.board_ids(session, [project]))[project.id])
 
 
 @router.get("", response_model=Page[ProjectOut])
@@ -67,7 +73,7 @@ async def list_projects(
     )
     boards_of = await service.board_ids(session, rows)
     return Page[ProjectOut](
-        data=[_out(p, boards_of[p.id]) for p in rows], has_more=has_more, next_cursor=cursor
+        data=[_out(ctx, p, boards_of[p.id]) for p in rows], has_more=has_more, next_cursor=cursor
     )
 
 
@@ -75,13 +81,13 @@ async def list_projects(
 async def create_project(data: ProjectIn, ctx: TeamCtx, session: DbSession) -> ProjectOut:
     """Create a project with its board (To do, In progress, Done); the creator manages it."""
     project, board = await service.create_project(session, ctx, data)
-    return _out(project, board.id)
+    return _out(ctx, project, board.id)
 
 
 @router.get("/{project_id}", response_model=ProjectOut)
 async def get_project(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> ProjectOut:
     """One project."""
-    return await _one(session, await service.get_project(session, ctx, project_id))
+    return await _one(session, ctx, await service.get_project(session, ctx, project_id))
 
 
 @router.patch("/{project_id}", response_model=ProjectOut)
@@ -89,7 +95,7 @@ async def update_project(
     project_id: uuid.UUID, data: ProjectPatch, ctx: TeamCtx, session: DbSession
 ) -> ProjectOut:
     """Change a project (`status: archived` archives it)."""
-    return await _one(session, await service.update_project(session, ctx, project_id, data))
+    return await _one(session, ctx, await service.update_project(session, ctx, project_id, data))
 
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,7 @@ import uuid
 
 from pydantic import Field
 
-from app.core.schemas import InputSchema, Schema, Timestamps
+from app.core.schemas import MAX_RATE, MAX_SECONDS, InputSchema, Schema, Timestamps
 from app.projects.models import ColumnKind, ProjectRole, ProjectStatus
 
 ProjectName = Field(min_length=1, max_length=255)
@@ -13,8 +13,8 @@ class ProjectIn(InputSchema):
     description: str | None = Field(default=None, max_length=5000)
     client_id: uuid.UUID | None = None
     billable: bool = True
-    hourly_rate_amount: int | None = Field(default=None, ge=0)
-    budget_seconds: int | None = Field(default=None, ge=0)
+    hourly_rate_amount: int | None = Field(default=None, ge=0, le=MAX_RATE)
+    budget_seconds: int | None = Field(default=None, ge=0, le=MAX_SECONDS)
 
 
 class ProjectPatch(InputSchema):
@@ -23,8 +23,8 @@ class ProjectPatch(InputSchema):
     client_id: uuid.UUID | None = None
     status: ProjectStatus | None = None
     billable: bool | None = None
-    hourly_rate_amount: int | None = Field(default=None, ge=0)
-    budget_seconds: int | None = Field(default=None, ge=0)
+    hourly_rate_amount: int | None = Field(default=None, ge=0, le=MAX_RATE)
+    budget_seconds: int | None = Field(default=None, ge=0, le=MAX_SECONDS)
 
 
 class ProjectOut(Timestamps):
@@ -45,7 +45,7 @@ class TaskIn(InputSchema):
     column_id: uuid.UUID | None = None
     position: int | None = Field(default=None, ge=0)
     assignee_id: uuid.UUID | None = None
-    estimate_seconds: int | None = Field(default=None, ge=0)
+    estimate_seconds: int | None = Field(default=None, ge=0, le=MAX_SECONDS)
 
 
 class TaskPatch(InputSchema):
@@ -54,7 +54,7 @@ class TaskPatch(InputSchema):
     column_id: uuid.UUID | None = None
     position: int | None = Field(default=None, ge=0)
     assignee_id: uuid.UUID | None = None
-    estimate_seconds: int | None = Field(default=None, ge=0)
+    estimate_seconds: int | None = Field(default=None, ge=0, le=MAX_SECONDS)
 
 
 class TaskMove(InputSchema):

@@ -57,6 +57,12 @@ def visible_projects(
     return membership
 
 
+def shown_rate(ctx: TeamContext, project: Project) -> int | None:
+    """A project's rate, for roles that may read the rates of its projects (else null)."""
+    visible = ctx.grant(Permission.RATES_READ) in (Access.ALL, Access.PROJECTS)
+    return project.hourly_rate_amount if visible else None
+
+
 async def get_project(
     session: AsyncSession,
     ctx: TeamContext,
@@ -151,6 +157,8 @@ async def create_project(
 ) -> tuple[Project, Board]:
     """A project with its board (To do, In progress, Done)."""
     ctx.access(Permission.PROJECTS_CREATE)
+    if data.hourly_rate_amount is not None:
+        ctx.access(Permission.RATES_WRITE)
     client = await require_active_client(session, ctx, data.client_id) if data.client_id else None
     return await _create(session, ctx, data, client=client)
 
@@ -173,7 +181,11 @@ async def update_project(
     for required in ("name", "status", "billable"):
         if required in fields and fields[required] is None:
             raise Unprocessable(f"`{required}` cannot be null.", code="field_not_nullable")
+    if "hourly_rate_amount" in fields:
+        ctx.access(Permission.RATES_WRITE)
     if "client_id" in fields and fields["client_id"] != project.client_id:
+        # Whose time this is decides who gets billed: as much a right as creating it.
+        ctx.access(Permission.PROJECTS_CREATE)
         if fields["client_id"] is not None:
             await require_active_client(session, ctx, fields["client_id"])
         # Invoiced time belongs to the client it was billed to.

@@ -3,7 +3,7 @@ from datetime import date
 
 from pydantic import Field
 
-from app.core.schemas import Currency, InputSchema, Timestamps
+from app.core.schemas import MAX_RATE, Currency, InputSchema, Timestamps
 from app.rates.models import RateKind, RateScope
 
 
@@ -13,14 +13,14 @@ class RateIn(InputSchema):
     user_id: uuid.UUID | None = None
     client_id: uuid.UUID | None = None
     project_id: uuid.UUID | None = None
-    hourly_rate_amount: int = Field(ge=0, le=10**12)
+    hourly_rate_amount: int = Field(ge=0, le=MAX_RATE)
     currency: Currency
     effective_from: date
     note: str | None = Field(default=None, max_length=200)
 
 
 class RatePatch(InputSchema):
-    hourly_rate_amount: int | None = Field(default=None, ge=0, le=10**12)
+    hourly_rate_amount: int | None = Field(default=None, ge=0, le=MAX_RATE)
     effective_from: date | None = None
     note: str | None = Field(default=None, max_length=200)
 

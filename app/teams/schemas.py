@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from app.core.permissions import Role
 from app.core.schemas import Currency, Email, InputSchema, Name, Schema, Timestamps, TimeZone
@@ -80,7 +80,7 @@ class AcceptOut(Schema):
 class ApiKeyIn(InputSchema):
     name: Name
     role: Role
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = None
 
 
 class ApiKeyOut(Timestamps):

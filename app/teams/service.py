@@ -304,9 +304,7 @@ async def create_api_key(
     ctx.access(Permission.API_KEYS_MANAGE)
     if data.role is Role.superadmin:
         raise Unprocessable("An API key cannot be superadmin.", code="api_key_role_not_allowed")
-    if not role_within(data.role, ctx.role) or (
-        ctx.ceiling is not None and not role_within(data.role, ctx.ceiling)
-    ):
+    if not role_within(data.role, ctx.role):
         raise Forbidden("An API key cannot have more rights than its creator.")
     if data.expires_at is not None and data.expires_at <= datetime.now(UTC):
         raise Unprocessable("`expires_at` must be in the future.", code="expires_in_past")

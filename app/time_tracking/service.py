@@ -59,9 +59,23 @@ class PricedEntry:
 
 
 async def price_entries(
-    session: AsyncSession, team: Team, entries: Sequence[TimeEntry]
+    session: AsyncSession, team: Team, entries: Sequence[TimeEntry], *, show_rates: bool = True
 ) -> list[PricedEntry]:
-    """Each entry with its bill rate and amount: two queries for any number of entries."""
+    """Each entry with its bill rate and amount: two queries for any number of entries.
+
+    Without `show_rates` (roles with no right to read rates) the money fields are null.
+    """
+    if not show_rates:
+        return [
+            PricedEntry(
+                entry=e,
+                currency=team.base_currency,
+                bill_rate_amount=None,
+                billable_amount=None,
+                rate_missing=False,
+            )
+            for e in entries
+        ]
     targets = await billing_targets(session, team, {e.project_id for e in entries})
     book = await RateBook.load(
         session,
@@ -90,6 +104,10 @@ async def price_entries(
             )
         )
     return priced
+
+
+def _sees_rates(ctx: TeamContext) -> bool:
+    return ctx.grant(Permission.RATES_READ) is not None
 
 
 def visible_entries(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
@@ -157,14 +175,19 @@ async def _loggable_project(
     if client_status is not None and client_status is not ClientStatus.active:
         raise Unprocessable("The project's client is archived.", code="client_archived")
     # Team managers log anywhere; everyone else only on projects they are a member of.
-    role = await session.scalar(
-        select(Membership.role).where(
-            Membership.team_id == ctx.team_id, Membership.user_id == user_id
+    # The caller's own rights come from its context (an API key acts with its own role).
+    if user_id == ctx.user_id:
+        reach = ctx.grant(Permission.TIME_WRITE)
+    else:
+        role = await session.scalar(
+            select(Membership.role).where(
+                Membership.team_id == ctx.team_id, Membership.user_id == user_id
+            )
         )
-    )
-    if role is None:
-        raise Unprocessable("`user_id` is not a member of the team.", code="not_team_member")
-    if access_of(role, Permission.TIME_WRITE) is not Access.ALL and (
+        if role is None:
+            raise Unprocessable("`user_id` is not a member of the team.", code="not_team_member")
+        reach = access_of(role, Permission.TIME_WRITE)
+    if reach is not Access.ALL and (
         await session.get(ProjectMember, (project.id, user_id)) is None
     ):
         raise Forbidden(
@@ -317,8 +340,9 @@ async def list_entries(
     rows, has_more, cursor = await paginate(
         session, stmt, params, model=TimeEntry, order_by=[TimeEntry.started_at], descending=True
     )
+    team = await team_by_id(session, ctx.team_id)
     return (
-        await price_entries(session, await team_by_id(session, ctx.team_id), rows),
+        await price_entries(session, team, rows, show_rates=_sees_rates(ctx)),
         has_more,
         cursor,
     )
@@ -341,7 +365,8 @@ def period_bounds(
 
 
 async def priced(session: AsyncSession, ctx: TeamContext, entry: TimeEntry) -> PricedEntry:
-    return (await price_entries(session, await team_by_id(session, ctx.team_id), [entry]))[0]
+    team = await team_by_id(session, ctx.team_id)
+    return (await price_entries(session, team, [entry], show_rates=_sees_rates(ctx)))[0]
 
 
 # ---------------------------------------------------------------- timer
