@@ -104,6 +104,9 @@ class FakeStripe:
         self.base_url = ""  # set once served
         self.secret_key = STRIPE_SECRET_KEY
         self._ids = itertools.count(1)
+        # Like api.stripe.com: a repeated Idempotency-Key returns the first response.
+        self._idempotent: dict[str, dict] = {}
+        self._created: set[str] = set()
         self.app = Starlette(
             routes=[
                 Route("/v1/customers", self._customers, methods=["POST"]),
@@ -113,6 +116,8 @@ class FakeStripe:
 
     def reset(self) -> None:
         self.requests.clear()
+        self._created.clear()
+        self._idempotent.clear()
 
     def calls(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.path == path]
@@ -147,22 +152,32 @@ class FakeStripe:
             )
         return rec
 
+    @property
+    def created_customers(self) -> set[str]:
+        """Distinct customers the fake created (idempotent repeats excluded)."""
+        return set(self._created)
+
     async def _customers(self, request: Request) -> JSONResponse:
         rec = await self._record(request)
         if isinstance(rec, JSONResponse):
             return rec
+        key = rec.headers.get("idempotency-key")
+        if key and f"cus:{key}" in self._idempotent:
+            return JSONResponse(self._idempotent[f"cus:{key}"])
         f = rec.form
-        return JSONResponse(
-            {
-                "id": f"cus_test{next(self._ids):04d}",
-                "object": "customer",
-                "created": int(time.time()),
-                "livemode": False,
-                "name": f.get("name"),
-                "email": f.get("email"),
-                "metadata": _sub(f, "metadata"),
-            }
-        )
+        body = {
+            "id": f"cus_test{next(self._ids):04d}",
+            "object": "customer",
+            "created": int(time.time()),
+            "livemode": False,
+            "name": f.get("name"),
+            "email": f.get("email"),
+            "metadata": _sub(f, "metadata"),
+        }
+        self._created.add(body["id"])
+        if key:
+            self._idempotent[f"cus:{key}"] = body
+        return JSONResponse(body)
 
     async def _sessions(self, request: Request) -> JSONResponse:
         rec = await self._record(request)
@@ -331,6 +346,9 @@ class FakeCryptoGateway:
         self.base_url = ""  # set once served
         self.api_key = CRYPTO_API_KEY
         self._ids = itertools.count(1)
+        # Like api.stripe.com: a repeated Idempotency-Key returns the first response.
+        self._idempotent: dict[str, dict] = {}
+        self._created: set[str] = set()
         self.app = Starlette(routes=[Route("/v1/orders", self._orders, methods=["POST"])])
 
     def reset(self) -> None:

@@ -267,10 +267,13 @@ async def test_callbacks_that_cannot_apply_change_nothing(client, app, run_jobs,
     owner = await make_actor(app)
     invoice = await open_invoice(client, owner, amount=10000)
     order = await order_for(client, owner, invoice, crypto_gateway)
-    # another currency than the invoice's
-    await accepted(client, crypto_callback(order, "paid", "100.00", "USD"))
+    # another currency than the invoice's: kept once as money to refund, not applied
+    callback_body = crypto_callback(order, "paid", "100.00", "USD")
+    await accepted(client, callback_body)
     await run_jobs(max_tries=6)
-    assert await invoice_payments(client, owner, invoice["id"]) == []
+    [kept] = await invoice_payments(client, owner, invoice["id"])
+    assert kept["status"] == "failed"
+    assert kept["failure_reason"].startswith("received but not applied (currency_mismatch")
     assert (await fetch_invoice(client, owner, invoice["id"]))["amount_paid"] == 0
 
     # a malformed but signed callback

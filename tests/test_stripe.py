@@ -531,7 +531,7 @@ async def test_concurrent_checkouts_of_one_client_create_one_stripe_customer(
     replies = await asyncio.gather(*(checkout(client, owner, inv["id"]) for inv in invoices))
     assert [r.status_code for r in replies] == [200, 200, 200], [r.text for r in replies]
     assert len(stripe_api.sessions) == 3
-    assert len(stripe_api.customers) == 1, "one client, one Stripe customer"
+    assert len(stripe_api.created_customers) == 1, "one client, one Stripe customer"
     assert len({s.form["customer"] for s in stripe_api.sessions}) == 1
 
 
@@ -545,3 +545,21 @@ async def test_a_stripe_api_error_is_a_provider_error_not_a_crash(
     assert r.status_code in (502, 503), r.text
     assert r.json()["code"] == "provider_error"
     assert stripe_api.customers[0].headers["authorization"] == "Bearer sk_test_revoked"
+
+
+async def test_a_stored_event_whose_job_was_lost_is_queued_again_on_redelivery(
+    client, app, run_jobs, stripe_api
+):
+    owner = await make_actor(app)
+    invoice = await open_invoice(client, owner, amount=10000)
+    body = checkout_completed(invoice["id"], str(owner.team_id), 10000, "EUR", pi())
+    assert (await delivered(client, body))["duplicate"] is False
+    # The queue loses the job (Redis flushed): the event is stored but unhandled.
+    await app.state.redis.flushdb()
+    assert await run_jobs() == 0
+    assert (await fetch_invoice(client, owner, invoice["id"]))["amount_paid"] == 0
+    # Stripe redelivers it: still a duplicate for the store, but handled this time.
+    assert (await delivered(client, body))["duplicate"] is True
+    await run_jobs(max_tries=6)
+    assert (await fetch_invoice(client, owner, invoice["id"]))["status"] == "paid"
+    assert len(await invoice_payments(client, owner, invoice["id"])) == 1

@@ -109,6 +109,9 @@ async def paginate(
         keys = [*(order_by or []), pk]
     if params.cursor is not None:
         after = _decode(params.cursor, len(keys))
+        for key, value in zip(keys, after, strict=True):
+            if not isinstance(value, key.type.python_type):
+                raise BadRequest("The cursor does not belong to this list.", code="invalid_cursor")
         if descending:
             stmt = stmt.where(tuple_(*keys) < tuple_(*after))
         else:

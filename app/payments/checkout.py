@@ -11,7 +11,7 @@ from app.invoices.service import pay_url
 from app.payments.models import Checkout
 from app.payments.providers import crypto, stripe
 from app.payments.schemas import Provider
-from app.payments.service import amount_due
+from app.payments.service import amount_due, lock_invoice
 
 _CONFIGURED = {Provider.stripe: stripe.configured, Provider.crypto: crypto.configured}
 
@@ -26,10 +26,7 @@ def available_methods(settings: Settings, client: Client) -> list[PaymentMethod]
     return methods
 
 
-async def start_checkout(
-    session: AsyncSession, settings: Settings, invoice: Invoice, client: Client, provider: Provider
-) -> Checkout:
-    """A provider payment page for what the invoice still owes."""
+def _payable(client: Client, invoice: Invoice, provider: Provider) -> int:
     if provider.value not in client.payment_methods:
         raise Unprocessable(
             f"{client.name} does not pay by {provider.value}.", code="payment_method_not_allowed"
@@ -39,14 +36,30 @@ async def start_checkout(
     due = amount_due(invoice)
     if due <= 0:
         raise Conflict("Nothing is due on this invoice.", code="nothing_due")
-    # One checkout of a client at a time: its Stripe customer is created once.
-    await session.refresh(client, with_for_update={"key_share": True})
+    return due
+
+
+async def start_checkout(
+    session: AsyncSession, settings: Settings, invoice: Invoice, client: Client, provider: Provider
+) -> Checkout:
+    """A provider payment page for what the invoice still owes.
+
+    The provider is called before any row is locked (its answer can take seconds, and
+    payments arriving meanwhile must not wait); the invoice is then locked and checked
+    again before the checkout is recorded.
+    """
+    due = _payable(client, invoice, provider)
     back = pay_url(settings, invoice)
     checkout_id = new_id()
     if provider is Provider.stripe:
-        provider_id, url = await stripe.create_checkout(settings, invoice, client, due, back)
+        provider_id, url = await stripe.create_checkout(
+            session, settings, invoice, client, due, back
+        )
     else:
         provider_id, url = await crypto.create_order(settings, invoice, str(checkout_id), due, back)
+    invoice = await lock_invoice(session, invoice.id)
+    if _payable(client, invoice, provider) != due:
+        raise Conflict("The amount due changed meanwhile; try again.", code="invoice_changed")
     checkout = Checkout(
         id=checkout_id,
         team_id=invoice.team_id,

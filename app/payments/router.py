@@ -89,8 +89,7 @@ async def checkout(
     invoice_id: uuid.UUID, data: CheckoutIn, ctx: TeamCtx, session: DbSession, settings: SettingsDep
 ) -> CheckoutOut:
     """A provider payment page (Stripe Checkout or a crypto order) for the amount due."""
-    await get_invoice(session, ctx, invoice_id, write=Permission.INVOICES_WRITE)
-    invoice = await service.lock_invoice(session, invoice_id)
+    invoice = await get_invoice(session, ctx, invoice_id, write=Permission.INVOICES_WRITE)
     client = await service.client_of(session, invoice)
     started = await start_checkout(session, settings, invoice, client, data.provider)
     return CheckoutOut(
@@ -114,7 +113,6 @@ async def public_checkout(
     invoice = await session.scalar(select(Invoice).where(Invoice.pay_token == token))
     if invoice is None or invoice.status is InvoiceStatus.draft:
         raise NotFound("Invoice")
-    invoice = await service.lock_invoice(session, invoice.id)
     client = await service.client_of(session, invoice)
     started = await start_checkout(session, settings, invoice, client, data.provider)
     return CheckoutOut(

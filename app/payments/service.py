@@ -225,24 +225,46 @@ async def apply_provider_payment(
                 reference=provider_payment_id,
             )
     except (Conflict, Unprocessable) as exc:
-        known = await session.scalar(
-            select(Payment.id).where(
-                Payment.provider == provider,
-                Payment.provider_payment_id == provider_payment_id,
-                (Payment.status == PaymentStatus.succeeded)
-                | Payment.failure_reason.startswith(UNAPPLIED),
-            )
+        await record_unapplied(
+            session,
+            invoice,
+            amount=amount,
+            method=method,
+            provider=provider,
+            provider_payment_id=provider_payment_id,
+            code=exc.code,
         )
-        if known is None:
-            await record_failure(
-                session,
-                invoice,
-                amount=amount,
-                method=method,
-                provider=provider,
-                provider_payment_id=provider_payment_id,
-                reason=f"{UNAPPLIED} ({exc.code}): refund it at the provider",
-            )
+
+
+async def record_unapplied(
+    session: AsyncSession,
+    invoice: Invoice,
+    *,
+    amount: int,
+    method: PaymentMethodUsed,
+    provider: str,
+    provider_payment_id: str,
+    code: str,
+) -> None:
+    """Keep, once, money a provider collected that the invoice cannot take."""
+    known = await session.scalar(
+        select(Payment.id).where(
+            Payment.provider == provider,
+            Payment.provider_payment_id == provider_payment_id,
+            (Payment.status == PaymentStatus.succeeded)
+            | Payment.failure_reason.startswith(UNAPPLIED),
+        )
+    )
+    if known is None:
+        await record_failure(
+            session,
+            invoice,
+            amount=amount,
+            method=method,
+            provider=provider,
+            provider_payment_id=provider_payment_id,
+            reason=f"{UNAPPLIED} ({code}): refund it at the provider",
+        )
 
 
 async def apply_refund(

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.core.errors import AppError, BadRequest, ServiceUnavailable
-from app.core.money import exponent
+from app.core.money import exponent, is_currency
 from app.invoices.models import Invoice
 from app.payments import service
 from app.payments.models import Checkout, PaymentMethodUsed
@@ -83,8 +83,13 @@ async def create_order(
             f"The crypto provider refused the order ({response.status_code}).",
             code="provider_error",
         )
-    data = response.json()
-    return str(data["id"]), str(data["url"])
+    try:
+        data = response.json()
+        return str(data["id"]), str(data["url"])
+    except (ValueError, KeyError, TypeError):
+        raise ServiceUnavailable(
+            "The crypto provider answered without an order id and url.", code="provider_error"
+        ) from None
 
 
 def verify(settings: Settings, payload: bytes, signature: str | None) -> dict[str, Any]:
@@ -118,11 +123,23 @@ async def apply_event(session: AsyncSession, event: dict[str, Any]) -> None:
     if checkout is None:
         raise EventNotReady(f"unknown order {event['order_id']}")
     invoice = await service.lock_invoice(session, checkout.invoice_id)
-    amount = minor_units(str(event["amount"]), invoice.currency)
+    paid_in = str(event["currency"]).upper()
+    amount = minor_units(
+        str(event["amount"]), paid_in if is_currency(paid_in) else invoice.currency
+    )
     txid = str(event.get("txid") or event["event_id"])
     if event["status"] in ("paid", "partial"):
         if str(event["currency"]).upper() != invoice.currency:
-            raise BadRequest("Currency differs from the invoice's.", code="currency_mismatch")
+            await service.record_unapplied(
+                session,
+                invoice,
+                amount=amount,
+                method=PaymentMethodUsed.crypto,
+                provider=PROVIDER,
+                provider_payment_id=txid,
+                code=f"currency_mismatch: paid {event['amount']} {event['currency']}",
+            )
+            return
         await service.apply_provider_payment(
             session,
             invoice,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stripe
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
@@ -37,7 +37,12 @@ def client_for(settings: Settings) -> stripe.StripeClient:
 
 
 async def create_checkout(
-    settings: Settings, invoice: Invoice, client: Client, amount: int, return_url: str
+    session: AsyncSession,
+    settings: Settings,
+    invoice: Invoice,
+    client: Client,
+    amount: int,
+    return_url: str,
 ) -> tuple[str, str]:
     """A Checkout Session for `amount` of the invoice; returns (session id, url).
 
@@ -45,6 +50,8 @@ async def create_checkout(
     """
     api = client_for(settings)
     try:
+        if not client.stripe_customer_id:
+            await _ensure_customer(session, api, client)
         return await _checkout(api, invoice, client, amount, return_url)
     except stripe.StripeError as exc:
         raise ServiceUnavailable(
@@ -52,18 +59,28 @@ async def create_checkout(
         ) from None
 
 
+async def _ensure_customer(session: AsyncSession, api: stripe.StripeClient, client: Client) -> None:
+    """The client's Stripe customer, created once: Stripe's idempotency key makes
+    concurrent first checkouts get the same customer, and only the first id is stored."""
+    customer = await api.v1.customers.create_async(
+        params={
+            "name": client.name,
+            **({"email": client.email} if client.email else {}),
+            "metadata": {"client_id": str(client.id), "team_id": str(client.team_id)},
+        },
+        options={"idempotency_key": f"hourline-customer-{client.id}"},
+    )
+    await session.execute(
+        update(Client)
+        .where(Client.id == client.id, Client.stripe_customer_id.is_(None))
+        .values(stripe_customer_id=customer.id)
+    )
+    await session.refresh(client, ["stripe_customer_id"])
+
+
 async def _checkout(
     api: stripe.StripeClient, invoice: Invoice, client: Client, amount: int, return_url: str
 ) -> tuple[str, str]:
-    if not client.stripe_customer_id:
-        customer = await api.v1.customers.create_async(
-            params={
-                "name": client.name,
-                **({"email": client.email} if client.email else {}),
-                "metadata": {"client_id": str(client.id), "team_id": str(client.team_id)},
-            }
-        )
-        client.stripe_customer_id = customer.id
     metadata = {"invoice_id": str(invoice.id), "team_id": str(invoice.team_id)}
     checkout = await api.v1.checkout.sessions.create_async(
         params={
