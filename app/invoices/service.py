@@ -180,10 +180,6 @@ def _billable_entries(
     return stmt
 
 
-def _fmt_day(d: date) -> str:
-    return d.isoformat()
-
-
 async def build_draft(
     session: AsyncSession,
     team: Team,
@@ -291,7 +287,7 @@ async def build_draft(
         billed = calc.round_up_seconds(tracked, settings.rounding_seconds)
         first = local_date(g.entries[0].started_at, team.timezone)
         last = local_date(g.entries[-1].started_at, team.timezone)
-        span = _fmt_day(first) if first == last else f"{_fmt_day(first)} to {_fmt_day(last)}"
+        span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
         lines.append(
             InvoiceLine(
                 id=new_id(),

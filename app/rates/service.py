@@ -33,13 +33,6 @@ from app.rates.schemas import RateIn, RatePatch
 from app.teams.models import Team
 from app.teams.service import team_by_id
 
-BILL_PRECEDENCE = (
-    RateScope.project_member,
-    RateScope.project,
-    RateScope.client,
-    RateScope.member,
-    RateScope.team,
-)
 COST_PRECEDENCE = (RateScope.member, RateScope.team)
 
 _Key = tuple[RateScope, uuid.UUID | None, uuid.UUID | None, uuid.UUID | None, str]
