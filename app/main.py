@@ -19,6 +19,8 @@ from app.core.errors import PROBLEM_JSON, AppError, problem
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.secret_key import resolve_secret_key
 from app.core.security import Secrets
+from app.routes import api_router
+from app.worker import start_worker_task
 
 log = logging.getLogger("hourline")
 
@@ -104,8 +106,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker_task = None
         if settings.run_worker:
-            from app.worker import start_worker_task
-
             worker_task = await start_worker_task(settings)
         try:
             yield
@@ -141,8 +141,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestIdMiddleware)
-
-    from app.routes import api_router
 
     app.include_router(api_router)
     return app

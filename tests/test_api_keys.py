@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import text
 
-from app.core.auth import get_caller, get_team_context
+from app.auth.dependencies import get_caller, get_team_context
 from app.core.db import unit_of_work
 from app.core.errors import AppError
 from app.core.permissions import Permission, Role, access_of

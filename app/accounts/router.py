@@ -7,13 +7,11 @@ from app.accounts.schemas import (
     RefreshIn,
     SignupIn,
     SignupOut,
-    TeamRole,
     TokenPair,
-    UserOut,
 )
-from app.core.auth import CurrentCaller
+from app.auth.dependencies import CurrentCaller
 from app.core.deps import DbSession, RedisDep, SecretsDep, SettingsDep
-from app.teams.schemas import TeamOut
+from app.onboarding import signup as onboarding
 
 router = APIRouter(tags=["auth"])
 
@@ -23,10 +21,7 @@ async def signup(
     data: SignupIn, session: DbSession, secrets: SecretsDep, settings: SettingsDep
 ) -> SignupOut:
     """Create a user and the team it owns, and log it in."""
-    user, team, tokens = await service.signup(session, secrets, settings, data)
-    return SignupOut(
-        user=UserOut.model_validate(user), team=TeamOut.model_validate(team), **tokens.model_dump()
-    )
+    return await onboarding.signup(session, secrets, settings, data)
 
 
 @router.post("/auth/login", response_model=TokenPair)
@@ -60,8 +55,4 @@ async def logout(caller: CurrentCaller, session: DbSession) -> None:
 @router.get("/me", response_model=MeOut, tags=["users"])
 async def me(caller: CurrentCaller, session: DbSession) -> MeOut:
     """The calling user and its teams with its role in each."""
-    user, teams = await service.me(session, caller)
-    return MeOut(
-        **UserOut.model_validate(user).model_dump(),
-        teams=[TeamRole(id=t.id, name=t.name, role=role) for t, role in teams],
-    )
+    return await service.me(session, caller)

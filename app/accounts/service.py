@@ -9,15 +9,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import AuthSession, RefreshToken, User
-from app.accounts.schemas import LoginIn, SignupIn, TokenPair
+from app.accounts.schemas import LoginIn, MeOut, TeamRole, TokenPair, UserOut
 from app.config import Settings
-from app.core.auth import Caller
+from app.core.context import Caller
 from app.core.db import flush_or_raise
 from app.core.errors import BadRequest, Conflict, Unauthorized
 from app.core.permissions import key_role
 from app.core.ratelimit import hit
 from app.core.security import Secrets, opaque_token
-from app.teams import service as teams_service
+from app.core.tenancy import in_team
 from app.teams.models import Membership, Team
 
 
@@ -70,24 +70,6 @@ async def _issue(
     await session.flush()
     access, ttl = secrets.issue_access_token(auth_session.user_id, auth_session.id)
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl)
-
-
-async def signup(
-    session: AsyncSession, secrets: Secrets, settings: Settings, data: SignupIn
-) -> tuple[User, Team, TokenPair]:
-    """A user and the team it owns (as superadmin), logged in."""
-    user = await create_user(
-        session, secrets, email=data.email, name=data.name, password=data.password
-    )
-    team = await teams_service.create_team(
-        session,
-        owner_id=user.id,
-        name=data.team_name,
-        base_currency=data.base_currency,
-        timezone=data.timezone,
-    )
-    tokens = await start_session(session, secrets, settings, user.id)
-    return user, team, tokens
 
 
 def _email_bucket(email: str) -> str:
@@ -170,11 +152,12 @@ async def logout(session: AsyncSession, caller: Caller) -> None:
     await revoke_session(session, caller.session_id, reason="logout")
 
 
-async def me(session: AsyncSession, caller: Caller) -> tuple[User, list[tuple[Team, str]]]:
+async def me(session: AsyncSession, caller: Caller) -> MeOut:
+    """The calling user and its teams with its role in each."""
     user = (await session.execute(select(User).where(User.id == caller.user_id))).scalar_one()
     stmt = (
         select(Team, Membership.role)
-        .join(Membership, Membership.team_id == Team.id)
+        .join(Membership, in_team(Membership, Team.id))
         .where(Membership.user_id == user.id)
         .order_by(Team.id)
     )
@@ -186,4 +169,7 @@ async def me(session: AsyncSession, caller: Caller) -> tuple[User, list[tuple[Te
         # After the creator's demotion the key acts with the narrower role (or none).
         shown = key_role(caller.api_key_role, caller.creator_role) or caller.creator_role
         teams = [(team, shown) for team, _ in teams]
-    return user, teams
+    return MeOut(
+        **UserOut.model_validate(user).model_dump(),
+        teams=[TeamRole(id=t.id, name=t.name, role=role) for t, role in teams],
+    )

@@ -6,7 +6,6 @@ from sqlalchemy import (
     CheckConstraint,
     Enum,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     String,
     Text,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, RecordModel, TeamScoped, TimestampMixin, team_fk
+from app.core.db import Base, RecordModel, TeamScoped, TimestampMixin, team_fk, user_link_args
 
 
 class ClientStatus(StrEnum):
@@ -76,15 +75,7 @@ class ClientMember(TimestampMixin, Base):
     """A team member sharing responsibility for a client (`member_ids`)."""
 
     __tablename__ = "client_member"
-    __table_args__ = (
-        team_fk("client_id", "client", ondelete="CASCADE"),
-        ForeignKeyConstraint(
-            ["team_id", "user_id"],
-            ["team_membership.team_id", "team_membership.user_id"],
-            ondelete="CASCADE",
-        ),
-        Index("ix_client_member_team_id_user_id", "team_id", "user_id"),
-    )
+    __table_args__ = user_link_args("client_member", parent="client")
 
     team_id: Mapped[uuid.UUID]
     client_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

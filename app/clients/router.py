@@ -3,12 +3,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.clients import onboarding, service
+from app.auth.dependencies import TeamCtx
+from app.clients import service
 from app.clients.models import Client, ClientStatus
 from app.clients.schemas import ClientCreated, ClientIn, ClientOut, ClientPatch, OnboardedContact
-from app.core.auth import TeamCtx
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
+from app.onboarding import clients as onboarding
 
 router = APIRouter(prefix="/teams/{team_id}/clients", tags=["clients"])
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from pydantic import Field
 
 from app.clients.models import ClientStatus, PaymentMethod
-from app.core.schemas import MAX_RATE, Currency, Email, InputSchema, Name, Timestamps
+from app.core.schemas import MAX_RATE, Currency, Email, InputSchema, Name, PatchSchema, Timestamps
 
 Text = Field(default=None, max_length=5000)
 
@@ -33,7 +33,9 @@ class ClientIn(ClientBase):
     invite_contacts: list[InviteContact] = Field(default_factory=list, max_length=50)
 
 
-class ClientPatch(ClientBase):
+class ClientPatch(ClientBase, PatchSchema):
+    not_null = frozenset({"name", "currency", "status"})
+
     name: Name | None = None
     currency: Currency | None = None
     status: ClientStatus | None = None

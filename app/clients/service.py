@@ -7,13 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client, ClientMember, ClientStatus
 from app.clients.schemas import ClientIn, ClientPatch
-from app.core.auth import TeamContext
+from app.core.context import TeamContext
 from app.core.errors import Unprocessable
-from app.core.links import ensure_team_members, links_of, replace_links
+from app.core.links import links_of, replace_links
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, team_select
 from app.projects.models import Project, ProjectMember
+from app.teams import service as teams_service
 
 
 def visible_clients(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
@@ -114,8 +115,10 @@ async def create_client(session: AsyncSession, ctx: TeamContext, data: ClientIn)
     if data.hourly_rate_amount is not None:
         ctx.access(Permission.RATES_WRITE)
     owner_id = data.owner_id or ctx.user_id
-    await ensure_team_members(session, ctx.team_id, [owner_id], field="owner_id")
-    await ensure_team_members(session, ctx.team_id, data.member_ids or [], field="member_ids")
+    await teams_service.ensure_members(session, ctx.team_id, [owner_id], field="owner_id")
+    await teams_service.ensure_members(
+        session, ctx.team_id, data.member_ids or [], field="member_ids"
+    )
     client = Client(
         team_id=ctx.team_id,
         name=data.name,
@@ -149,17 +152,16 @@ async def update_client(
     client = await get_client(
         session, ctx, client_id, permission=Permission.CRM_WRITE, for_update=True
     )
-    fields = patch.model_dump(exclude_unset=True)
+    fields = patch.changes()
     if "hourly_rate_amount" in fields:
         ctx.access(Permission.RATES_WRITE)
-    for required in ("name", "currency", "status"):
-        if required in fields and fields[required] is None:
-            raise Unprocessable(f"`{required}` cannot be null.", code="field_not_nullable")
     if fields.get("owner_id") is not None:
-        await ensure_team_members(session, ctx.team_id, [fields["owner_id"]], field="owner_id")
+        await teams_service.ensure_members(
+            session, ctx.team_id, [fields["owner_id"]], field="owner_id"
+        )
     if "member_ids" in fields:
         ids = fields.pop("member_ids") or []
-        await ensure_team_members(session, ctx.team_id, ids, field="member_ids")
+        await teams_service.ensure_members(session, ctx.team_id, ids, field="member_ids")
         await replace_links(
             session,
             ClientMember,

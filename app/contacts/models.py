@@ -5,7 +5,6 @@ from enum import StrEnum
 from sqlalchemy import (
     Boolean,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     String,
     Text,
@@ -16,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clients.models import enum_column
-from app.core.db import Base, RecordModel, TeamScoped, TimestampMixin, team_fk
+from app.core.db import Base, RecordModel, TeamScoped, TimestampMixin, team_fk, user_link_args
 
 
 class Contact(TeamScoped, RecordModel):
@@ -54,15 +53,7 @@ class Contact(TeamScoped, RecordModel):
 
 class ContactAssignee(TimestampMixin, Base):
     __tablename__ = "contact_assignee"
-    __table_args__ = (
-        team_fk("contact_id", "contact", ondelete="CASCADE"),
-        ForeignKeyConstraint(
-            ["team_id", "user_id"],
-            ["team_membership.team_id", "team_membership.user_id"],
-            ondelete="CASCADE",
-        ),
-        Index("ix_contact_assignee_team_id_user_id", "team_id", "user_id"),
-    )
+    __table_args__ = user_link_args("contact_assignee", parent="contact")
 
     team_id: Mapped[uuid.UUID]
     contact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -3,6 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from app.auth.dependencies import TeamCtx
 from app.contacts import service
 from app.contacts.models import Contact
 from app.contacts.schemas import (
@@ -13,7 +14,6 @@ from app.contacts.schemas import (
     ContactOut,
     ContactPatch,
 )
-from app.core.auth import TeamCtx
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery, page_of
 

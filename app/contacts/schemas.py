@@ -4,7 +4,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, Field
 
 from app.contacts.models import ActivityKind
-from app.core.schemas import Email, InputSchema, Name, Timestamps
+from app.core.schemas import Email, InputSchema, Name, PatchSchema, Timestamps
 
 
 class ContactBase(InputSchema):
@@ -21,7 +21,9 @@ class ContactIn(ContactBase):
     name: Name
 
 
-class ContactPatch(ContactBase):
+class ContactPatch(ContactBase, PatchSchema):
+    not_null = frozenset({"name"})
+
     name: Name | None = None
 
 
@@ -46,7 +48,9 @@ class ActivityIn(InputSchema):
     occurred_at: AwareDatetime | None = None
 
 
-class ActivityPatch(InputSchema):
+class ActivityPatch(PatchSchema):
+    not_null = frozenset({"kind", "body", "occurred_at"})
+
     kind: ActivityKind | None = None
     body: str | None = Field(default=None, min_length=1, max_length=10000)
     occurred_at: AwareDatetime | None = None

@@ -11,15 +11,16 @@ from app.clients.service import visible_clients
 from app.config import Settings
 from app.contacts.models import Activity, Contact, ContactAssignee, PortalToken
 from app.contacts.schemas import ActivityIn, ActivityPatch, ContactIn, ContactPatch
-from app.core.auth import TeamContext
+from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, Unprocessable
-from app.core.links import ensure_team_members, links_of, replace_links
+from app.core.links import links_of, replace_links
 from app.core.mail import queue_email
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
 from app.core.tenancy import get_authorized, get_in_team, team_select
+from app.teams import service as teams_service
 
 PORTAL_LINK_TTL = timedelta(days=7)
 
@@ -132,8 +133,10 @@ async def create_contact(session: AsyncSession, ctx: TeamContext, data: ContactI
     ctx.access(Permission.CRM_CREATE)
     await _check_client(session, ctx, data.client_id)
     owner_id = data.owner_id or ctx.user_id
-    await ensure_team_members(session, ctx.team_id, [owner_id], field="owner_id")
-    await ensure_team_members(session, ctx.team_id, data.assignee_ids or [], field="assignee_ids")
+    await teams_service.ensure_members(session, ctx.team_id, [owner_id], field="owner_id")
+    await teams_service.ensure_members(
+        session, ctx.team_id, data.assignee_ids or [], field="assignee_ids"
+    )
     contact = Contact(
         team_id=ctx.team_id,
         name=data.name,
@@ -163,16 +166,16 @@ async def update_contact(
     session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, patch: ContactPatch
 ) -> Contact:
     contact = await get_contact(session, ctx, contact_id, write=True, for_update=True)
-    fields = patch.model_dump(exclude_unset=True)
-    if "name" in fields and fields["name"] is None:
-        raise Unprocessable("`name` cannot be null.", code="field_not_nullable")
+    fields = patch.changes()
     if "client_id" in fields:
         await _check_client(session, ctx, fields["client_id"])
     if fields.get("owner_id") is not None:
-        await ensure_team_members(session, ctx.team_id, [fields["owner_id"]], field="owner_id")
+        await teams_service.ensure_members(
+            session, ctx.team_id, [fields["owner_id"]], field="owner_id"
+        )
     if "assignee_ids" in fields:
         ids = fields.pop("assignee_ids") or []
-        await ensure_team_members(session, ctx.team_id, ids, field="assignee_ids")
+        await teams_service.ensure_members(session, ctx.team_id, ids, field="assignee_ids")
         await replace_links(
             session,
             ContactAssignee,
@@ -339,9 +342,7 @@ async def update_activity(
     patch: ActivityPatch,
 ) -> Activity:
     activity = await _own_activity(session, ctx, contact_id, activity_id)
-    for field, value in patch.model_dump(exclude_unset=True).items():
-        if value is None:
-            raise Unprocessable(f"`{field}` cannot be null.", code="field_not_nullable")
+    for field, value in patch.changes().items():
         setattr(activity, field, value)
     await session.flush()
     await session.refresh(activity)

@@ -11,8 +11,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, ForeignKeyConstraint, MetaData, Uuid, func
+from sqlalchemy import DateTime, ForeignKey, ForeignKeyConstraint, Index, MetaData, Uuid, func
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,7 +22,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from app.core.errors import AppError
 from app.core.ids import new_id
+from app.core.jobs import send_deferred
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -68,6 +71,24 @@ def team_fk(
     )
 
 
+def user_link_args(table: str, *, parent: str) -> tuple[Any, ...]:
+    """`__table_args__` of a table linking team members to a `parent` row.
+
+    Client members, contact assignees and project members all have the shape
+    `(team_id, {parent}_id, user_id)`: the parent and the membership are composite keys
+    (so a link never crosses teams) and both cascade on delete.
+    """
+    return (
+        team_fk(f"{parent}_id", parent, ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["team_id", "user_id"],
+            ["team_membership.team_id", "team_membership.user_id"],
+            ondelete="CASCADE",
+        ),
+        Index(f"ix_{table}_team_id_user_id", "team_id", "user_id"),
+    )
+
+
 class TeamScoped:
     """A team-owned row: `team_id` first, unique with `id` so others can reference both."""
 
@@ -99,8 +120,6 @@ async def flush_or_raise(session: AsyncSession, errors: dict[str, Exception]) ->
     The flush runs in a savepoint, so the session stays usable after the violation
     (the database, not a prior SELECT, decides races such as overlaps or duplicates).
     """
-    from sqlalchemy.exc import IntegrityError
-
     try:
         async with session.begin_nested():
             await session.flush()
@@ -116,9 +135,6 @@ async def flush_or_raise(session: AsyncSession, errors: dict[str, Exception]) ->
 @asynccontextmanager
 async def unit_of_work(db: Database, queue: Any) -> AsyncIterator[AsyncSession]:
     """One transaction: commit on success, roll back on error, then send deferred jobs."""
-    from app.core.errors import AppError
-    from app.core.jobs import send_deferred  # local: jobs imports nothing from here at load
-
     async with db.sessionmaker() as session:
         try:
             yield session

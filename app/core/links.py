@@ -7,35 +7,6 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Unprocessable
-
-
-async def ensure_team_members(
-    session: AsyncSession, team_id: uuid.UUID, user_ids: Iterable[uuid.UUID], *, field: str
-) -> None:
-    """422 `not_team_member` unless every id is a member of the team."""
-    from app.teams.models import Membership
-
-    wanted = set(user_ids)
-    if not wanted:
-        return
-    found = set(
-        (
-            await session.execute(
-                select(Membership.user_id).where(
-                    Membership.team_id == team_id, Membership.user_id.in_(wanted)
-                )
-            )
-        ).scalars()
-    )
-    missing = wanted - found
-    if missing:
-        raise Unprocessable(
-            f"`{field}` names users who are not members of the team: "
-            + ", ".join(sorted(map(str, missing))),
-            code="not_team_member",
-        )
-
 
 async def replace_links(
     session: AsyncSession,

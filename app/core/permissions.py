@@ -1,7 +1,7 @@
 """The role -> permission table: the only place in Hourline where roles are named.
 
-Code asks `ctx.access(Permission.X)` (or depends on `require(Permission.X)`), never for a
-role. Each grant carries an `Access` reach that services turn into query filters:
+Code asks `ctx.access(Permission.X)`, never for a role. Each grant carries an `Access`
+reach that services turn into query filters:
 
 - ALL: every row of the team;
 - OWN: rows the caller created, owns or is assigned to;
@@ -51,74 +51,60 @@ class Permission(StrEnum):
     INVOICES_READ = "invoices:read"  # invoices, payments, invoice settings
     INVOICES_WRITE = "invoices:write"  # drafts, finalize, send, invoice settings
     INVOICES_VOID = "invoices:void"
-    PAYMENTS_WRITE = "payments:write"
+    PAYMENTS_WRITE = "payments:write"  # also: who is told of payments
     EXCHANGE_RATES_WRITE = "exchange_rates:write"
-    REPORTS_READ = "reports:read"
 
 
-P, A = Permission, Access
+P = Permission
+ALL, OWN, CLIENTS, PROJECTS = Access.ALL, Access.OWN, Access.OWN_CLIENTS, Access.PROJECTS
+___ = None
 
-_EVERYTHING = {p: A.ALL for p in Permission}
+# One row per permission, one column per role: "who may void an invoice?" is one line.
+_COLUMNS = (
+    Role.superadmin,
+    Role.org_manager,
+    Role.sales_manager,
+    Role.sales_rep,
+    Role.project_manager,
+    Role.member,
+)
+# fmt: off
+_GRID: dict[Permission, tuple[Access | None, ...]] = {
+    #                      superadmin org_mgr sales_mgr sales_rep proj_mgr  member
+    P.TEAM_READ:            (ALL,     ALL,    ALL,      ALL,      ALL,      ALL),
+    P.TEAM_ADMIN:           (ALL,     ___,    ___,      ___,      ___,      ___),
+    P.MEMBERS_READ:         (ALL,     ALL,    ALL,      ALL,      ALL,      ALL),
+    P.MEMBERS_MANAGE:       (ALL,     ALL,    ___,      ___,      ___,      ___),
+    P.API_KEYS_MANAGE:      (ALL,     ALL,    ___,      ___,      ___,      ___),
+    P.CRM_READ:             (ALL,     ALL,    ALL,      OWN,      PROJECTS, PROJECTS),
+    P.CRM_CREATE:           (ALL,     ALL,    ALL,      ALL,      ___,      ___),
+    P.CRM_WRITE:            (ALL,     ALL,    ALL,      OWN,      ___,      ___),
+    P.PROJECTS_READ:        (ALL,     ALL,    ALL,      CLIENTS,  PROJECTS, PROJECTS),
+    P.PROJECTS_CREATE:      (ALL,     ALL,    ALL,      ___,      ___,      ___),
+    P.PROJECTS_MANAGE:      (ALL,     ALL,    ___,      ___,      PROJECTS, ___),
+    P.TASKS_READ:           (ALL,     ALL,    ALL,      CLIENTS,  PROJECTS, PROJECTS),
+    P.TASKS_WRITE:          (ALL,     ALL,    ALL,      ___,      PROJECTS, PROJECTS),
+    P.TIME_READ:            (ALL,     ALL,    OWN,      OWN,      PROJECTS, OWN),
+    P.TIME_WRITE:           (ALL,     ALL,    OWN,      OWN,      OWN,      OWN),
+    P.RATES_READ:           (ALL,     ALL,    ALL,      ___,      PROJECTS, OWN),
+    P.RATES_WRITE:          (ALL,     ALL,    ___,      ___,      ___,      ___),
+    P.INVOICES_READ:        (ALL,     ALL,    ALL,      CLIENTS,  ___,      ___),
+    P.INVOICES_WRITE:       (ALL,     ALL,    ALL,      ___,      ___,      ___),
+    P.INVOICES_VOID:        (ALL,     ALL,    ___,      ___,      ___,      ___),
+    P.PAYMENTS_WRITE:       (ALL,     ALL,    ___,      ___,      ___,      ___),
+    P.EXCHANGE_RATES_WRITE: (ALL,     ALL,    ___,      ___,      ___,      ___),
+}
+# fmt: on
 
 ROLE_PERMISSIONS: dict[Role, dict[Permission, Access]] = {
-    Role.superadmin: dict(_EVERYTHING),
-    Role.org_manager: {p: a for p, a in _EVERYTHING.items() if p is not P.TEAM_ADMIN},
-    Role.sales_manager: {
-        P.TEAM_READ: A.ALL,
-        P.MEMBERS_READ: A.ALL,
-        P.CRM_READ: A.ALL,
-        P.CRM_CREATE: A.ALL,
-        P.CRM_WRITE: A.ALL,
-        P.PROJECTS_READ: A.ALL,
-        P.PROJECTS_CREATE: A.ALL,
-        P.TASKS_READ: A.ALL,
-        P.TASKS_WRITE: A.ALL,
-        P.TIME_READ: A.OWN,
-        P.TIME_WRITE: A.OWN,
-        P.RATES_READ: A.ALL,
-        P.INVOICES_READ: A.ALL,
-        P.INVOICES_WRITE: A.ALL,
-        P.REPORTS_READ: A.ALL,
-    },
-    Role.sales_rep: {
-        P.TEAM_READ: A.ALL,
-        P.MEMBERS_READ: A.ALL,
-        P.CRM_READ: A.OWN,
-        P.CRM_CREATE: A.ALL,
-        P.CRM_WRITE: A.OWN,
-        P.PROJECTS_READ: A.OWN_CLIENTS,
-        P.TASKS_READ: A.OWN_CLIENTS,
-        P.TIME_READ: A.OWN,
-        P.TIME_WRITE: A.OWN,
-        P.INVOICES_READ: A.OWN_CLIENTS,
-        P.REPORTS_READ: A.OWN_CLIENTS,
-    },
-    Role.project_manager: {
-        P.TEAM_READ: A.ALL,
-        P.MEMBERS_READ: A.ALL,
-        P.CRM_READ: A.PROJECTS,
-        P.PROJECTS_READ: A.PROJECTS,
-        P.PROJECTS_MANAGE: A.PROJECTS,
-        P.TASKS_READ: A.PROJECTS,
-        P.TASKS_WRITE: A.PROJECTS,
-        P.TIME_READ: A.PROJECTS,
-        P.TIME_WRITE: A.OWN,
-        P.RATES_READ: A.PROJECTS,
-        P.REPORTS_READ: A.PROJECTS,
-    },
-    Role.member: {
-        P.TEAM_READ: A.ALL,
-        P.MEMBERS_READ: A.ALL,
-        P.CRM_READ: A.PROJECTS,
-        P.PROJECTS_READ: A.PROJECTS,
-        P.TASKS_READ: A.PROJECTS,
-        P.TASKS_WRITE: A.PROJECTS,
-        P.TIME_READ: A.OWN,
-        P.TIME_WRITE: A.OWN,
-        P.RATES_READ: A.OWN,
-        P.REPORTS_READ: A.OWN,
-    },
+    role: {p: row[i] for p, row in _GRID.items() if row[i] is not None}  # type: ignore[misc]
+    for i, role in enumerate(_COLUMNS)
 }
+
+
+def roles_with(permission: Permission) -> list[Role]:
+    """The roles granted `permission` (for queries such as "who is told of payments")."""
+    return [role for role, grants in ROLE_PERMISSIONS.items() if permission in grants]
 
 
 def access_of(role: Role, permission: Permission) -> Access | None:

@@ -1,10 +1,12 @@
 """Shared pydantic building blocks."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
+from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from app.core.errors import Unprocessable
 from app.core.money import is_currency
 
 # Input bounds that keep every product of amounts and durations far inside BIGINT.
@@ -20,6 +22,24 @@ class InputSchema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class PatchSchema(InputSchema):
+    """A partial update: fields left out stay as they are.
+
+    `not_null` names the fields that may be left out but not cleared; `changes()` is the
+    one place that refuses a null for them (422 `field_not_nullable`).
+    """
+
+    not_null: ClassVar[frozenset[str]] = frozenset()
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, by name."""
+        fields = self.model_dump(exclude_unset=True)
+        for name in sorted(self.not_null & fields.keys()):
+            if fields[name] is None:
+                raise Unprocessable(f"`{name}` cannot be null.", code="field_not_nullable")
+        return fields
+
+
 class Timestamps(Schema):
     created_at: datetime
     updated_at: datetime
@@ -33,8 +53,6 @@ def _currency(code: str) -> str:
 
 
 def _timezone(name: str) -> str:
-    from zoneinfo import available_timezones
-
     if name not in available_timezones():
         raise ValueError(f"{name!r} is not an IANA time zone")
     return name

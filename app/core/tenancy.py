@@ -1,23 +1,23 @@
 """The one tenant-scoping helper.
 
-Every read of a team-owned table goes through `team_select` or `get_in_team`, which add
-`team_id = ctx.team_id`. A row of another team is therefore indistinguishable from a
-missing row: a 404, never a 403, so ids do not leak across teams.
+Every statement over a team-owned table is scoped here: `team_select` and `get_in_team`
+for reads, `in_team(Model, ctx)` as the condition of subqueries, joins, UPDATE and DELETE.
+A row of another team is therefore indistinguishable from a missing row: a 404, never a
+403, so ids do not leak across teams. `tests/test_architecture.py` fails on a comparison
+with a `team_id` column anywhere else in `app/`.
 """
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, QueryableAttribute
 
+from app.core.context import TeamContext
 from app.core.errors import Forbidden, NotFound
 from app.core.permissions import Access, Permission
-
-if TYPE_CHECKING:
-    from app.core.auth import TeamContext
 
 
 class HasTeam(Protocol):
@@ -28,9 +28,29 @@ class HasTeam(Protocol):
 M = TypeVar("M")
 
 
-def team_select(model: type[M], ctx: HasTeam) -> Select[tuple[M]]:
+TeamRef = HasTeam | uuid.UUID | ColumnElement[uuid.UUID] | QueryableAttribute[uuid.UUID]
+
+
+def in_team(model: type[M], team: TeamRef) -> ColumnElement[bool]:
+    """`model.team_id = <team>`: the scope of one team, for any WHERE or ON clause.
+
+    `team` is a context (request or job), a team id where a job only knows the id, or a
+    column such as `Team.id` when joining a user's memberships to their teams.
+    """
     column: InstrumentedAttribute[uuid.UUID] = model.team_id  # type: ignore[attr-defined]
-    return select(model).where(column == ctx.team_id)
+    if isinstance(team, uuid.UUID | ColumnElement | QueryableAttribute):
+        return column == team
+    return column == team.team_id
+
+
+def same_team(left: type[Any], right: type[Any]) -> ColumnElement[bool]:
+    """`left.team_id = right.team_id`: the team half of a composite-key join."""
+    return left.team_id == right.team_id  # type: ignore[no-any-return]
+
+
+def team_select(model: type[M], ctx: TeamRef) -> Select[tuple[M]]:
+    """`SELECT model` scoped to one team."""
+    return select(model).where(in_team(model, ctx))
 
 
 async def get_in_team(
@@ -59,13 +79,13 @@ async def get_in_team(
     return row
 
 
-Visibility = Callable[["TeamContext", Access], ColumnElement[bool]]
+Visibility = Callable[[TeamContext, Access], ColumnElement[bool]]
 
 
 async def get_authorized(
     session: AsyncSession,
     model: type[M],
-    ctx: "TeamContext",
+    ctx: TeamContext,
     object_id: uuid.UUID,
     *,
     what: str,

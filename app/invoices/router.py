@@ -3,7 +3,8 @@ from datetime import date
 
 from fastapi import APIRouter, Response, status
 
-from app.core.auth import TeamCtx
+from app.auth.dependencies import TeamCtx
+from app.core.clock import today_in
 from app.core.deps import DbSession, SettingsDep
 from app.core.errors import Unprocessable
 from app.core.pagination import Page, PageQuery, page_of
@@ -46,7 +47,7 @@ def invoice_out(settings, invoice: Invoice, lines: list[InvoiceLine], today: dat
 async def _one(session: DbSession, settings: SettingsDep, invoice: Invoice) -> InvoiceOut:
     team = await team_by_id(session, invoice.team_id)
     lines = (await service.lines_of(session, [invoice.id]))[invoice.id]
-    return invoice_out(settings, invoice, lines, service.today_in(team))
+    return invoice_out(settings, invoice, lines, today_in(team.timezone))
 
 
 @router.get("/clients/{client_id}/invoice-settings", response_model=InvoiceSettingsOut)
@@ -82,7 +83,7 @@ async def list_invoices(
     )
     lines = await service.lines_of(session, [i.id for i in rows])
     team = await team_by_id(session, ctx.team_id)
-    today = service.today_in(team)
+    today = today_in(team.timezone)
     return Page[InvoiceOut](
         data=[invoice_out(settings, i, lines[i.id], today) for i in rows],
         has_more=has_more,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client, ClientStatus
 from app.config import Settings
+from app.core.clock import today_in
 from app.core.errors import AppError
 from app.core.ids import new_id
 from app.invoices import service
@@ -138,7 +139,7 @@ async def run_due_schedule(session: AsyncSession, client_id: uuid.UUID, settings
     if inv_settings is None or inv_settings.next_run_on is None:
         return 0  # another worker holds it, or nothing is scheduled
     team = await team_by_id(session, inv_settings.team_id)
-    today = service.today_in(team)
+    today = today_in(team.timezone)
     made = 0
     for _ in range(_CATCH_UP):
         if inv_settings.schedule is InvoiceSchedule.none or inv_settings.next_run_on > today:

@@ -5,7 +5,7 @@ from decimal import Decimal
 from pydantic import Field
 
 from app.clients.models import PaymentMethod
-from app.core.schemas import Currency, InputSchema, Schema, Timestamps
+from app.core.schemas import Currency, InputSchema, PatchSchema, Schema, Timestamps
 from app.invoices.models import InvoiceSchedule, InvoiceStatus, LineKind, RunStatus, SendStatus
 
 BPS = Field(ge=0, le=10000)
@@ -57,7 +57,9 @@ class InvoiceIn(InputSchema):
     )
 
 
-class InvoicePatch(InputSchema):
+class InvoicePatch(PatchSchema):
+    not_null = frozenset({"discount_bps"})
+
     issue_date: date | None = None
     due_date: date | None = None
     notes: str | None = Field(default=None, max_length=5000)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, delete, func, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert
@@ -22,7 +21,8 @@ from app.accounts.models import User
 from app.clients.models import Client, PaymentMethod
 from app.clients.service import own_client_ids
 from app.config import Settings
-from app.core.auth import TeamContext
+from app.core.clock import local_date, period_bounds, today_in
+from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.ids import new_id
@@ -53,16 +53,10 @@ from app.invoices.schemas import (
 )
 from app.invoices.settings import create_default_settings
 from app.projects.models import Project
-from app.rates.models import RateKind
-from app.rates.service import RateBook, billing_targets
+from app.rates.service import bill_rates
 from app.teams.models import Team
 from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry
-from app.time_tracking.service import local_date
-
-
-def today_in(team: Team) -> date:
-    return datetime.now(ZoneInfo(team.timezone)).date()
 
 
 def is_overdue(invoice: Invoice, today: date) -> bool:
@@ -151,14 +145,6 @@ class _Group:
     entries: list[TimeEntry]
 
 
-def _period(team: Team, start: date | None, end: date | None) -> tuple[datetime | None, datetime]:
-    tz = ZoneInfo(team.timezone)
-    end = end or today_in(team)
-    until = datetime(end.year, end.month, end.day, tzinfo=tz) + timedelta(days=1)
-    since = datetime(start.year, start.month, start.day, tzinfo=tz) if start else None
-    return since, until
-
-
 def _billable_entries(
     team_id: uuid.UUID, project_ids: Select, since: datetime | None, until: datetime
 ) -> Select:  # type: ignore[type-arg]
@@ -194,7 +180,9 @@ async def build_draft(
     lines. A constant number of queries, whatever the number of entries."""
     if data.period_start and data.period_end and data.period_start > data.period_end:
         raise Unprocessable("`period_start` is after `period_end`.", code="invalid_period")
-    since, until = _period(team, data.period_start, data.period_end)
+    since, until = period_bounds(
+        team.timezone, data.period_start, data.period_end or today_in(team.timezone)
+    )
     projects_of_client = select(Project.id).where(
         Project.team_id == team.id, Project.client_id == client.id
     )
@@ -225,21 +213,11 @@ async def build_draft(
             "There is no uninvoiced billable time and no manual line.", code="nothing_to_invoice"
         )
 
-    targets = await billing_targets(session, team, {e.project_id for e in entries})
-    book = await RateBook.load(
-        session,
-        team.id,
-        RateKind.bill,
-        user_ids={e.user_id for e in entries},
-        project_ids=targets.keys(),
-        client_ids={client.id},
-    )
+    rates = await bill_rates(session, team, entries)
     groups: dict[tuple[uuid.UUID, uuid.UUID, int | None], _Group] = {}
     missing: list[uuid.UUID] = []
     for e in entries:
-        rate = book.bill_rate(
-            e.user_id, targets[e.project_id], local_date(e.started_at, team.timezone)
-        )
+        rate = rates.rate(e)
         amount = rate.hourly_rate_amount if rate else None
         if amount is None:
             missing.append(e.id)
@@ -267,7 +245,7 @@ async def build_draft(
         due_date=data.due_date,
         period_start=data.period_start
         or (local_date(entries[0].started_at, team.timezone) if entries else None),
-        period_end=data.period_end or (today_in(team) if entries else None),
+        period_end=data.period_end or (today_in(team.timezone) if entries else None),
         notes=data.notes if data.notes is not None else settings.notes,
         discount_bps=data.discount_bps,
         pay_token=opaque_token(24),
@@ -434,9 +412,7 @@ async def update_invoice(
         session, ctx, invoice_id, write=Permission.INVOICES_WRITE, for_update=True
     )
     _draft_only(invoice)
-    fields = patch.model_dump(exclude_unset=True)
-    if "discount_bps" in fields and fields["discount_bps"] is None:
-        raise Unprocessable("`discount_bps` cannot be null.", code="field_not_nullable")
+    fields = patch.changes()
     lines = (await lines_of(session, [invoice.id]))[invoice.id]
     if patch.lines is not None:
         fields.pop("lines")
@@ -547,7 +523,7 @@ async def finalize(session: AsyncSession, team: Team, invoice: Invoice) -> Invoi
     client = await session.get(Client, invoice.client_id)
     assert client is not None
     settings = await invoice_settings_for(session, client)
-    issue_date = invoice.issue_date or today_in(team)
+    issue_date = invoice.issue_date or today_in(team.timezone)
     invoice.exchange_rate = await exchange_rate_on(session, team, invoice.currency, issue_date)
     invoice.base_currency = team.base_currency
     invoice.issue_date = issue_date
@@ -697,7 +673,7 @@ async def public_invoice(
     return PublicInvoice(
         number=invoice.number,
         status=invoice.status,
-        overdue=is_overdue(invoice, today_in(team)),
+        overdue=is_overdue(invoice, today_in(team.timezone)),
         team_name=team.name,
         client_name=client.name,
         currency=invoice.currency,

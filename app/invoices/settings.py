@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
 from app.clients.service import visible_clients
-from app.core.auth import TeamContext
+from app.core.context import TeamContext
 from app.core.errors import NotFound
 from app.core.permissions import Permission
 from app.core.tenancy import get_in_team

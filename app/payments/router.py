@@ -6,7 +6,8 @@ from fastapi import APIRouter, Header, Query, Request, status
 from pydantic import AwareDatetime
 from sqlalchemy import select
 
-from app.core.auth import TeamCtx
+from app.auth.dependencies import TeamCtx
+from app.core.clock import period_bounds
 from app.core.deps import DbSession, SettingsDep
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageQuery, page_of
@@ -21,7 +22,6 @@ from app.payments.models import PaymentMethodUsed
 from app.payments.providers import crypto, stripe
 from app.payments.schemas import CheckoutIn, CheckoutOut, PaymentIn, PaymentOut, RefundIn, RefundOut
 from app.teams.service import team_by_id
-from app.time_tracking.service import period_bounds
 
 router = APIRouter(prefix="/teams/{team_id}", tags=["payments"])
 public_router = APIRouter(tags=["payments"])
@@ -61,7 +61,7 @@ async def list_payments(
 ) -> Page[PaymentOut]:
     """The team's payments, newest first."""
     team = await team_by_id(session, ctx.team_id)
-    paid_from, paid_before = period_bounds(team, from_, to)
+    paid_from, paid_before = period_bounds(team.timezone, from_, to)
     result = await service.list_payments(
         session,
         ctx,

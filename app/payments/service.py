@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.clients.models import Client
-from app.core.auth import TeamContext
+from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.ids import new_id
 from app.core.jobs import emit

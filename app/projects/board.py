@@ -12,7 +12,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth import TeamContext
+from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.permissions import Permission
 from app.core.tenancy import get_in_team
@@ -299,9 +299,7 @@ async def update_task(
     task = await get_in_team(
         session, Task, ctx, task_id, what="Task", visible=Task.project_id == project.id
     )
-    fields = patch.model_dump(exclude_unset=True)
-    if "title" in fields and fields["title"] is None:
-        raise Unprocessable("`title` cannot be null.", code="field_not_nullable")
+    fields = patch.changes()
     if "assignee_id" in fields:
         await _check_assignee(session, project, fields["assignee_id"])
     column_id, position = fields.pop("column_id", None), fields.pop("position", None)

@@ -6,7 +6,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clients.models import enum_column
-from app.core.db import Base, RecordModel, TeamScoped, TimestampMixin, team_fk
+from app.core.db import Base, RecordModel, TeamScoped, TimestampMixin, team_fk, user_link_args
 
 
 class ProjectStatus(StrEnum):
@@ -124,15 +123,7 @@ class Task(TeamScoped, RecordModel):
 
 class ProjectMember(TimestampMixin, Base):
     __tablename__ = "project_member"
-    __table_args__ = (
-        team_fk("project_id", "project", ondelete="CASCADE"),
-        ForeignKeyConstraint(
-            ["team_id", "user_id"],
-            ["team_membership.team_id", "team_membership.user_id"],
-            ondelete="CASCADE",
-        ),
-        Index("ix_project_member_team_id_user_id", "team_id", "user_id"),
-    )
+    __table_args__ = user_link_args("project_member", parent="project")
 
     team_id: Mapped[uuid.UUID]
     project_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

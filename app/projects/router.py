@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.core.auth import TeamCtx
+from app.auth.dependencies import TeamCtx
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery, page_of
 from app.projects import board as boards

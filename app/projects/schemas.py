@@ -2,7 +2,7 @@ import uuid
 
 from pydantic import Field
 
-from app.core.schemas import MAX_RATE, MAX_SECONDS, InputSchema, Schema, Timestamps
+from app.core.schemas import MAX_RATE, MAX_SECONDS, InputSchema, PatchSchema, Schema, Timestamps
 from app.projects.models import ColumnKind, ProjectRole, ProjectStatus
 
 ProjectName = Field(min_length=1, max_length=255)
@@ -17,7 +17,9 @@ class ProjectIn(InputSchema):
     budget_seconds: int | None = Field(default=None, ge=0, le=MAX_SECONDS)
 
 
-class ProjectPatch(InputSchema):
+class ProjectPatch(PatchSchema):
+    not_null = frozenset({"name", "status", "billable"})
+
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=5000)
     client_id: uuid.UUID | None = None
@@ -48,7 +50,9 @@ class TaskIn(InputSchema):
     estimate_seconds: int | None = Field(default=None, ge=0, le=MAX_SECONDS)
 
 
-class TaskPatch(InputSchema):
+class TaskPatch(PatchSchema):
+    not_null = frozenset({"title"})
+
     title: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=5000)
     column_id: uuid.UUID | None = None

@@ -8,10 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clients.models import Client
 from app.clients.service import own_client_ids, require_active_client
 from app.contacts.models import Contact
-from app.core.auth import TeamContext
+from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.core.links import ensure_team_members
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, team_select
@@ -27,6 +26,7 @@ from app.projects.models import (
     Task,
 )
 from app.projects.schemas import ProjectIn, ProjectPatch
+from app.teams import service as teams_service
 from app.time_tracking.models import TimeEntry
 
 DEFAULT_COLUMNS = (
@@ -177,10 +177,7 @@ async def update_project(
     project = await get_project(
         session, ctx, project_id, write=Permission.PROJECTS_MANAGE, for_update=True
     )
-    fields = patch.model_dump(exclude_unset=True)
-    for required in ("name", "status", "billable"):
-        if required in fields and fields[required] is None:
-            raise Unprocessable(f"`{required}` cannot be null.", code="field_not_nullable")
+    fields = patch.changes()
     if "hourly_rate_amount" in fields:
         ctx.access(Permission.RATES_WRITE)
     if "client_id" in fields and fields["client_id"] != project.client_id:
@@ -249,7 +246,7 @@ async def add_member(
     role: ProjectRole,
 ) -> ProjectMember:
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    await ensure_team_members(session, ctx.team_id, [user_id], field="user_id")
+    await teams_service.ensure_members(session, ctx.team_id, [user_id], field="user_id")
     member = ProjectMember(team_id=ctx.team_id, project_id=project.id, user_id=user_id, role=role)
     session.add(member)
     await flush_or_raise(

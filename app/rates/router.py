@@ -2,7 +2,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from app.core.auth import TeamCtx
+from app.auth.dependencies import TeamCtx
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery, page_of
 from app.rates import service

@@ -3,7 +3,7 @@ from datetime import date
 
 from pydantic import Field
 
-from app.core.schemas import MAX_RATE, Currency, InputSchema, Timestamps
+from app.core.schemas import MAX_RATE, Currency, InputSchema, PatchSchema, Timestamps
 from app.rates.models import RateKind, RateScope
 
 
@@ -19,7 +19,9 @@ class RateIn(InputSchema):
     note: str | None = Field(default=None, max_length=200)
 
 
-class RatePatch(InputSchema):
+class RatePatch(PatchSchema):
+    not_null = frozenset({"hourly_rate_amount", "effective_from"})
+
     hourly_rate_amount: int | None = Field(default=None, ge=0, le=MAX_RATE)
     effective_from: date | None = None
     note: str | None = Field(default=None, max_length=200)

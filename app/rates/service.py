@@ -12,24 +12,26 @@ the team's base currency.
 import bisect
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
-from app.core.auth import TeamContext
+from app.core.clock import local_date
+from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
-from app.core.links import ensure_team_members
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_in_team, team_select
 from app.projects.models import Project, ProjectMember
 from app.rates.models import SCOPE_IDS, Rate, RateKind, RateScope
 from app.rates.schemas import RateIn, RatePatch
+from app.teams import service as teams_service
 from app.teams.models import Team
 from app.teams.service import team_by_id
 
@@ -165,6 +167,48 @@ async def billing_targets(
     }
 
 
+class EntryKey(Protocol):
+    """What decides an entry's bill rate: who, on which project, when."""
+
+    user_id: uuid.UUID
+    project_id: uuid.UUID
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class BillRates:
+    """The bill rates of a set of entries: their projects' targets and the rate book."""
+
+    team: Team
+    targets: dict[uuid.UUID, BillingTarget]
+    book: RateBook
+
+    def rate(self, entry: EntryKey) -> ResolvedRate | None:
+        """The rate in force for `entry` on its start date in the team's time zone."""
+        return self.book.bill_rate(
+            entry.user_id,
+            self.targets[entry.project_id],
+            local_date(entry.started_at, self.team.timezone),
+        )
+
+
+async def bill_rates(session: AsyncSession, team: Team, entries: Sequence[EntryKey]) -> BillRates:
+    """Everything needed to price `entries`: two queries for any number of entries.
+
+    The one rate look-up of Hourline: time lists, project figures and invoices use it.
+    """
+    targets = await billing_targets(session, team, {e.project_id for e in entries})
+    book = await RateBook.load(
+        session,
+        team.id,
+        RateKind.bill,
+        user_ids={e.user_id for e in entries},
+        project_ids=targets.keys(),
+        client_ids={t.client_id for t in targets.values() if t.client_id},
+    )
+    return BillRates(team, targets, book)
+
+
 # ---------------------------------------------------------------- CRUD
 
 
@@ -237,7 +281,7 @@ async def create_rate(session: AsyncSession, ctx: TeamContext, data: RateIn) -> 
                 code="rate_scope_ids",
             )
     if data.user_id is not None:
-        await ensure_team_members(session, ctx.team_id, [data.user_id], field="user_id")
+        await teams_service.ensure_members(session, ctx.team_id, [data.user_id], field="user_id")
     currency = await _expected_currency(session, ctx, data)
     if currency is not None and data.currency != currency:
         raise Unprocessable(
@@ -262,9 +306,7 @@ async def update_rate(
 ) -> Rate:
     ctx.access(Permission.RATES_WRITE)
     rate = await get_in_team(session, Rate, ctx, rate_id, what="Rate", for_update=True)
-    for field, value in patch.model_dump(exclude_unset=True).items():
-        if value is None and field != "note":
-            raise Unprocessable(f"`{field}` cannot be null.", code="field_not_nullable")
+    for field, value in patch.changes().items():
         setattr(rate, field, value)
     await flush_or_raise(session, {"uq_rate_key_effective_from": _rate_exists()})
     await session.refresh(rate)

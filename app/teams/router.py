@@ -2,13 +2,12 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from app.core.auth import TeamCtx
+from app.auth.dependencies import TeamCtx
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery, page_of
+from app.onboarding import invitations
 from app.teams import service
-from app.teams.models import Membership
 from app.teams.schemas import (
-    AcceptedUser,
     AcceptIn,
     AcceptOut,
     ApiKeyCreated,
@@ -24,17 +23,6 @@ from app.teams.schemas import (
 
 router = APIRouter(prefix="/teams/{team_id}", tags=["teams"])
 public_router = APIRouter(tags=["teams"])
-
-
-def _member_out(m: Membership) -> MemberOut:
-    return MemberOut(
-        user_id=m.user_id,
-        name=m.user.name,
-        email=m.user.email,
-        role=m.role,
-        created_at=m.created_at,
-        updated_at=m.updated_at,
-    )
 
 
 @router.get("", response_model=TeamOut)
@@ -58,7 +46,7 @@ async def delete_team(ctx: TeamCtx, session: DbSession) -> None:
 @router.get("/members", response_model=Page[MemberOut])
 async def list_members(ctx: TeamCtx, session: DbSession, page: PageQuery) -> Page[MemberOut]:
     """The team's members and their roles."""
-    return page_of(await service.list_members(session, ctx, page), MemberOut, _member_out)
+    return page_of(await service.list_members(session, ctx, page), MemberOut, MemberOut.of)
 
 
 @router.patch("/members/{user_id}", response_model=MemberOut)
@@ -66,7 +54,7 @@ async def change_role(
     user_id: uuid.UUID, data: MemberPatch, ctx: TeamCtx, session: DbSession
 ) -> MemberOut:
     """Change a member's role."""
-    return _member_out(await service.change_role(session, ctx, user_id, data.role))
+    return MemberOut.of(await service.change_role(session, ctx, user_id, data.role))
 
 
 @router.delete("/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -102,8 +90,7 @@ async def create_api_key(
     data: ApiKeyIn, ctx: TeamCtx, session: DbSession, secrets: SecretsDep
 ) -> ApiKeyCreated:
     """Create an API key; its secret `key` is shown only in this response."""
-    key, token = await service.create_api_key(session, ctx, secrets, data)
-    return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=token)
+    return await service.create_api_key(session, ctx, secrets, data)
 
 
 @router.get("/api-keys", response_model=Page[ApiKeyOut])
@@ -123,12 +110,4 @@ async def accept_invitation(
     token: str, data: AcceptIn, session: DbSession, secrets: SecretsDep, settings: SettingsDep
 ) -> AcceptOut:
     """Accept an invitation: joins the existing account of the address or creates one."""
-    user, team, role, tokens = await service.accept_invitation(
-        session, secrets, settings, token, data
-    )
-    return AcceptOut(
-        user=AcceptedUser.model_validate(user),
-        team=TeamOut.model_validate(team),
-        role=role,
-        **(tokens.model_dump() if tokens else {}),
-    )
+    return await invitations.accept_invitation(session, secrets, settings, token, data)

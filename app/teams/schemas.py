@@ -4,7 +4,17 @@ from datetime import datetime
 from pydantic import AwareDatetime, Field
 
 from app.core.permissions import Role
-from app.core.schemas import Currency, Email, InputSchema, Name, Schema, Timestamps, TimeZone
+from app.core.schemas import (
+    Currency,
+    Email,
+    InputSchema,
+    Name,
+    PatchSchema,
+    Schema,
+    Timestamps,
+    TimeZone,
+)
+from app.teams.models import Membership
 
 
 class TeamOut(Timestamps):
@@ -16,7 +26,11 @@ class TeamOut(Timestamps):
     invoice_prefix: str
 
 
-class TeamPatch(InputSchema):
+class TeamPatch(PatchSchema):
+    not_null = frozenset(
+        {"name", "base_currency", "timezone", "time_entry_min_seconds", "invoice_prefix"}
+    )
+
     name: Name | None = None
     base_currency: Currency | None = None
     timezone: TimeZone | None = None
@@ -34,6 +48,18 @@ class MemberOut(Timestamps):
     name: str
     email: str
     role: Role
+
+    @classmethod
+    def of(cls, member: Membership) -> "MemberOut":
+        """A membership with its user loaded."""
+        return cls(
+            user_id=member.user_id,
+            name=member.user.name,
+            email=member.user.email,
+            role=member.role,
+            created_at=member.created_at,
+            updated_at=member.updated_at,
+        )
 
 
 class MemberPatch(InputSchema):

@@ -1,25 +1,24 @@
 """Teams, their members and roles, invitations and API keys."""
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from app.accounts import service as accounts_service
 from app.accounts.models import User
-from app.accounts.schemas import TokenPair
 from app.config import Settings
-from app.core.auth import TeamContext
+from app.core.context import TeamContext
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.mail import queue_email
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Permission, Role, may_assign_role, may_manage_member, role_within
 from app.core.security import Secrets, new_api_key, opaque_token
-from app.core.tenancy import get_in_team, team_select
+from app.core.tenancy import get_in_team, in_team, team_select
 from app.teams.models import ApiKey, Invitation, Membership, Team
-from app.teams.schemas import AcceptIn, ApiKeyIn, InvitationIn, TeamPatch
+from app.teams.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, InvitationIn, TeamPatch
 
 # ---------------------------------------------------------------- teams
 
@@ -55,9 +54,7 @@ async def get_team(session: AsyncSession, ctx: TeamContext) -> Team:
 async def update_team(session: AsyncSession, ctx: TeamContext, patch: TeamPatch) -> Team:
     ctx.access(Permission.TEAM_ADMIN)
     team = await get_team(session, ctx)
-    for field, value in patch.model_dump(exclude_unset=True).items():
-        if value is None:
-            raise Unprocessable(f"`{field}` cannot be null.", code="field_not_nullable")
+    for field, value in patch.changes().items():
         setattr(team, field, value)
     await session.flush()
     await session.refresh(team)
@@ -163,7 +160,7 @@ async def remove_member(session: AsyncSession, ctx: TeamContext, user_id: uuid.U
     await session.execute(
         update(ApiKey)
         .where(
-            ApiKey.team_id == ctx.team_id,
+            in_team(ApiKey, ctx),
             ApiKey.created_by_id == user_id,
             ApiKey.revoked_at.is_(None),
         )
@@ -171,6 +168,31 @@ async def remove_member(session: AsyncSession, ctx: TeamContext, user_id: uuid.U
     )
     await session.delete(member)
     await session.flush()
+
+
+async def ensure_members(
+    session: AsyncSession, team_id: uuid.UUID, user_ids: Iterable[uuid.UUID], *, field: str
+) -> None:
+    """422 `not_team_member` unless every id is a member of the team."""
+    wanted = set(user_ids)
+    if not wanted:
+        return
+    found = set(
+        (
+            await session.execute(
+                select(Membership.user_id).where(
+                    in_team(Membership, team_id), Membership.user_id.in_(wanted)
+                )
+            )
+        ).scalars()
+    )
+    missing = wanted - found
+    if missing:
+        raise Unprocessable(
+            f"`{field}` names users who are not members of the team: "
+            + ", ".join(sorted(map(str, missing))),
+            code="not_team_member",
+        )
 
 
 # ---------------------------------------------------------------- invitations
@@ -190,7 +212,7 @@ async def invite(
     already = await session.execute(
         select(Membership.user_id)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.team_id == ctx.team_id, func.lower(User.email) == data.email)
+        .where(in_team(Membership, ctx), func.lower(User.email) == data.email)
     )
     if already.first() is not None:
         raise Conflict("This person is already a member of the team.", code="already_member")
@@ -198,7 +220,7 @@ async def invite(
     await session.execute(
         update(Invitation)
         .where(
-            Invitation.team_id == ctx.team_id,
+            in_team(Invitation, ctx),
             func.lower(Invitation.email) == data.email,
             Invitation.accepted_at.is_(None),
             Invitation.revoked_at.is_(None),
@@ -252,54 +274,12 @@ async def revoke_invitation(
         await session.flush()
 
 
-async def accept_invitation(
-    session: AsyncSession, secrets: Secrets, settings: Settings, token: str, data: AcceptIn
-) -> tuple[User, Team, Role, TokenPair | None]:
-    """Join the team: links the existing account of the address, or creates one."""
-    invitation = (
-        await session.execute(
-            select(Invitation)
-            .where(
-                Invitation.token_hash == secrets.keyed_hash(token),
-                Invitation.accepted_at.is_(None),
-                Invitation.revoked_at.is_(None),
-            )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    if invitation is None:
-        raise NotFound("Invitation")
-    if invitation.expires_at <= datetime.now(UTC):
-        raise Conflict("The invitation has expired; ask for a new one.", code="invitation_expired")
-    tokens = None
-    user = await accounts_service.find_user_by_email(session, invitation.email)
-    if user is None:
-        if not data.name or not data.password:
-            raise Unprocessable(
-                "There is no account for this address yet: send `name` and `password`.",
-                code="name_and_password_required",
-            )
-        user = await accounts_service.create_user(
-            session, secrets, email=invitation.email, name=data.name, password=data.password
-        )
-        tokens = await accounts_service.start_session(session, secrets, settings, user.id)
-    existing = await session.get(Membership, (invitation.team_id, user.id))
-    if existing is not None:
-        raise Conflict("You are already a member of this team.", code="already_member")
-    session.add(Membership(team_id=invitation.team_id, user_id=user.id, role=invitation.role))
-    invitation.accepted_at = datetime.now(UTC)
-    await session.flush()
-    team = await session.get(Team, invitation.team_id)
-    assert team is not None
-    return user, team, invitation.role, tokens
-
-
 # ---------------------------------------------------------------- API keys
 
 
 async def create_api_key(
     session: AsyncSession, ctx: TeamContext, secrets: Secrets, data: ApiKeyIn
-) -> tuple[ApiKey, str]:
+) -> ApiKeyCreated:
     """A new key acting as the caller in this team with `data.role`; the secret is returned once."""
     ctx.access(Permission.API_KEYS_MANAGE)
     if data.role is Role.superadmin:
@@ -321,7 +301,7 @@ async def create_api_key(
     session.add(key)
     await session.flush()
     await session.refresh(key)
-    return key, token
+    return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=token)
 
 
 async def list_api_keys(

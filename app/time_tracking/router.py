@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from pydantic import AwareDatetime
 
-from app.core.auth import TeamCtx
+from app.auth.dependencies import TeamCtx
+from app.core.clock import period_bounds
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery, page_of
 from app.teams.service import team_by_id
@@ -59,7 +60,7 @@ async def list_entries(
 ) -> Page[TimeEntryOut]:
     """Time entries the caller may see, newest first, with their rates and amounts."""
     team = await team_by_id(session, ctx.team_id)
-    started_from, started_before = service.period_bounds(team, from_, to)
+    started_from, started_before = period_bounds(team.timezone, from_, to)
     filters = service.EntryFilters(
         user_id=user_id,
         project_id=project_id,

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, Field, IPvAnyAddress
 
-from app.core.schemas import InputSchema, Timestamps
+from app.core.schemas import InputSchema, PatchSchema, Timestamps
 
 
 class TimeEntryIn(InputSchema):
@@ -16,7 +16,9 @@ class TimeEntryIn(InputSchema):
     user_id: uuid.UUID | None = Field(default=None, description="Managers may log for others")
 
 
-class TimeEntryPatch(InputSchema):
+class TimeEntryPatch(PatchSchema):
+    not_null = frozenset({"started_at", "billable"})
+
     task_id: uuid.UUID | None = None
     started_at: AwareDatetime | None = None
     ended_at: AwareDatetime | None = None

@@ -7,14 +7,13 @@ constraint and a partial unique index), so concurrent requests cannot slip past 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client, ClientStatus
-from app.core.auth import TeamContext
+from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.money import amount_for_seconds
@@ -22,8 +21,7 @@ from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission, access_of
 from app.core.tenancy import get_authorized, team_select
 from app.projects.models import Project, ProjectMember, ProjectStatus, Task
-from app.rates.models import RateKind
-from app.rates.service import BillingTarget, RateBook, billing_targets
+from app.rates.service import BillingTarget, bill_rates, billing_targets
 from app.teams.models import Membership, Team
 from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry, TimeEntryMove
@@ -43,10 +41,6 @@ _ERRORS = {
 def _second(moment: datetime) -> datetime:
     """Entries are kept to the second: durations are whole seconds."""
     return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def local_date(moment: datetime, tz: str) -> date:
-    return moment.astimezone(ZoneInfo(tz)).date()
 
 
 @dataclass(frozen=True)
@@ -76,19 +70,11 @@ async def price_entries(
             )
             for e in entries
         ]
-    targets = await billing_targets(session, team, {e.project_id for e in entries})
-    book = await RateBook.load(
-        session,
-        team.id,
-        RateKind.bill,
-        user_ids={e.user_id for e in entries},
-        project_ids=targets.keys(),
-        client_ids={t.client_id for t in targets.values() if t.client_id},
-    )
+    rates = await bill_rates(session, team, entries)
     priced = []
     for e in entries:
-        target = targets[e.project_id]
-        rate = book.bill_rate(e.user_id, target, local_date(e.started_at, team.timezone))
+        target = rates.targets[e.project_id]
+        rate = rates.rate(e)
         amount = None
         if rate is not None and e.duration_seconds is not None:
             amount = (
@@ -260,10 +246,7 @@ async def update_entry(
 ) -> TimeEntry:
     entry = await get_entry(session, ctx, entry_id, write=True, for_update=True)
     _not_invoiced(entry)
-    fields = patch.model_dump(exclude_unset=True)
-    for required in ("started_at", "billable"):
-        if required in fields and fields[required] is None:
-            raise Unprocessable(f"`{required}` cannot be null.", code="field_not_nullable")
+    fields = patch.changes()
     if "task_id" in fields:
         project = await session.get(Project, entry.project_id)
         assert project is not None
@@ -346,22 +329,6 @@ async def list_entries(
         has_more,
         cursor,
     )
-
-
-def period_bounds(
-    team: Team, start: datetime | date | None, end: datetime | date | None
-) -> tuple[datetime | None, datetime | None]:
-    """`from`/`to` as instants: a date means that whole day in the team's time zone
-    (`to` inclusive); an instant is taken as is (`to` exclusive)."""
-    tz = ZoneInfo(team.timezone)
-
-    def at(value: datetime | date | None, *, end: bool) -> datetime | None:
-        if value is None or isinstance(value, datetime):
-            return value
-        day = value + timedelta(days=1) if end else value
-        return datetime(day.year, day.month, day.day, tzinfo=tz)
-
-    return at(start, end=False), at(end, end=True)
 
 
 async def priced(session: AsyncSession, ctx: TeamContext, entry: TimeEntry) -> PricedEntry:

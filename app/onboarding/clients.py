@@ -11,7 +11,7 @@ from app.config import Settings
 from app.contacts import service as contacts_service
 from app.contacts.models import Contact
 from app.contacts.schemas import ContactIn
-from app.core.auth import TeamContext
+from app.core.context import TeamContext
 from app.core.errors import Unprocessable
 from app.core.security import Secrets
 from app.invoices import settings as invoice_settings
