@@ -95,7 +95,7 @@ async def role_in_team(
     return (
         await session.execute(
             select(Membership.role).where(
-                Membership.team_id == team_id, Membership.user_id == user_id
+                in_team(Membership, team_id), Membership.user_id == user_id
             )
         )
     ).scalar_one_or_none()
