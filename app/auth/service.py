@@ -11,7 +11,7 @@ from app.core.context import Caller
 from app.core.errors import Unauthorized
 from app.core.permissions import Role
 from app.core.security import API_KEY_PREFIX, Secrets, api_key_checksum_ok
-from app.core.tenancy import same_team
+from app.core.tenancy import in_team, same_team
 from app.teams.models import ApiKey, Membership
 
 # Writing last_used_at on every call would turn every read into a write.
