@@ -116,6 +116,30 @@ def test_core_imports_no_domain() -> None:
     assert wrong == []
 
 
+ENTRY_POINTS = ("app.routes", "app.main", "app.worker", "app.cli")
+
+
+def test_layers_point_one_way() -> None:
+    """core <- domains <- onboarding <- routers <- entry points (see docs/architecture.md).
+
+    A domain may import another domain's models and services, never a router and never
+    the cross-domain flows of `app.onboarding`.
+    """
+    wrong = []
+    for name, targets in import_graph().items():
+        for target in targets:
+            is_router = target.endswith(".router")
+            if is_router and not name.startswith(ENTRY_POINTS):
+                wrong.append(f"{name} -> {target} (routers are mounted by app.routes only)")
+            if (
+                target.startswith("app.onboarding")
+                and not name.endswith(".router")
+                and not name.startswith(("app.onboarding", *ENTRY_POINTS))
+            ):
+                wrong.append(f"{name} -> {target} (flows sit above the domains)")
+    assert wrong == []
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan)."""
     index: dict[str, int] = {}
