@@ -13,7 +13,7 @@ from app.config import Settings, get_settings
 from app.core.db import Database
 from app.core.mail import send_email
 from app.invoices.jobs import run_invoices, run_scheduled_invoices, send_invoice
-from app.payments.webhooks import apply_webhook_event
+from app.payments.jobs import apply_webhook_event
 
 log = logging.getLogger(__name__)
 

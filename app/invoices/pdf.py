@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
 from app.config import Settings
+from app.core.context import TeamContext
 from app.core.money import format_amount
 from app.invoices.models import Invoice, InvoiceLine, InvoicePdf, InvoiceStatus, LineKind
-from app.invoices.service import lines_of, pay_url
+from app.invoices.service import get_invoice, lines_of, pay_url
 from app.teams.models import Team
 
 TEMPLATE = (Path(__file__).parent / "invoice.typ").read_bytes()
@@ -87,6 +89,7 @@ def document_data(
 
 
 def render(data: dict[str, object]) -> bytes:
+    """The PDF of the template filled with `data`."""
     return typst.compile(  # type: ignore[no-any-return]
         TEMPLATE, sys_inputs={"data": json.dumps(data)}, ignore_system_fonts=True
     )
@@ -118,3 +121,13 @@ async def invoice_pdf(session: AsyncSession, settings: Settings, invoice: Invoic
         )
     )
     return content
+
+
+async def pdf_download(
+    session: AsyncSession, ctx: TeamContext, settings: Settings, invoice_id: uuid.UUID
+) -> tuple[bytes, str]:
+    """The PDF of an invoice the caller may see, and its file name."""
+    invoice = await get_invoice(session, ctx, invoice_id)
+    content = await invoice_pdf(session, settings, invoice)
+    name = invoice.number or f"draft-{invoice.id}"
+    return content, f"{name}.pdf"

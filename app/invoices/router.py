@@ -1,23 +1,17 @@
 import uuid
-from datetime import date
 
 from fastapi import APIRouter, Response, status
 
 from app.auth.dependencies import TeamCtx
-from app.core.clock import today_in
 from app.core.deps import DbSession, SettingsDep
-from app.core.errors import Unprocessable
 from app.core.pagination import Page, PageQuery, page_of
-from app.core.permissions import Permission
-from app.invoices import service
-from app.invoices import settings as settings_service
-from app.invoices.models import Invoice, InvoiceLine, InvoiceStatus
-from app.invoices.pdf import invoice_pdf
+from app.invoices import billing_settings, drafts, exchange_rates, lifecycle, runs, service
+from app.invoices.models import InvoiceStatus
+from app.invoices.pdf import pdf_download
 from app.invoices.schemas import (
     ExchangeRateIn,
     ExchangeRateOut,
     InvoiceIn,
-    InvoiceLineOut,
     InvoiceOut,
     InvoicePatch,
     InvoiceRunAccepted,
@@ -26,28 +20,8 @@ from app.invoices.schemas import (
     InvoiceSettingsIn,
     InvoiceSettingsOut,
 )
-from app.invoices.sending import queue_send
-from app.teams.service import team_by_id
 
 router = APIRouter(prefix="/teams/{team_id}", tags=["invoices"])
-
-
-def invoice_out(settings, invoice: Invoice, lines: list[InvoiceLine], today: date) -> InvoiceOut:  # type: ignore[no-untyped-def]
-    return InvoiceOut.model_validate(
-        {
-            **invoice.__dict__,
-            "lines": [InvoiceLineOut.model_validate(line) for line in lines],
-            "amount_due": invoice.total_amount - invoice.amount_paid,
-            "overdue": service.is_overdue(invoice, today),
-            "pay_url": service.pay_url(settings, invoice),
-        }
-    )
-
-
-async def _one(session: DbSession, settings: SettingsDep, invoice: Invoice) -> InvoiceOut:
-    team = await team_by_id(session, invoice.team_id)
-    lines = (await service.lines_of(session, [invoice.id]))[invoice.id]
-    return invoice_out(settings, invoice, lines, today_in(team.timezone))
 
 
 @router.get("/clients/{client_id}/invoice-settings", response_model=InvoiceSettingsOut)
@@ -55,7 +29,7 @@ async def get_invoice_settings(
     client_id: uuid.UUID, ctx: TeamCtx, session: DbSession
 ) -> InvoiceSettingsOut:
     """How and when the client is invoiced."""
-    found = await settings_service.get_settings(session, ctx, client_id)
+    found = await billing_settings.get_invoice_settings(session, ctx, client_id)
     return InvoiceSettingsOut.model_validate(found)
 
 
@@ -64,7 +38,7 @@ async def put_invoice_settings(
     client_id: uuid.UUID, data: InvoiceSettingsIn, ctx: TeamCtx, session: DbSession
 ) -> InvoiceSettingsOut:
     """Replace the client's invoice settings (omitted fields take their defaults)."""
-    stored = await settings_service.put_settings(session, ctx, client_id, data)
+    stored = await billing_settings.put_invoice_settings(session, ctx, client_id, data)
     return InvoiceSettingsOut.model_validate(stored)
 
 
@@ -78,16 +52,8 @@ async def list_invoices(
     client_id: uuid.UUID | None = None,
 ) -> Page[InvoiceOut]:
     """Invoices the caller may see, newest first."""
-    rows, has_more, cursor = await service.list_invoices(
-        session, ctx, page, status=status, client_id=client_id
-    )
-    lines = await service.lines_of(session, [i.id for i in rows])
-    team = await team_by_id(session, ctx.team_id)
-    today = today_in(team.timezone)
-    return Page[InvoiceOut](
-        data=[invoice_out(settings, i, lines[i.id], today) for i in rows],
-        has_more=has_more,
-        next_cursor=cursor,
+    return await service.list_invoices(
+        session, ctx, settings, page, status=status, client_id=client_id
     )
 
 
@@ -96,7 +62,7 @@ async def create_invoice(
     data: InvoiceIn, ctx: TeamCtx, session: DbSession, settings: SettingsDep
 ) -> InvoiceOut:
     """A draft from the client's uninvoiced billable time in the period, plus manual lines."""
-    return await _one(session, settings, await service.create_invoice(session, ctx, data))
+    return await drafts.create_invoice(session, ctx, settings, data)
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
@@ -104,7 +70,7 @@ async def get_invoice(
     invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, settings: SettingsDep
 ) -> InvoiceOut:
     """One invoice with its lines."""
-    return await _one(session, settings, await service.get_invoice(session, ctx, invoice_id))
+    return await service.get_invoice_out(session, ctx, settings, invoice_id)
 
 
 @router.patch("/invoices/{invoice_id}", response_model=InvoiceOut)
@@ -116,14 +82,13 @@ async def update_invoice(
     settings: SettingsDep,
 ) -> InvoiceOut:
     """Edit a draft (dates, notes, discount, manual lines)."""
-    invoice = await service.update_invoice(session, ctx, invoice_id, data)
-    return await _one(session, settings, invoice)
+    return await drafts.update_invoice(session, ctx, settings, invoice_id, data)
 
 
 @router.delete("/invoices/{invoice_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_invoice(invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> None:
     """Delete a draft; its time becomes billable again."""
-    await service.delete_invoice(session, ctx, invoice_id)
+    await drafts.delete_invoice(session, ctx, invoice_id)
 
 
 @router.delete("/invoices/{invoice_id}/lines/{line_id}", response_model=InvoiceOut)
@@ -135,8 +100,7 @@ async def delete_line(
     settings: SettingsDep,
 ) -> InvoiceOut:
     """Remove a line from a draft; its time becomes billable again."""
-    invoice = await service.delete_line(session, ctx, invoice_id, line_id)
-    return await _one(session, settings, invoice)
+    return await drafts.delete_line(session, ctx, settings, invoice_id, line_id)
 
 
 @router.post("/invoices/{invoice_id}/finalize", response_model=InvoiceOut)
@@ -144,7 +108,7 @@ async def finalize_invoice(
     invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, settings: SettingsDep
 ) -> InvoiceOut:
     """Issue a draft: assigns the next number, fixes dates and the exchange rate."""
-    return await _one(session, settings, await service.finalize_invoice(session, ctx, invoice_id))
+    return await lifecycle.finalize_invoice(session, ctx, settings, invoice_id)
 
 
 @router.post(
@@ -154,17 +118,7 @@ async def send_invoice(
     invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, settings: SettingsDep
 ) -> InvoiceOut:
     """Email the invoice with its PDF to the client's billing contacts (a draft is issued first)."""
-    invoice = await service.get_invoice(
-        session, ctx, invoice_id, write=Permission.INVOICES_WRITE, for_update=True
-    )
-    if invoice.status is InvoiceStatus.void:
-        raise Unprocessable("A void invoice cannot be sent.", code="invoice_void")
-    if invoice.status is InvoiceStatus.draft:
-        team = await team_by_id(session, ctx.team_id)
-        invoice = await service.finalize(session, team, invoice)
-    await queue_send(session, invoice)
-    await session.refresh(invoice)
-    return await _one(session, settings, invoice)
+    return await lifecycle.send_invoice(session, ctx, settings, invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
@@ -172,7 +126,7 @@ async def void_invoice(
     invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, settings: SettingsDep
 ) -> InvoiceOut:
     """Void an invoice without payments; its time becomes billable again."""
-    return await _one(session, settings, await service.void_invoice(session, ctx, invoice_id))
+    return await lifecycle.void_invoice(session, ctx, settings, invoice_id)
 
 
 @router.get(
@@ -184,13 +138,11 @@ async def invoice_pdf_file(
     invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, settings: SettingsDep
 ) -> Response:
     """The invoice as a PDF (cached per invoice version)."""
-    invoice = await service.get_invoice(session, ctx, invoice_id)
-    content = await invoice_pdf(session, settings, invoice)
-    name = invoice.number or f"draft-{invoice.id}"
+    content, filename = await pdf_download(session, ctx, settings, invoice_id)
     return Response(
         content,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
 
 
@@ -199,7 +151,7 @@ async def list_exchange_rates(
     ctx: TeamCtx, session: DbSession, page: PageQuery
 ) -> Page[ExchangeRateOut]:
     """Rates to the team's base currency, by currency and date."""
-    return page_of(await service.list_exchange_rates(session, ctx, page), ExchangeRateOut)
+    return page_of(await exchange_rates.list_exchange_rates(session, ctx, page), ExchangeRateOut)
 
 
 @router.post("/exchange-rates", status_code=status.HTTP_201_CREATED, response_model=ExchangeRateOut)
@@ -207,13 +159,14 @@ async def create_exchange_rate(
     data: ExchangeRateIn, ctx: TeamCtx, session: DbSession
 ) -> ExchangeRateOut:
     """Add a rate: one unit of `currency` is worth `rate` units of the base currency."""
-    return ExchangeRateOut.model_validate(await service.create_exchange_rate(session, ctx, data))
+    rate = await exchange_rates.create_exchange_rate(session, ctx, data)
+    return ExchangeRateOut.model_validate(rate)
 
 
 @router.delete("/exchange-rates/{rate_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_exchange_rate(rate_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> None:
     """Delete an exchange rate (issued invoices keep the rate they were fixed with)."""
-    await service.delete_exchange_rate(session, ctx, rate_id)
+    await exchange_rates.delete_exchange_rate(session, ctx, rate_id)
 
 
 @router.post(
@@ -223,13 +176,7 @@ async def start_invoice_run(
     data: InvoiceRunIn, ctx: TeamCtx, session: DbSession
 ) -> InvoiceRunAccepted:
     """Generate (and finalize) the period's invoices now, in the background."""
-    job_id = await service.start_run(session, ctx, data)
-    return InvoiceRunAccepted(
-        period_start=data.period_start,
-        period_end=data.period_end,
-        client_ids=data.client_ids,
-        job_id=job_id,
-    )
+    return await runs.start_run(session, ctx, data)
 
 
 @router.get("/invoice-runs", response_model=Page[InvoiceRunOut])
@@ -237,4 +184,4 @@ async def list_invoice_runs(
     ctx: TeamCtx, session: DbSession, page: PageQuery
 ) -> Page[InvoiceRunOut]:
     """Invoice runs (scheduled and manual) with their status and invoice, newest first."""
-    return page_of(await service.list_runs(session, ctx, page), InvoiceRunOut)
+    return page_of(await runs.list_runs(session, ctx, page), InvoiceRunOut)

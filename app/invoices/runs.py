@@ -1,37 +1,52 @@
 """Invoice runs: generate, finalize and (optionally) send a client's invoice for a period,
-at most once per (client, period) thanks to the unique `invoice_run` row."""
+at most once per (client, period) thanks to the unique `invoice_run` row.
+
+A run is due by the client's schedule (the hourly cron job) or requested for a period
+(`start_run`, behind POST /invoice-runs); `app.invoices.jobs` carries both out.
+"""
 
 import calendar
 import uuid
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client, ClientStatus
+from app.clients.service import own_client_ids
 from app.config import Settings
 from app.core.clock import today_in
-from app.core.errors import AppError
+from app.core.context import TeamContext
+from app.core.errors import AppError, Unprocessable
 from app.core.ids import new_id
-from app.invoices import service
+from app.core.jobs import defer
+from app.core.pagination import PageParams, paginate
+from app.core.permissions import Access, Permission
+from app.core.tenancy import in_team, same_team, team_select
+from app.invoices.billing_settings import invoice_settings_for
+from app.invoices.drafts import build_draft
+from app.invoices.lifecycle import finalize
 from app.invoices.models import (
     InvoiceRun,
     InvoiceSchedule,
     InvoiceSettings,
     RunStatus,
 )
-from app.invoices.schemas import InvoiceIn
+from app.invoices.schemas import InvoiceIn, InvoiceRunAccepted, InvoiceRunIn
 from app.invoices.sending import billing_recipients, queue_send
 from app.projects.models import Project
+from app.teams.models import Team
 from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry
 
+RUN_INVOICES_JOB = "run_invoices"
 # How many overdue periods one cron tick catches up per client.
 _CATCH_UP = 12
 
 
 def add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier), clamped to the end of a shorter month."""
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
@@ -95,10 +110,10 @@ async def run_client_period(
     run = await session.get(InvoiceRun, claimed, populate_existing=True)
     assert run is not None
     team = await team_by_id(session, client.team_id)
-    inv_settings = await service.invoice_settings_for(session, client)
+    inv_settings = await invoice_settings_for(session, client)
     try:
         async with session.begin_nested():
-            invoice = await service.build_draft(
+            invoice = await build_draft(
                 session,
                 team,
                 client,
@@ -107,7 +122,7 @@ async def run_client_period(
                 created_by_id=None,
                 run_id=run.id,
             )
-            await service.finalize(session, team, invoice)
+            await finalize(session, team, invoice)
             send = inv_settings.auto_send if auto_send is None else auto_send
             if send and await billing_recipients(session, client):
                 await queue_send(session, invoice)
@@ -161,7 +176,7 @@ async def clients_to_run(
     client_ids: list[uuid.UUID] | None,
 ) -> list[uuid.UUID]:
     """The given clients of the team, or every active client with billable time to bill."""
-    stmt = select(Client.id).where(Client.team_id == team_id)
+    stmt = select(Client.id).where(in_team(Client, team_id))
     if client_ids is not None:
         stmt = stmt.where(Client.id.in_(client_ids))
     else:
@@ -171,13 +186,87 @@ async def clients_to_run(
                 select(Project.client_id)
                 .join(
                     TimeEntry,
-                    (TimeEntry.team_id == Project.team_id) & (TimeEntry.project_id == Project.id),
+                    same_team(TimeEntry, Project) & (TimeEntry.project_id == Project.id),
                 )
                 .where(
-                    Project.team_id == team_id,
+                    in_team(Project, team_id),
                     TimeEntry.invoice_id.is_(None),
                     TimeEntry.billable.is_(True),
                 )
             ),
         )
     return list((await session.execute(stmt.order_by(Client.id))).scalars())
+
+
+async def due_clients(session: AsyncSession) -> list[uuid.UUID]:
+    """Active clients whose invoice schedule is due on their team's today."""
+    rows = await session.execute(
+        select(InvoiceSettings.client_id)
+        .join(Team, in_team(InvoiceSettings, Team.id))
+        .join(
+            Client,
+            same_team(Client, InvoiceSettings) & (Client.id == InvoiceSettings.client_id),
+        )
+        .where(
+            InvoiceSettings.schedule != "none",
+            InvoiceSettings.next_run_on.isnot(None),
+            InvoiceSettings.next_run_on <= cast(func.timezone(Team.timezone, func.now()), Date),
+            Client.status == ClientStatus.active,
+        )
+    )
+    return list(rows.scalars().all())
+
+
+async def start_run(
+    session: AsyncSession, ctx: TeamContext, data: InvoiceRunIn
+) -> InvoiceRunAccepted:
+    """Queue a run for the period (after commit); the answer carries its job id."""
+    ctx.access(Permission.INVOICES_WRITE)
+    if data.period_start > data.period_end:
+        raise Unprocessable("`period_start` is after `period_end`.", code="invalid_period")
+    if data.client_ids:
+        found = set(
+            (
+                await session.execute(
+                    select(Client.id).where(in_team(Client, ctx), Client.id.in_(data.client_ids))
+                )
+            ).scalars()
+        )
+        if missing := set(data.client_ids) - found:
+            raise Unprocessable(
+                "Unknown clients: " + ", ".join(sorted(map(str, missing))), code="unknown_client"
+            )
+    job_id = f"invoice-run:{ctx.team_id}:{new_id()}"
+    defer(
+        session,
+        RUN_INVOICES_JOB,
+        str(ctx.team_id),
+        data.period_start.isoformat(),
+        data.period_end.isoformat(),
+        [str(c) for c in data.client_ids] if data.client_ids else None,
+        _job_id=job_id,
+    )
+    return InvoiceRunAccepted(
+        period_start=data.period_start,
+        period_end=data.period_end,
+        client_ids=data.client_ids,
+        job_id=job_id,
+    )
+
+
+async def list_runs(
+    session: AsyncSession, ctx: TeamContext, params: PageParams
+) -> tuple[list[InvoiceRun], bool, str | None]:
+    """Runs of the clients the caller may see, newest first."""
+    reach = ctx.access(Permission.INVOICES_READ)
+    stmt = team_select(InvoiceRun, ctx)
+    if reach is not Access.ALL:
+        stmt = stmt.where(InvoiceRun.client_id.in_(own_client_ids(ctx)))
+    return await paginate(
+        session,
+        stmt,
+        params,
+        model=InvoiceRun,
+        order_by=[InvoiceRun.created_at],
+        descending=True,
+    )

@@ -6,9 +6,15 @@ from pydantic import Field
 
 from app.clients.models import PaymentMethod
 from app.core.schemas import Currency, InputSchema, PatchSchema, Schema, Timestamps
-from app.invoices.models import InvoiceSchedule, InvoiceStatus, LineKind, RunStatus, SendStatus
-
-BPS = Field(ge=0, le=10000)
+from app.invoices.models import (
+    Invoice,
+    InvoiceLine,
+    InvoiceSchedule,
+    InvoiceStatus,
+    LineKind,
+    RunStatus,
+    SendStatus,
+)
 
 
 class InvoiceSettingsIn(InputSchema):
@@ -115,6 +121,20 @@ class InvoiceOut(Timestamps):
     finalized_at: datetime | None
     voided_at: datetime | None
     run_id: uuid.UUID | None
+
+    @classmethod
+    def of(
+        cls, invoice: Invoice, lines: list[InvoiceLine], *, overdue: bool, pay_url: str
+    ) -> "InvoiceOut":
+        """An invoice row with its lines and what is derived from it."""
+        derived = {
+            "lines": [InvoiceLineOut.model_validate(line) for line in lines],
+            "amount_due": invoice.total_amount - invoice.amount_paid,
+            "overdue": overdue,
+            "pay_url": pay_url,
+        }
+        stored = {name: getattr(invoice, name) for name in cls.model_fields if name not in derived}
+        return cls.model_validate({**stored, **derived})
 
 
 class ExchangeRateIn(InputSchema):

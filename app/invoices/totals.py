@@ -20,16 +20,19 @@ _QUANTITY_SCALE = 10_000
 
 
 def round_up_seconds(seconds: int, step: int) -> int:
+    """`seconds` rounded up to a whole number of `step`s (0: unrounded)."""
     if step <= 0 or seconds % step == 0:
         return seconds
     return (seconds // step + 1) * step
 
 
 def time_amount(quantity_seconds: int, hourly_rate_amount: int) -> int:
+    """The amount of billed seconds at an hourly rate, half-up."""
     return div_half_up(quantity_seconds * hourly_rate_amount, 3600)
 
 
 def manual_amount(quantity: Decimal, unit_amount: int) -> int:
+    """The amount of `quantity` units (at most 4 decimals), half-up."""
     scaled = int(quantity * _QUANTITY_SCALE)
     if Decimal(scaled) != quantity * _QUANTITY_SCALE:
         raise ValueError("quantity has more than 4 decimals")
@@ -37,6 +40,7 @@ def manual_amount(quantity: Decimal, unit_amount: int) -> int:
 
 
 def line_tax(amount: int, tax_rate_bps: int, discount_bps: int) -> int:
+    """A line's tax on its amount after the invoice discount, half-up."""
     return div_half_up(amount * (10_000 - discount_bps) * tax_rate_bps, 10_000 * 10_000)
 
 

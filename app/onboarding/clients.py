@@ -14,7 +14,7 @@ from app.contacts.schemas import ContactIn
 from app.core.context import TeamContext
 from app.core.errors import Unprocessable
 from app.core.security import Secrets
-from app.invoices import settings as invoice_settings
+from app.invoices import billing_settings as invoice_settings
 from app.projects import service as projects_service
 from app.projects.models import Board, Project
 from app.teams.models import Team

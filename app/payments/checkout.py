@@ -1,17 +1,23 @@
-"""Starting a payment at a provider, for team users and for the public pay link."""
+"""Paying an invoice: starting a payment at a provider, for team users and from the
+public pay link, and what the pay link shows."""
+
+import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client, PaymentMethod
 from app.config import Settings
+from app.core.context import TeamContext
 from app.core.errors import Conflict, Unprocessable
 from app.core.ids import new_id
+from app.core.permissions import Permission
+from app.invoices import service as invoice_service
 from app.invoices.models import Invoice, InvoiceStatus
-from app.invoices.service import pay_url
+from app.invoices.schemas import PublicInvoice
 from app.payments.models import Checkout
 from app.payments.providers import crypto, stripe
-from app.payments.schemas import Provider
-from app.payments.service import amount_due, lock_invoice
+from app.payments.schemas import CheckoutOut, Provider
+from app.payments.service import amount_due, client_of, lock_invoice
 
 _CONFIGURED = {Provider.stripe: stripe.configured, Provider.crypto: crypto.configured}
 
@@ -49,7 +55,7 @@ async def start_checkout(
     again before the checkout is recorded.
     """
     due = _payable(client, invoice, provider)
-    back = pay_url(settings, invoice)
+    back = invoice_service.pay_url(settings, invoice)
     checkout_id = new_id()
     if provider is Provider.stripe:
         provider_id, url = await stripe.create_checkout(
@@ -73,3 +79,42 @@ async def start_checkout(
     session.add(checkout)
     await session.flush()
     return checkout
+
+
+async def _checkout_out(
+    session: AsyncSession, settings: Settings, invoice: Invoice, provider: Provider
+) -> CheckoutOut:
+    client = await client_of(session, invoice)
+    started = await start_checkout(session, settings, invoice, client, provider)
+    return CheckoutOut(
+        url=started.url, provider=provider, amount=started.amount, currency=started.currency
+    )
+
+
+async def checkout_invoice(
+    session: AsyncSession,
+    ctx: TeamContext,
+    settings: Settings,
+    invoice_id: uuid.UUID,
+    provider: Provider,
+) -> CheckoutOut:
+    """A provider payment page for an invoice the caller may change."""
+    invoice = await invoice_service.get_invoice(
+        session, ctx, invoice_id, write=Permission.INVOICES_WRITE
+    )
+    return await _checkout_out(session, settings, invoice, provider)
+
+
+async def checkout_by_pay_token(
+    session: AsyncSession, settings: Settings, token: str, provider: Provider
+) -> CheckoutOut:
+    """A provider payment page for the invoice behind a pay link."""
+    invoice = await invoice_service.invoice_by_pay_token(session, token)
+    return await _checkout_out(session, settings, invoice, provider)
+
+
+async def public_invoice(session: AsyncSession, settings: Settings, token: str) -> PublicInvoice:
+    """The invoice behind a pay link with the payment methods its client can use now."""
+    return await invoice_service.public_invoice(
+        session, token, lambda client: available_methods(settings, client)
+    )

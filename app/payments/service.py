@@ -7,7 +7,7 @@ invoice table backs this up.
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.clients.models import Client
+from app.core.clock import period_bounds
 from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.ids import new_id
@@ -23,13 +24,14 @@ from app.core.jobs import emit
 from app.core.mail import queue_email
 from app.core.money import exponent, format_amount
 from app.core.pagination import PageParams, paginate
-from app.core.permissions import Access, Permission, Role
-from app.core.tenancy import get_in_team, team_select
+from app.core.permissions import Access, Permission, roles_with
+from app.core.tenancy import get_in_team, in_team, team_select
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.service import get_invoice, visible_invoices
 from app.payments.models import Payment, PaymentMethodUsed, PaymentStatus, Refund
 from app.payments.schemas import PaymentIn, RefundIn
 from app.teams.models import Membership
+from app.teams.service import team_by_id
 
 
 def to_base_amount(amount: int, currency: str, rate: Decimal, base_currency: str) -> int:
@@ -39,23 +41,26 @@ def to_base_amount(amount: int, currency: str, rate: Decimal, base_currency: str
 
 
 def amount_due(invoice: Invoice) -> int:
+    """What the invoice still owes."""
     return invoice.total_amount - invoice.amount_paid
 
 
 async def lock_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
+    """The invoice row locked for update and read afresh; 404 when it is gone."""
     invoice = await session.get(Invoice, invoice_id, with_for_update=True, populate_existing=True)
     if invoice is None:
         raise NotFound("Invoice")
     return invoice
 
 
-async def _managers(session: AsyncSession, team_id: uuid.UUID) -> list[str]:
+async def _payment_managers(session: AsyncSession, team_id: uuid.UUID) -> list[str]:
+    """Emails of the team's members who may record payments: they are told of them."""
     rows = await session.execute(
         select(User.email)
         .join(Membership, Membership.user_id == User.id)
         .where(
-            Membership.team_id == team_id,
-            Membership.role.in_([Role.superadmin, Role.org_manager]),
+            in_team(Membership, team_id),
+            Membership.role.in_(roles_with(Permission.PAYMENTS_WRITE)),
         )
         .order_by(User.email)
     )
@@ -65,7 +70,7 @@ async def _managers(session: AsyncSession, team_id: uuid.UUID) -> list[str]:
 async def notify(
     session: AsyncSession, invoice: Invoice, payment: Payment, event_type: str
 ) -> None:
-    """Email the team's superadmins and org managers, and publish `payment.*`."""
+    """Email the team's members who may record payments, and publish `payment.*`."""
     emit(
         session,
         invoice.team_id,
@@ -80,7 +85,7 @@ async def notify(
     )
     if event_type not in ("payment.failed",) and invoice.status is not InvoiceStatus.paid:
         return
-    recipients = await _managers(session, invoice.team_id)
+    recipients = await _payment_managers(session, invoice.team_id)
     if not recipients:
         return
     label = invoice.number or str(invoice.id)
@@ -329,6 +334,7 @@ async def apply_refund(
 async def create_manual_payment(
     session: AsyncSession, ctx: TeamContext, invoice_id: uuid.UUID, data: PaymentIn
 ) -> Payment:
+    """Record a manual payment on an open invoice the caller may see."""
     ctx.access(Permission.PAYMENTS_WRITE)
     await get_invoice(session, ctx, invoice_id)
     invoice = await lock_invoice(session, invoice_id)
@@ -348,6 +354,7 @@ async def create_manual_payment(
 async def list_invoice_payments(
     session: AsyncSession, ctx: TeamContext, invoice_id: uuid.UUID, params: PageParams
 ) -> tuple[list[Payment], bool, str | None]:
+    """The payments of an invoice the caller may see, failed attempts included."""
     invoice = await get_invoice(session, ctx, invoice_id)
     stmt = team_select(Payment, ctx).where(Payment.invoice_id == invoice.id)
     return await paginate(session, stmt, params, model=Payment)
@@ -360,24 +367,25 @@ async def list_payments(
     *,
     client_id: uuid.UUID | None,
     method: PaymentMethodUsed | None,
-    paid_from: datetime | None,
-    paid_before: datetime | None,
+    paid_from: datetime | date | None,
+    paid_to: datetime | date | None,
 ) -> tuple[list[Payment], bool, str | None]:
+    """The team's payments, newest first; a date bound is a whole day of the team's clock."""
     reach = ctx.access(Permission.INVOICES_READ)
+    team = await team_by_id(session, ctx.team_id)
+    since, before = period_bounds(team.timezone, paid_from, paid_to)
     stmt = team_select(Payment, ctx)
     if reach is not Access.ALL or client_id is not None:
-        invoices = select(Invoice.id).where(
-            Invoice.team_id == ctx.team_id, visible_invoices(ctx, reach)
-        )
+        invoices = select(Invoice.id).where(in_team(Invoice, ctx), visible_invoices(ctx, reach))
         if client_id is not None:
             invoices = invoices.where(Invoice.client_id == client_id)
         stmt = stmt.where(Payment.invoice_id.in_(invoices))
     if method is not None:
         stmt = stmt.where(Payment.method == method)
-    if paid_from is not None:
-        stmt = stmt.where(Payment.paid_at >= paid_from)
-    if paid_before is not None:
-        stmt = stmt.where(Payment.paid_at < paid_before)
+    if since is not None:
+        stmt = stmt.where(Payment.paid_at >= since)
+    if before is not None:
+        stmt = stmt.where(Payment.paid_at < before)
     return await paginate(
         session, stmt, params, model=Payment, order_by=[Payment.paid_at], descending=True
     )
@@ -407,6 +415,7 @@ async def refund_payment(
 
 
 async def client_of(session: AsyncSession, invoice: Invoice) -> Client:
+    """The client the invoice is addressed to."""
     client = await session.get(Client, invoice.client_id)
     assert client is not None
     return client

@@ -27,18 +27,22 @@ SIGNATURE_HEADER = "X-Signature"
 
 
 def configured(settings: Settings) -> bool:
+    """True when the gateway's base URL and API key are set."""
     return bool(settings.crypto_api_base and settings.crypto_api_key)
 
 
 def sign(secret: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of `body` under `secret`."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def major_units(amount: int, currency: str) -> str:
+    """Minor units as the gateway's decimal string in major units."""
     return f"{Decimal(amount).scaleb(-exponent(currency)):f}"
 
 
 def minor_units(value: str, currency: str) -> int:
+    """The gateway's decimal amount in minor units; 400 if not a positive whole amount."""
     try:
         amount = Decimal(value).scaleb(exponent(currency))
     except InvalidOperation:
@@ -93,6 +97,7 @@ async def create_order(
 
 
 def verify(settings: Settings, payload: bytes, signature: str | None) -> dict[str, Any]:
+    """The callback, if its signature matches the body and it has the fields needed."""
     if not settings.crypto_webhook_secret:
         raise ServiceUnavailable(
             "Crypto webhooks are not configured.", code="provider_not_configured"

@@ -21,10 +21,12 @@ PROVIDER = "stripe"
 
 
 def configured(settings: Settings) -> bool:
+    """True when a Stripe secret key is set."""
     return bool(settings.stripe_secret_key)
 
 
 def client_for(settings: Settings) -> stripe.StripeClient:
+    """A Stripe API client for the configured account; 503 when not configured."""
     if not settings.stripe_secret_key:
         raise ServiceUnavailable("Stripe is not configured.", code="provider_not_configured")
     base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None

@@ -1,4 +1,4 @@
-"""Invoice settings per client (the invoices themselves arrive with the invoicing issue)."""
+"""Invoice settings per client: schedule, due days, tax, rounding, payment methods, notes."""
 
 import uuid
 
@@ -29,7 +29,13 @@ async def create_default_settings(session: AsyncSession, client: Client) -> Invo
     return settings
 
 
-async def client_for_invoicing(
+async def invoice_settings_for(session: AsyncSession, client: Client) -> InvoiceSettings:
+    """The client's settings, created with the defaults when it has none yet."""
+    settings = await session.get(InvoiceSettings, client.id)
+    return settings or await create_default_settings(session, client)
+
+
+async def _client_for_invoicing(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID
 ) -> Client:
     reach = ctx.access(Permission.INVOICES_READ)
@@ -38,10 +44,11 @@ async def client_for_invoicing(
     )
 
 
-async def get_settings(
+async def get_invoice_settings(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID
 ) -> InvoiceSettings:
-    client = await client_for_invoicing(session, ctx, client_id)
+    """The client's invoice settings; 404 when it has none."""
+    client = await _client_for_invoicing(session, ctx, client_id)
     settings = (
         await session.execute(select(InvoiceSettings).where(InvoiceSettings.client_id == client.id))
     ).scalar_one_or_none()
@@ -50,11 +57,12 @@ async def get_settings(
     return settings
 
 
-async def put_settings(
+async def put_invoice_settings(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID, data: InvoiceSettingsIn
 ) -> InvoiceSettings:
+    """Replace the client's invoice settings; omitted fields take their defaults."""
     ctx.access(Permission.INVOICES_WRITE)
-    client = await client_for_invoicing(session, ctx, client_id)
+    client = await _client_for_invoicing(session, ctx, client_id)
     settings = await session.get(InvoiceSettings, client.id, with_for_update=True)
     if settings is None:
         settings = await create_default_settings(session, client)

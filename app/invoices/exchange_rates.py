@@ -1,0 +1,80 @@
+"""Exchange rates to a team's base currency: the rate an invoice is fixed with, and their
+upkeep."""
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.context import TeamContext
+from app.core.db import flush_or_raise
+from app.core.errors import Conflict, Unprocessable
+from app.core.pagination import PageParams, paginate
+from app.core.permissions import Permission
+from app.core.tenancy import get_in_team, in_team, team_select
+from app.invoices.models import ExchangeRate
+from app.invoices.schemas import ExchangeRateIn
+from app.teams.models import Team
+from app.teams.service import team_by_id
+
+
+async def exchange_rate_on(session: AsyncSession, team: Team, currency: str, on: date) -> Decimal:
+    """Units of the base currency one unit of `currency` is worth on `on`; 422 if unknown."""
+    if currency == team.base_currency:
+        return Decimal(1)
+    rate = await session.scalar(
+        select(ExchangeRate.rate)
+        .where(
+            in_team(ExchangeRate, team.id),
+            ExchangeRate.currency == currency,
+            ExchangeRate.effective_from <= on,
+        )
+        .order_by(ExchangeRate.effective_from.desc())
+        .limit(1)
+    )
+    if rate is None:
+        raise Unprocessable(
+            f"No exchange rate from {currency} to {team.base_currency} on {on}.",
+            code="exchange_rate_missing",
+        )
+    return rate
+
+
+async def list_exchange_rates(
+    session: AsyncSession, ctx: TeamContext, params: PageParams
+) -> tuple[list[ExchangeRate], bool, str | None]:
+    """The team's rates, a page at a time."""
+    ctx.access(Permission.INVOICES_READ)
+    return await paginate(session, team_select(ExchangeRate, ctx), params, model=ExchangeRate)
+
+
+async def create_exchange_rate(
+    session: AsyncSession, ctx: TeamContext, data: ExchangeRateIn
+) -> ExchangeRate:
+    """Add a rate for a currency from a date on (one per currency and date)."""
+    ctx.access(Permission.EXCHANGE_RATES_WRITE)
+    team = await team_by_id(session, ctx.team_id)
+    if data.currency == team.base_currency:
+        raise Unprocessable("The base currency converts at 1.", code="exchange_rate_base_currency")
+    rate = ExchangeRate(team_id=ctx.team_id, **data.model_dump())
+    session.add(rate)
+    await flush_or_raise(
+        session,
+        {
+            "uq_exchange_rate_team_id_currency_effective_from": Conflict(
+                "A rate for this currency and date exists.", code="exchange_rate_exists"
+            )
+        },
+    )
+    await session.refresh(rate)
+    return rate
+
+
+async def delete_exchange_rate(session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUID) -> None:
+    """Delete a rate; issued invoices keep the rate they were fixed with."""
+    ctx.access(Permission.EXCHANGE_RATES_WRITE)
+    rate = await get_in_team(session, ExchangeRate, ctx, rate_id, what="Exchange rate")
+    await session.delete(rate)
+    await session.flush()
