@@ -7,8 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.main import create_app
-
-PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
+from tests.helpers import PROBLEM_KEYS
 
 
 @pytest.fixture
