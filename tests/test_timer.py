@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import text
 
 from app.core.permissions import Role
@@ -217,17 +218,22 @@ async def test_every_role_can_time_its_work(client, app):
 
 async def test_concurrent_starts_exactly_one_wins(client, app):
     s = await two_projects(client, app)
-    for _round in range(3):
-        responses = await asyncio.gather(*(start_timer(client, s.member, s.p1) for _ in range(6)))
-        statuses = sorted(r.status_code for r in responses)
-        assert statuses == [201, 409, 409, 409, 409, 409], [r.text for r in responses]
-        winner = next(r.json() for r in responses if r.status_code == 201)
-        r = await get_timer(client, s.member)
-        assert r.json()["id"] == winner["id"]
-        assert await running_count(app, s.member.user_id) == 1
-        r = await stop_timer(client, s.member)
-        assert r.status_code == 200, r.text
-        await asyncio.sleep(1.05)  # the next round starts after this one ended
+    # The test holds the clock (ticking on its own): a timer stopped at once still runs for
+    # a second, so each round moves the clock to where the last one's entry ended.
+    with time_machine.travel(now(), tick=True) as clock:
+        for _round in range(3):
+            responses = await asyncio.gather(
+                *(start_timer(client, s.member, s.p1) for _ in range(6))
+            )
+            statuses = sorted(r.status_code for r in responses)
+            assert statuses == [201, 409, 409, 409, 409, 409], [r.text for r in responses]
+            winner = next(r.json() for r in responses if r.status_code == 201)
+            r = await get_timer(client, s.member)
+            assert r.json()["id"] == winner["id"]
+            assert await running_count(app, s.member.user_id) == 1
+            r = await stop_timer(client, s.member)
+            assert r.status_code == 200, r.text
+            clock.move_to(parse(r.json()["ended_at"]))  # the next round starts as this one ended
     assert len(await entries_of(app, s.member.user_id)) == 3
     assert_no_overlap(await entries_of(app, s.member.user_id))
 
