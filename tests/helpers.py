@@ -1,7 +1,7 @@
 """Assertions and small helpers shared by the test modules.
 
-Nothing here knows a domain: tests/factories drives the domains through the API, and
-tests/ladder.py walks an endpoint down the 401 -> 403 -> 404 -> success ladder."""
+Nothing here drives a domain: tests/factories makes each domain's objects through the
+API, and tests/ladder.py walks an endpoint down the 401 -> 403 -> 404 -> success ladder."""
 
 from datetime import UTC, date, datetime
 
@@ -94,7 +94,7 @@ async def patch(http, actor, path: str, **body) -> dict:
 
 # ------------------------------------------------------------------ role groups
 
-# Roles that may not manage the team (its settings, members, invitations, API keys).
+# Roles that may not manage a team's members, invitations or API keys.
 NON_MANAGERS = [Role.sales_manager, Role.sales_rep, Role.project_manager, Role.member]
 # Roles that may create clients, contacts and activities.
 MAY_CREATE_CRM = {Role.superadmin, Role.org_manager, Role.sales_manager, Role.sales_rep}

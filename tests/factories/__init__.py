@@ -1,8 +1,9 @@
 """Factories: each domain's objects made through Hourline's own API (or, for users and
-teams, its services), one module per domain, each factory defined once.
+teams, its services), one module per domain, each factory defined once - with the few
+readers and checks of that domain that several test modules share.
 
     accounts      Actor, make_actor
-    teams         team settings, invitations, API keys
+    teams         team settings, members, invitations, API keys
     clients       clients (with their project and contacts)
     contacts      contacts, activities, portal links
     projects      projects, members, boards, columns, tasks; small worlds built on them
