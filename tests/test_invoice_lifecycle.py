@@ -1,6 +1,6 @@
 """The invoice lifecycle: editing a draft, releasing time by deleting lines or drafts,
-finalizing (gapless numbers per team and year, also when concurrent), voiding, overdue,
-and a project's client fixed once it has invoiced time."""
+finalizing (gapless numbers per team and year, also when concurrent, after the team's
+prefix), voiding, overdue, and a project's client fixed once it has invoiced time."""
 
 import asyncio
 import uuid
