@@ -6,24 +6,15 @@ import json
 
 from app.core.permissions import Role
 from tests.factories import make_actor
+from tests.factories.clients import new_client
 from tests.helpers import assert_problem
-
-
-async def _client(client, actor, **extra) -> dict:
-    r = await client.post(
-        actor.url("/clients"),
-        json={"name": "Acme", "currency": "EUR", **extra},
-        headers=actor.headers,
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 async def test_rates_are_written_and_read_only_with_rate_rights(client, app):
     owner = await make_actor(app)
     rep = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
     manager = await make_actor(app, team_id=owner.team_id, role=Role.sales_manager)
-    acme = await _client(client, owner, hourly_rate_amount=12000, member_ids=[str(rep.user_id)])
+    acme = await new_client(client, owner, hourly_rate_amount=12000, member_ids=[str(rep.user_id)])
     assert acme["hourly_rate_amount"] == 12000
 
     # A sales rep sees its client, but not the rate; it may not set one either.
@@ -47,7 +38,7 @@ async def test_rates_are_written_and_read_only_with_rate_rights(client, app):
 async def test_a_sales_rep_sees_its_time_without_rates(client, app):
     owner = await make_actor(app)
     rep = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
-    acme = await _client(client, owner, create_project=True, member_ids=[str(rep.user_id)])
+    acme = await new_client(client, owner, create_project=True, member_ids=[str(rep.user_id)])
     project_id = acme["project_id"]
     await client.post(
         owner.url(f"/projects/{project_id}/members"),
@@ -82,8 +73,8 @@ async def test_a_sales_rep_sees_its_time_without_rates(client, app):
 async def test_only_project_creators_move_a_project_to_another_client(client, app):
     owner = await make_actor(app)
     pm = await make_actor(app, team_id=owner.team_id, role=Role.project_manager)
-    first = await _client(client, owner, create_project=True)
-    second = await _client(client, owner)
+    first = await new_client(client, owner, create_project=True)
+    second = await new_client(client, owner)
     project_id = first["project_id"]
     await client.post(
         owner.url(f"/projects/{project_id}/members"),
@@ -125,7 +116,7 @@ async def test_a_key_whose_role_no_longer_nests_in_its_creators_is_suspended(cli
 async def test_a_member_key_logs_time_only_on_projects_of_its_creator(client, app):
     owner = await make_actor(app)
     other = await make_actor(app, team_id=owner.team_id, role=Role.org_manager)
-    acme = await _client(client, other, create_project=True)  # the owner is not a member
+    acme = await new_client(client, other, create_project=True)  # the owner is not a member
     r = await client.post(
         owner.url("/api-keys"), json={"name": "timer", "role": "member"}, headers=owner.headers
     )
@@ -153,7 +144,7 @@ async def test_inputs_that_used_to_crash_are_refused(client, app):
         headers=owner.headers,
     )
     assert_problem(naive, 422, "validation_error")
-    acme = await _client(client, owner)
+    acme = await new_client(client, owner)
     huge = await client.post(
         owner.url("/invoices"),
         json={

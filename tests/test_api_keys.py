@@ -14,20 +14,11 @@ from app.core.errors import AppError
 from app.core.permissions import Permission, Role, access_of
 from app.core.security import new_api_key
 from tests.factories import make_actor
-from tests.helpers import assert_problem, bearer
+from tests.factories.teams import create_api_key
+from tests.helpers import NON_MANAGERS, assert_problem, bearer
+from tests.ladder import ladder
 
-NON_MANAGERS = [Role.sales_manager, Role.sales_rep, Role.project_manager, Role.member]
 KEY_ROLES = [r for r in Role if r is not Role.superadmin]
-
-
-async def create_key(client, actor, role: str = "member", **extra) -> dict:
-    r = await client.post(
-        actor.url("/api-keys"),
-        json={"name": f"{role} key", "role": role, **extra},
-        headers=actor.headers,
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 async def listed_keys(client, actor) -> dict[str, dict]:
@@ -48,22 +39,22 @@ async def test_create_api_key_ladder(client, app):
     owner = await make_actor(app)
     stranger = await make_actor(app)
     payload = {"name": "CI", "role": "member"}
+    non_managers = [await make_actor(app, team_id=owner.team_id, role=r) for r in NON_MANAGERS]
 
-    assert_problem(await client.post(owner.url("/api-keys"), json=payload), 401)
-    for role in NON_MANAGERS:
-        actor = await make_actor(app, team_id=owner.team_id, role=role)
-        assert_problem(
-            await client.post(owner.url("/api-keys"), json=payload, headers=actor.headers),
-            403,
-            "forbidden",
-        )
-    assert_problem(
-        await client.post(owner.url("/api-keys"), json=payload, headers=stranger.headers), 404
+    async def unchanged() -> None:
+        assert await listed_keys(client, owner) == {}
+
+    r = await ladder(
+        client,
+        "POST",
+        "/api-keys",
+        owner=owner,
+        stranger=stranger,
+        forbidden=non_managers,
+        json=payload,
+        unchanged=unchanged,
+        ok=201,
     )
-    assert await listed_keys(client, owner) == {}
-
-    r = await client.post(owner.url("/api-keys"), json=payload, headers=owner.headers)
-    assert r.status_code == 201, r.text
     body = r.json()
     assert body["name"] == "CI"
     assert body["role"] == "member"
@@ -119,7 +110,7 @@ async def test_superadmin_key_not_allowed(client, app):
 async def test_org_manager_creates_any_non_superadmin_key(client, app, role):
     owner = await make_actor(app)
     org = await make_actor(app, team_id=owner.team_id, role=Role.org_manager)
-    key = await create_key(client, org, role.value)
+    key = await create_api_key(client, org, role.value)
     assert key["role"] == role.value
     assert key["created_by_id"] == str(org.user_id)
     me = await client.get("/v1/me", headers=bearer(key["key"]))
@@ -155,18 +146,21 @@ async def test_create_api_key_validation(client, app):
 async def test_list_api_keys_ladder(client, app):
     owner = await make_actor(app)
     stranger = await make_actor(app)
-    mine = await create_key(client, owner)
-    await create_key(client, stranger)
+    mine = await create_api_key(client, owner)
+    await create_api_key(client, stranger)
 
-    assert_problem(await client.get(owner.url("/api-keys")), 401)
-    for role in NON_MANAGERS:
-        actor = await make_actor(app, team_id=owner.team_id, role=role)
-        assert_problem(await client.get(owner.url("/api-keys"), headers=actor.headers), 403)
-    assert_problem(await client.get(owner.url("/api-keys"), headers=stranger.headers), 404)
+    non_managers = [await make_actor(app, team_id=owner.team_id, role=r) for r in NON_MANAGERS]
 
     org = await make_actor(app, team_id=owner.team_id, role=Role.org_manager)
-    r = await client.get(owner.url("/api-keys"), headers=org.headers)
-    assert r.status_code == 200, r.text
+    r = await ladder(
+        client,
+        "GET",
+        "/api-keys",
+        owner=owner,
+        stranger=stranger,
+        forbidden=non_managers,
+        allowed=org,
+    )
     assert [k["id"] for k in r.json()["data"]] == [mine["id"]]
     assert all("key" not in k for k in r.json()["data"])
 
@@ -177,27 +171,26 @@ async def test_list_api_keys_ladder(client, app):
 async def test_revoke_api_key_ladder(client, app):
     owner = await make_actor(app)
     stranger = await make_actor(app)
-    key = await create_key(client, owner, "org_manager")
-    foreign = await create_key(client, stranger, "member")
-    url = owner.url(f"/api-keys/{key['id']}")
+    key = await create_api_key(client, owner, "org_manager")
+    foreign = await create_api_key(client, stranger, "member")
+    non_managers = [await make_actor(app, team_id=owner.team_id, role=r) for r in NON_MANAGERS]
 
-    assert_problem(await client.delete(url), 401)
-    for role in NON_MANAGERS:
-        actor = await make_actor(app, team_id=owner.team_id, role=role)
-        assert_problem(await client.delete(url, headers=actor.headers), 403)
-    assert_problem(await client.delete(url, headers=stranger.headers), 404)
-    # Another team's key through this team's path: not found, and it keeps working.
-    assert_problem(
-        await client.delete(owner.url(f"/api-keys/{foreign['id']}"), headers=owner.headers), 404
-    )
-    assert_problem(
-        await client.delete(owner.url(f"/api-keys/{uuid.uuid4()}"), headers=owner.headers), 404
-    )
-    assert (await client.get(stranger.url(), headers=bearer(foreign["key"]))).status_code == 200
-    assert (await client.get(owner.url(), headers=bearer(key["key"]))).status_code == 200
+    async def unchanged() -> None:
+        assert (await client.get(stranger.url(), headers=bearer(foreign["key"]))).status_code == 200
+        assert (await client.get(owner.url(), headers=bearer(key["key"]))).status_code == 200
 
-    r = await client.delete(url, headers=owner.headers)
-    assert r.status_code == 204, r.text
+    await ladder(
+        client,
+        "DELETE",
+        f"/api-keys/{key['id']}",
+        owner=owner,
+        stranger=stranger,
+        forbidden=non_managers,
+        # Another team's key through this team's path: not found, and it keeps working.
+        foreign_paths=[f"/api-keys/{foreign['id']}", f"/api-keys/{uuid.uuid4()}"],
+        unchanged=unchanged,
+        ok=204,
+    )
     assert (await listed_keys(client, owner))[key["id"]]["revoked_at"] is not None
     assert_problem(
         await client.get(owner.url(), headers=bearer(key["key"])), 401, "invalid_api_key"
@@ -210,7 +203,7 @@ async def test_revoke_api_key_ladder(client, app):
 
 async def test_member_key_acts_with_its_role(client, app):
     owner = await make_actor(app)
-    key = (await create_key(client, owner, "member"))["key"]
+    key = (await create_api_key(client, owner, "member"))["key"]
     h = bearer(key)
 
     r = await client.get(owner.url(), headers=h)
@@ -242,7 +235,7 @@ async def test_member_key_acts_with_its_role(client, app):
 
 async def test_org_manager_key_manages_the_team(client, app, mailbox, run_jobs):
     owner = await make_actor(app)
-    key = (await create_key(client, owner, "org_manager"))["key"]
+    key = (await create_api_key(client, owner, "org_manager"))["key"]
     h = bearer(key)
     r = await client.post(
         owner.url("/invitations"),
@@ -277,7 +270,7 @@ async def test_key_on_another_team_is_404(client, app):
     )
     assert (await client.get(other.url(), headers=owner.headers)).status_code == 200
 
-    key = (await create_key(client, owner, "org_manager"))["key"]
+    key = (await create_api_key(client, owner, "org_manager"))["key"]
     h = bearer(key)
     assert_problem(await client.get(other.url(), headers=h), 404)
     assert_problem(await client.get(other.url("/members"), headers=h), 404)
@@ -292,7 +285,7 @@ async def test_key_on_another_team_is_404(client, app):
 
 async def test_invalid_keys_are_401(client, app):
     owner = await make_actor(app)
-    key = (await create_key(client, owner, "member"))["key"]
+    key = (await create_api_key(client, owner, "member"))["key"]
     assert (await client.get(owner.url(), headers=bearer(key))).status_code == 200
 
     last = key[-1]
@@ -317,7 +310,7 @@ async def test_invalid_keys_are_401(client, app):
 async def test_expired_key_is_401(client, app):
     owner = await make_actor(app)
     soon = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    created = await create_key(client, owner, "member", expires_at=soon)
+    created = await create_api_key(client, owner, "member", expires_at=soon)
     assert created["expires_at"] is not None
     h = bearer(created["key"])
     assert (await client.get(owner.url(), headers=h)).status_code == 200
@@ -333,7 +326,7 @@ async def test_expired_key_is_401(client, app):
 
 async def test_last_used_at_is_set_after_use(client, app):
     owner = await make_actor(app)
-    created = await create_key(client, owner, "member")
+    created = await create_api_key(client, owner, "member")
     assert (await listed_keys(client, owner))[created["id"]]["last_used_at"] is None
 
     before = datetime.now(UTC) - timedelta(seconds=5)
@@ -359,7 +352,7 @@ async def test_last_used_at_counts_refused_calls(client, app):
     """A call the key's role refuses (403) is still a use of the key and must be recorded:
     otherwise a key that is only ever used for refused calls looks unused."""
     owner = await make_actor(app)
-    created = await create_key(client, owner, "member")
+    created = await create_api_key(client, owner, "member")
     before = datetime.now(UTC) - timedelta(seconds=5)
     r = await client.patch(owner.url(), json={"name": "x"}, headers=bearer(created["key"]))
     assert_problem(r, 403)
@@ -374,7 +367,7 @@ async def test_last_used_at_counts_refused_calls(client, app):
 async def test_removing_creator_disables_keys(client, app):
     owner = await make_actor(app)
     org = await make_actor(app, team_id=owner.team_id, role=Role.org_manager)
-    key = await create_key(client, org, "member")
+    key = await create_api_key(client, org, "member")
     h = bearer(key["key"])
     assert (await client.get(owner.url(), headers=h)).status_code == 200
 
@@ -387,7 +380,7 @@ async def test_removing_creator_disables_keys(client, app):
 async def test_creator_leaving_disables_keys_even_if_rejoining(client, app, mailbox, run_jobs):
     owner = await make_actor(app)
     org = await make_actor(app, team_id=owner.team_id, role=Role.org_manager)
-    key = await create_key(client, org, "member")
+    key = await create_api_key(client, org, "member")
     h = bearer(key["key"])
 
     r = await client.delete(owner.url(f"/members/{org.user_id}"), headers=org.headers)
@@ -412,7 +405,7 @@ async def test_creator_leaving_disables_keys_even_if_rejoining(client, app, mail
 async def test_key_cannot_remove_its_creator_by_leaving(client, app):
     owner = await make_actor(app)
     org = await make_actor(app, team_id=owner.team_id, role=Role.org_manager)
-    key = await create_key(client, org, "member")
+    key = await create_api_key(client, org, "member")
     # A member-role key acting as `org` may not make `org` leave the team.
     r = await client.delete(owner.url(f"/members/{org.user_id}"), headers=bearer(key["key"]))
     assert_problem(r, 403)
@@ -422,7 +415,7 @@ async def test_key_cannot_remove_its_creator_by_leaving(client, app):
 async def test_demoted_creator_limits_key(client, app):
     owner = await make_actor(app)
     org = await make_actor(app, team_id=owner.team_id, role=Role.org_manager)
-    key = await create_key(client, org, "org_manager")
+    key = await create_api_key(client, org, "org_manager")
     h = bearer(key["key"])
     invitation = {"email": "x@example.com", "role": "member"}
     r = await client.post(owner.url("/invitations"), json=invitation, headers=h)
@@ -471,7 +464,7 @@ async def test_key_grants_stay_within_its_role_and_its_creator(client, app, key_
     """
     owner = await make_actor(app)
     creator = await make_actor(app, team_id=owner.team_id, role=Role.org_manager)
-    key = await create_key(client, creator, key_role.value)
+    key = await create_api_key(client, creator, key_role.value)
     r = await client.patch(
         owner.url(f"/members/{creator.user_id}"),
         json={"role": creator_role.value},
@@ -504,7 +497,7 @@ async def test_key_grants_stay_within_its_role_and_its_creator(client, app, key_
 
 async def test_deleting_team_kills_its_keys(client, app):
     owner = await make_actor(app)
-    key = (await create_key(client, owner, "member"))["key"]
+    key = (await create_api_key(client, owner, "member"))["key"]
     r = await client.delete(owner.url(), headers=owner.headers)
     assert r.status_code == 204, r.text
     assert_problem(await client.get(owner.url(), headers=bearer(key)), 401, "invalid_api_key")

@@ -13,8 +13,7 @@ from app.core.permissions import Role
 from app.teams import service as teams_service
 from app.teams.models import Membership, Team
 from tests.factories import make_actor
-
-PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
+from tests.helpers import assert_problem, bearer
 
 
 def _signup_body(email: str = "ada@example.com", **over: object) -> dict[str, object]:
@@ -25,20 +24,6 @@ def _signup_body(email: str = "ada@example.com", **over: object) -> dict[str, ob
         "team_name": "Analytical Engines",
     }
     body.update(over)
-    return body
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _assert_problem(r, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
-    body = r.json()
-    assert body.keys() >= PROBLEM_KEYS, body
-    assert body["status"] == status
-    assert body["code"] == code, body
     return body
 
 
@@ -71,7 +56,7 @@ async def test_signup_creates_user_team_and_session(client, app, settings):
     assert body["access_token"] and body["refresh_token"]
     assert body["access_token"] != body["refresh_token"]
 
-    me = await client.get("/v1/me", headers=_bearer(body["access_token"]))
+    me = await client.get("/v1/me", headers=bearer(body["access_token"]))
     assert me.status_code == 200, me.text
     assert me.json()["id"] == body["user"]["id"]
     assert me.json()["teams"] == [
@@ -110,7 +95,7 @@ async def test_signup_duplicate_email_differing_in_case_is_409(client, app):
     r = await client.post(
         "/v1/auth/signup", json=_signup_body("Grace@EXAMPLE.com", team_name="Other")
     )
-    _assert_problem(r, 409, "email_taken")
+    assert_problem(r, 409, "email_taken")
     assert await _scalar(app, select(func.count()).select_from(User)) == 1
     assert await _scalar(app, select(func.count()).select_from(Team)) == 1
 
@@ -133,7 +118,7 @@ async def test_signup_duplicate_email_differing_in_case_is_409(client, app):
 )
 async def test_signup_invalid_payload_is_422(client, app, payload, loc):
     r = await client.post("/v1/auth/signup", json=payload)
-    body = _assert_problem(r, 422, "validation_error")
+    body = assert_problem(r, 422, "validation_error")
     assert isinstance(body["errors"], list) and body["errors"]
     for err in body["errors"]:
         assert isinstance(err["loc"], list)
@@ -148,7 +133,7 @@ async def test_signup_malformed_json_is_422(client, app):
         content=b'{"email": "a@example.com",',
         headers={"content-type": "application/json"},
     )
-    body = _assert_problem(r, 422, "validation_error")
+    body = assert_problem(r, 422, "validation_error")
     assert body["errors"] and all({"loc", "msg"} <= e.keys() for e in body["errors"])
     assert await _scalar(app, select(func.count()).select_from(User)) == 0
 
@@ -164,7 +149,7 @@ async def test_login_success(client, app, settings):
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == settings.access_token_ttl_seconds
     assert body["access_token"] != actor.access_token
-    me = await client.get("/v1/me", headers=_bearer(body["access_token"]))
+    me = await client.get("/v1/me", headers=bearer(body["access_token"]))
     assert me.status_code == 200, me.text
     assert me.json()["id"] == str(actor.user_id)
     # Each login is a new session.
@@ -179,8 +164,8 @@ async def test_wrong_password_and_unknown_email_are_indistinguishable(client, ap
     actor = await make_actor(app)
     wrong = await _login(client, actor.email, "not the password")
     unknown = await _login(client, "nobody-here@example.com", "not the password")
-    wrong_body = _assert_problem(wrong, 401, "invalid_credentials")
-    unknown_body = _assert_problem(unknown, 401, "invalid_credentials")
+    wrong_body = assert_problem(wrong, 401, "invalid_credentials")
+    unknown_body = assert_problem(unknown, 401, "invalid_credentials")
     assert wrong_body == unknown_body
     assert wrong.content == unknown.content
     assert wrong.headers.get("www-authenticate") == unknown.headers.get("www-authenticate")
@@ -194,7 +179,7 @@ async def test_wrong_password_and_unknown_email_are_indistinguishable(client, ap
 
 async def test_login_invalid_payload_is_422(client):
     r = await client.post("/v1/auth/login", json={"email": "a@example.com"})
-    body = _assert_problem(r, 422, "validation_error")
+    body = assert_problem(r, 422, "validation_error")
     assert ["body", "password"] in [e["loc"] for e in body["errors"]]
 
 
@@ -203,19 +188,19 @@ async def test_login_invalid_payload_is_422(client):
 
 async def test_missing_authorization_is_401_not_authenticated(client):
     r = await client.get("/v1/me")
-    _assert_problem(r, 401, "not_authenticated")
+    assert_problem(r, 401, "not_authenticated")
     assert r.headers.get("www-authenticate", "").lower().startswith("bearer")
 
 
 async def test_non_bearer_scheme_is_401_not_authenticated(client, app):
     actor = await make_actor(app)
     r = await client.get("/v1/me", headers={"Authorization": f"Basic {actor.access_token}"})
-    _assert_problem(r, 401, "not_authenticated")
+    assert_problem(r, 401, "not_authenticated")
 
 
 async def test_garbage_bearer_token_is_401_invalid_token(client):
-    r = await client.get("/v1/me", headers=_bearer("not.a.jwt"))
-    _assert_problem(r, 401, "invalid_token")
+    r = await client.get("/v1/me", headers=bearer("not.a.jwt"))
+    assert_problem(r, 401, "invalid_token")
 
 
 async def test_token_signed_with_another_secret_is_rejected(client, app):
@@ -224,14 +209,14 @@ async def test_token_signed_with_another_secret_is_rejected(client, app):
     actor = await make_actor(app)
     claims = app.state.secrets.decode_access_token(actor.access_token)
     forged = jwt.encode(claims, "another-secret-that-is-long-enough-for-hs256", algorithm="HS256")
-    r = await client.get("/v1/me", headers=_bearer(forged))
-    _assert_problem(r, 401, "invalid_token")
+    r = await client.get("/v1/me", headers=bearer(forged))
+    assert_problem(r, 401, "invalid_token")
 
 
 async def test_refresh_token_is_not_an_access_token(client, app):
     actor = await make_actor(app)
-    r = await client.get("/v1/me", headers=_bearer(actor.refresh_token))
-    _assert_problem(r, 401, "invalid_token")
+    r = await client.get("/v1/me", headers=bearer(actor.refresh_token))
+    assert_problem(r, 401, "invalid_token")
 
 
 async def test_expired_access_token_is_401(client, app, monkeypatch):
@@ -240,16 +225,16 @@ async def test_expired_access_token_is_401(client, app, monkeypatch):
     session_id = uuid.UUID(claims["sid"])
     monkeypatch.setattr(app.state.settings, "access_token_ttl_seconds", -60)
     expired, _ = app.state.secrets.issue_access_token(actor.user_id, session_id)
-    r = await client.get("/v1/me", headers=_bearer(expired))
-    _assert_problem(r, 401, "invalid_token")
+    r = await client.get("/v1/me", headers=bearer(expired))
+    assert_problem(r, 401, "invalid_token")
     # The same session with a valid token still works: the expiry alone was refused.
     r = await client.get("/v1/me", headers=actor.headers)
     assert r.status_code == 200, r.text
 
 
 async def test_malformed_api_key_is_401(client):
-    r = await client.get("/v1/me", headers=_bearer("hl_" + "x" * 38))
-    _assert_problem(r, 401, "invalid_api_key")
+    r = await client.get("/v1/me", headers=bearer("hl_" + "x" * 38))
+    assert_problem(r, 401, "invalid_api_key")
 
 
 # ---------------------------------------------------------------- refresh
@@ -262,7 +247,7 @@ async def test_refresh_rotates_the_pair(client, app):
     pair = r.json()
     assert pair["refresh_token"] != actor.refresh_token
     assert pair["token_type"] == "bearer"
-    me = await client.get("/v1/me", headers=_bearer(pair["access_token"]))
+    me = await client.get("/v1/me", headers=bearer(pair["access_token"]))
     assert me.status_code == 200, me.text
     assert me.json()["id"] == str(actor.user_id)
 
@@ -287,7 +272,7 @@ async def test_old_refresh_token_no_longer_works(client, app):
 
 async def test_unknown_refresh_token_is_401(client):
     r = await client.post("/v1/auth/refresh", json={"refresh_token": "no-such-token"})
-    _assert_problem(r, 401, "invalid_refresh_token")
+    assert_problem(r, 401, "invalid_refresh_token")
 
 
 async def test_refresh_token_reuse_revokes_the_whole_family(client, app):
@@ -306,15 +291,15 @@ async def test_refresh_token_reuse_revokes_the_whole_family(client, app):
 
     # An attacker (or a confused client) presents the long-rotated first token.
     reused = await client.post("/v1/auth/refresh", json={"refresh_token": actor.refresh_token})
-    _assert_problem(reused, 401, "refresh_token_reused")
+    assert_problem(reused, 401, "refresh_token_reused")
 
     # The whole family is dead: the newest access and refresh tokens included.
-    me = await client.get("/v1/me", headers=_bearer(newest["access_token"]))
-    _assert_problem(me, 401, "session_revoked")
+    me = await client.get("/v1/me", headers=bearer(newest["access_token"]))
+    assert_problem(me, 401, "session_revoked")
     me = await client.get("/v1/me", headers=actor.headers)
-    _assert_problem(me, 401, "session_revoked")
+    assert_problem(me, 401, "session_revoked")
     r = await client.post("/v1/auth/refresh", json={"refresh_token": newest["refresh_token"]})
-    _assert_problem(r, 401, "session_revoked")
+    assert_problem(r, 401, "session_revoked")
 
     # The revocation was committed although the request failed.
     sid = uuid.UUID(app.state.secrets.decode_access_token(actor.access_token)["sid"])
@@ -322,7 +307,7 @@ async def test_refresh_token_reuse_revokes_the_whole_family(client, app):
     assert reason == "refresh_token_reused"
 
     # The user's other login is untouched.
-    me = await client.get("/v1/me", headers=_bearer(other_pair["access_token"]))
+    me = await client.get("/v1/me", headers=bearer(other_pair["access_token"]))
     assert me.status_code == 200, me.text
     r = await client.post("/v1/auth/refresh", json={"refresh_token": other_pair["refresh_token"]})
     assert r.status_code == 200, r.text
@@ -341,19 +326,19 @@ async def test_logout_ends_the_session(client, app):
     assert r.content == b""
 
     me = await client.get("/v1/me", headers=actor.headers)
-    _assert_problem(me, 401, "session_revoked")
+    assert_problem(me, 401, "session_revoked")
     r = await client.post("/v1/auth/refresh", json={"refresh_token": actor.refresh_token})
     assert r.status_code == 401, r.text
     assert r.json()["code"] == "session_revoked"
 
     # Only that session ended.
-    me = await client.get("/v1/me", headers=_bearer(other.json()["access_token"]))
+    me = await client.get("/v1/me", headers=bearer(other.json()["access_token"]))
     assert me.status_code == 200, me.text
 
 
 async def test_logout_requires_authentication(client):
     r = await client.post("/v1/auth/logout")
-    _assert_problem(r, 401, "not_authenticated")
+    assert_problem(r, 401, "not_authenticated")
 
 
 # ---------------------------------------------------------------- rate limits
@@ -364,13 +349,13 @@ async def test_login_rate_limited_per_email(client, app, monkeypatch):
     monkeypatch.setattr(app.state.settings, "login_rate_limit_per_email", 3)
     for _ in range(3):
         r = await _login(client, actor.email, "wrong password")
-        _assert_problem(r, 401, "invalid_credentials")
+        assert_problem(r, 401, "invalid_credentials")
     r = await _login(client, actor.email, "wrong password")
-    _assert_problem(r, 429, "rate_limited")
+    assert_problem(r, 429, "rate_limited")
     assert int(r.headers["retry-after"]) > 0
     # Even the right password is refused now, and the address is matched case-insensitively.
     r = await _login(client, actor.email.upper(), actor.password)
-    _assert_problem(r, 429, "rate_limited")
+    assert_problem(r, 429, "rate_limited")
     # Another address from the same client is not affected.
     other = await make_actor(app)
     r = await _login(client, other.email, other.password)
@@ -381,10 +366,10 @@ async def test_login_rate_limited_per_ip(client, app, monkeypatch):
     monkeypatch.setattr(app.state.settings, "login_rate_limit_per_ip", 3)
     for i in range(3):
         r = await _login(client, f"stranger{i}@example.com", "wrong password")
-        _assert_problem(r, 401, "invalid_credentials")
+        assert_problem(r, 401, "invalid_credentials")
     actor = await make_actor(app)
     r = await _login(client, actor.email, actor.password)
-    _assert_problem(r, 429, "rate_limited")
+    assert_problem(r, 429, "rate_limited")
     assert int(r.headers["retry-after"]) > 0
 
 
@@ -410,7 +395,7 @@ async def test_me_with_api_key_lists_only_its_team_with_its_role(client, app):
     key = r.json()["key"]
     assert key.startswith("hl_")
 
-    me = await client.get("/v1/me", headers=_bearer(key))
+    me = await client.get("/v1/me", headers=bearer(key))
     assert me.status_code == 200, me.text
     body = me.json()
     assert body["id"] == str(owner.user_id)
@@ -419,7 +404,7 @@ async def test_me_with_api_key_lists_only_its_team_with_its_role(client, app):
     assert body["teams"][0]["role"] == "sales_manager"
 
     # The key cannot reach the creator's other team.
-    r = await client.get(f"/v1/teams/{second.id}", headers=_bearer(key))
+    r = await client.get(f"/v1/teams/{second.id}", headers=bearer(key))
     assert r.status_code == 404, r.text
 
 
@@ -430,11 +415,11 @@ async def test_revoked_api_key_is_401(client, app):
     )
     assert r.status_code == 201, r.text
     key_id, key = r.json()["id"], r.json()["key"]
-    assert (await client.get("/v1/me", headers=_bearer(key))).status_code == 200
+    assert (await client.get("/v1/me", headers=bearer(key))).status_code == 200
     r = await client.delete(owner.url(f"/api-keys/{key_id}"), headers=owner.headers)
     assert r.status_code == 204, r.text
-    r = await client.get("/v1/me", headers=_bearer(key))
-    _assert_problem(r, 401, "invalid_api_key")
+    r = await client.get("/v1/me", headers=bearer(key))
+    assert_problem(r, 401, "invalid_api_key")
 
 
 async def test_logout_with_an_api_key_is_400(client, app):
@@ -443,8 +428,8 @@ async def test_logout_with_an_api_key_is_400(client, app):
         owner.url("/api-keys"), json={"name": "ci", "role": "member"}, headers=owner.headers
     )
     assert r.status_code == 201, r.text
-    r = await client.post("/v1/auth/logout", headers=_bearer(r.json()["key"]))
-    _assert_problem(r, 400, "not_a_session")
+    r = await client.post("/v1/auth/logout", headers=bearer(r.json()["key"]))
+    assert_problem(r, 400, "not_a_session")
     # The owner's own session is unaffected.
     assert (await client.get("/v1/me", headers=owner.headers)).status_code == 200
 
@@ -456,7 +441,7 @@ async def test_expired_refresh_token_is_401(client, app):
             update(RefreshToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     r = await client.post("/v1/auth/refresh", json={"refresh_token": actor.refresh_token})
-    _assert_problem(r, 401, "refresh_token_expired")
+    assert_problem(r, 401, "refresh_token_expired")
     # An expired token is not "used": no new token was issued.
     assert await _scalar(app, select(func.count()).select_from(RefreshToken)) == 1
 
@@ -470,7 +455,7 @@ async def test_concurrent_signups_with_one_email_create_one_account(client, app)
     results = await asyncio.gather(signup("First"), signup("Second"))
     assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
     loser = next(r for r in results if r.status_code == 409)
-    _assert_problem(loser, 409, "email_taken")
+    assert_problem(loser, 409, "email_taken")
     assert await _scalar(app, select(func.count()).select_from(User)) == 1
     # The losing request's team was rolled back with it.
     assert await _scalar(app, select(func.count()).select_from(Team)) == 1

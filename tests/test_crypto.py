@@ -6,6 +6,14 @@ import uuid
 
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
+from tests.factories.invoices import get_invoice
+from tests.factories.payments import (
+    checkout,
+    invoice_payments,
+    open_invoice,
+    pay,
+    recipients,
+)
 from tests.fakes import (  # noqa: F401  (fixtures)
     CRYPTO_API_KEY,
     CRYPTO_WEBHOOK_SECRET,
@@ -14,29 +22,14 @@ from tests.fakes import (  # noqa: F401  (fixtures)
     crypto_server_fixture,
     crypto_signature,
 )
-from tests.test_payments import (
-    assert_problem,
-    fetch_invoice,
-    invoice_payments,
-    open_invoice,
-    pay,
-    recipients,
-)
+from tests.helpers import assert_problem
 
 WEBHOOK = "/v1/webhooks/crypto"
 
 
-async def checkout(http, actor: Actor, invoice_id: str):
-    return await http.post(
-        actor.url(f"/invoices/{invoice_id}/checkout"),
-        json={"provider": "crypto"},
-        headers=actor.headers,
-    )
-
-
 async def order_for(http, actor: Actor, invoice: dict, gateway) -> str:
     """Start a crypto checkout; the gateway's order id."""
-    r = await checkout(http, actor, invoice["id"])
+    r = await checkout(http, actor, invoice["id"], "crypto")
     assert r.status_code == 200, r.text
     return r.json()["url"].rsplit("/", 1)[-1]
 
@@ -65,7 +58,7 @@ async def test_checkout_creates_an_order_for_the_amount_due(client, app, setting
     invoice = await open_invoice(client, owner, amount=20000)
     assert (await pay(client, owner, invoice["id"], 7655)).status_code == 201
 
-    r = await checkout(client, owner, invoice["id"])
+    r = await checkout(client, owner, invoice["id"], "crypto")
     assert r.status_code == 200, r.text
     body = r.json()
     [order] = crypto_gateway.orders
@@ -84,7 +77,7 @@ async def test_checkout_creates_an_order_for_the_amount_due(client, app, setting
     assert sent["return_url"] == invoice["pay_url"]
 
     # every checkout is a new order with its own reference
-    r = await checkout(client, owner, invoice["id"])
+    r = await checkout(client, owner, invoice["id"], "crypto")
     assert r.status_code == 200, r.text
     assert len(crypto_gateway.orders) == 2
     assert crypto_gateway.orders[1].json["reference"] != sent["reference"]
@@ -101,10 +94,10 @@ async def test_order_amounts_in_major_units(client, app, crypto_gateway):
     assert r.status_code == 201, r.text
     for amount, currency, expected in ((10000, "EUR", "100.00"), (5, "EUR", "0.05")):
         invoice = await open_invoice(client, owner, amount=amount, currency=currency)
-        assert (await checkout(client, owner, invoice["id"])).status_code == 200
+        assert (await checkout(client, owner, invoice["id"], "crypto")).status_code == 200
         assert crypto_gateway.orders[-1].json["amount"] == expected
     invoice = await open_invoice(client, owner, amount=12000, currency="JPY")
-    assert (await checkout(client, owner, invoice["id"])).status_code == 200
+    assert (await checkout(client, owner, invoice["id"], "crypto")).status_code == 200
     assert crypto_gateway.orders[-1].json["amount"] == "12000"
     assert crypto_gateway.orders[-1].json["currency"] == "JPY"
 
@@ -115,17 +108,23 @@ async def test_checkout_without_the_gateway_configured_is_503(
     owner = await make_actor(app)
     invoice = await open_invoice(client, owner)
     monkeypatch.setattr(settings, "crypto_api_key", None)
-    assert_problem(await checkout(client, owner, invoice["id"]), 503, "provider_not_configured")
+    assert_problem(
+        await checkout(client, owner, invoice["id"], "crypto"), 503, "provider_not_configured"
+    )
     monkeypatch.setattr(settings, "crypto_api_key", CRYPTO_API_KEY)
     monkeypatch.setattr(settings, "crypto_api_base", None)
-    assert_problem(await checkout(client, owner, invoice["id"]), 503, "provider_not_configured")
+    assert_problem(
+        await checkout(client, owner, invoice["id"], "crypto"), 503, "provider_not_configured"
+    )
     assert crypto_gateway.requests == []
 
 
 async def test_checkout_needs_crypto_among_the_clients_methods(client, app, crypto_gateway):
     owner = await make_actor(app)
     invoice = await open_invoice(client, owner, methods=["stripe", "bank"])
-    assert_problem(await checkout(client, owner, invoice["id"]), 422, "payment_method_not_allowed")
+    assert_problem(
+        await checkout(client, owner, invoice["id"], "crypto"), 422, "payment_method_not_allowed"
+    )
     assert crypto_gateway.requests == []
 
 
@@ -135,7 +134,7 @@ async def test_a_gateway_refusing_the_order_is_reported(
     owner = await make_actor(app)
     invoice = await open_invoice(client, owner)
     monkeypatch.setattr(settings, "crypto_api_key", "a-wrong-key")  # the fake answers 401
-    r = await checkout(client, owner, invoice["id"])
+    r = await checkout(client, owner, invoice["id"], "crypto")
     assert r.status_code in (502, 503), r.text
     assert r.json()["code"] == "provider_error"
     [order] = crypto_gateway.orders
@@ -147,8 +146,8 @@ async def test_sales_managers_may_start_a_checkout_members_may_not(client, app, 
     sales_manager = await make_actor(app, team_id=owner.team_id, role=Role.sales_manager)
     member = await make_actor(app, team_id=owner.team_id, role=Role.member)
     invoice = await open_invoice(client, owner)
-    assert (await checkout(client, sales_manager, invoice["id"])).status_code == 200
-    assert_problem(await checkout(client, member, invoice["id"]), 403)
+    assert (await checkout(client, sales_manager, invoice["id"], "crypto")).status_code == 200
+    assert_problem(await checkout(client, member, invoice["id"], "crypto"), 403)
     assert len(crypto_gateway.orders) == 1
 
 
@@ -178,7 +177,7 @@ async def test_callback_signature_is_verified(client, app, run_jobs, crypto_gate
     # the signature is hex of HMAC-SHA256 over the raw body
     assert (await accepted(client, body))["duplicate"] is False
     await run_jobs(max_tries=6)
-    assert (await fetch_invoice(client, owner, invoice["id"]))["status"] == "paid"
+    assert (await get_invoice(client, owner, invoice["id"]))["status"] == "paid"
 
 
 async def test_callbacks_without_a_configured_secret_are_503(
@@ -199,14 +198,14 @@ async def test_a_partial_then_a_paid_callback_pay_the_invoice(
     first = crypto_callback(order, "partial", "40.00", "EUR", txid="0xaaa1", event_id="cb-1")
     assert (await accepted(client, first))["duplicate"] is False
     await run_jobs(max_tries=6)
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("open", 4000, 6000)
     assert mailbox.messages == []
 
     second = crypto_callback(order, "paid", "60.00", "EUR", txid="0xbbb2", event_id="cb-2")
     assert (await accepted(client, second))["duplicate"] is False
     await run_jobs(max_tries=6)
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("paid", 10000, 0)
 
     payments = await invoice_payments(client, owner, invoice["id"])
@@ -238,7 +237,7 @@ async def test_the_same_callback_twice_is_one_payment(client, app, run_jobs, cry
 
     [payment] = await invoice_payments(client, owner, invoice["id"])
     assert (payment["amount"], payment["provider_payment_id"]) == (2500, "0xfeed")
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"]) == ("open", 2500)
 
 
@@ -256,7 +255,7 @@ async def test_a_failed_callback_is_recorded_and_the_invoice_stays_open(
     [payment] = await invoice_payments(client, owner, invoice["id"])
     assert (payment["status"], payment["method"]) == ("failed", "crypto")
     assert payment["failure_reason"] == "transaction expired"
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"]) == ("open", 0)
     [message] = mailbox.messages
     assert recipients(message) == {owner.email, org_manager.email}
@@ -274,7 +273,7 @@ async def test_callbacks_that_cannot_apply_change_nothing(client, app, run_jobs,
     [kept] = await invoice_payments(client, owner, invoice["id"])
     assert kept["status"] == "failed"
     assert kept["failure_reason"].startswith("received but not applied (currency_mismatch")
-    assert (await fetch_invoice(client, owner, invoice["id"]))["amount_paid"] == 0
+    assert (await get_invoice(client, owner, invoice["id"]))["amount_paid"] == 0
 
     # a malformed but signed callback
     body = json.dumps({"event_id": "cb-x", "status": "paid"}).encode()

@@ -17,20 +17,19 @@ from sqlalchemy import text
 from app.invoices.jobs import send_invoice
 from app.worker import build_worker
 from tests.factories import make_actor
-from tests.helpers import invoice_mails
-from tests.test_invoices import (
+from tests.factories.clients import new_client_project
+from tests.factories.invoices import (
     MARCH,
-    add_entry,
-    add_rate,
-    assert_problem,
-    at,
     create_invoice,
     finalize,
     get_invoice,
+    invoice_mails,
     manual_draft,
-    new_client,
     number,
 )
+from tests.factories.rates import add_rate
+from tests.factories.time_tracking import add_entry
+from tests.helpers import assert_problem, at
 
 CONTACTS = [("Pat Payer", "pat@example.com"), ("Ada Accounts", "ada@example.com")]
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -59,7 +58,7 @@ async def invoice_version(app, invoice_id: str) -> int:
 
 async def billed_client(client, owner, *, contacts=CONTACTS, **extra) -> tuple[str, dict]:
     """A client with 3 hours at 120.00 EUR in March: a 360.00 EUR draft."""
-    cid, pid = await new_client(client, owner, "Globex", contacts=contacts, **extra)
+    cid, pid = await new_client_project(client, owner, "Globex", contacts=contacts, **extra)
     await add_rate(client, owner, 12000)
     for day in (2, 3, 4):
         await add_entry(client, owner, pid, at(day, 9), 3600)
@@ -139,7 +138,7 @@ async def test_pdf_is_rendered_cached_per_version_and_re_rendered_on_change(clie
 
 async def test_pdf_formats_amounts_in_the_currency_digits(client, app):
     owner = await make_actor(app)
-    cid, _ = await new_client(client, owner, "Kuwait Trading", "KWD")
+    cid, _ = await new_client_project(client, owner, "Kuwait Trading", "KWD")
     inv = await create_invoice(
         client,
         owner,
@@ -226,7 +225,7 @@ async def test_sending_needs_a_billing_email(client, app, mailbox, run_jobs):
     assert (await finalize(client, owner, inv["id"]))["number"] == number(1)
 
     # The client's own email is used when it has no contacts.
-    cid, _ = await new_client(client, owner, "Solo", email="solo@example.com")
+    cid, _ = await new_client_project(client, owner, "Solo", email="solo@example.com")
     solo = await manual_draft(client, owner, cid)
     r = await client.post(owner.url(f"/invoices/{solo['id']}/send"), headers=owner.headers)
     assert r.status_code == 202, r.text

@@ -7,18 +7,16 @@ from datetime import UTC, datetime, time, timedelta
 from app.core.permissions import Role
 from app.invoices.jobs import run_scheduled_invoices
 from tests.factories import make_actor
-from tests.helpers import invoice_mails
-from tests.test_invoices import (
-    add_entry,
-    add_rate,
-    assert_problem,
-    at,
+from tests.factories.clients import new_client_project
+from tests.factories.invoices import (
     entry_invoice_id,
     get_invoice,
-    new_client,
-    put_settings,
-    today,
+    invoice_mails,
+    put_invoice_settings,
 )
+from tests.factories.rates import add_rate
+from tests.factories.time_tracking import add_entry
+from tests.helpers import assert_problem, at, today
 
 CONTACTS = [("Pat Payer", "pat@example.com")]
 
@@ -51,14 +49,14 @@ async def test_scheduled_run_makes_one_invoice_per_period_and_sends_it(
     client, app, mailbox, run_jobs
 ):
     owner = await make_actor(app)
-    cid, pid = await new_client(client, owner, contacts=CONTACTS)
+    cid, pid = await new_client_project(client, owner, contacts=CONTACTS)
     await add_rate(client, owner, 12000)
     due = today() - timedelta(days=3)
     start, end = due - timedelta(days=7), due - timedelta(days=1)
     inside = await add_entry(client, owner, pid, on(due - timedelta(days=5)), 3600)
     last_day = await add_entry(client, owner, pid, on(end, 22), 1800)
     before = await add_entry(client, owner, pid, on(start - timedelta(days=1)), 3600)
-    await put_settings(
+    await put_invoice_settings(
         client, owner, cid, schedule="weekly", next_run_on=due.isoformat(), auto_send=True
     )
     await run_jobs()  # the contact's portal invitation
@@ -105,7 +103,7 @@ async def test_scheduled_run_makes_one_invoice_per_period_and_sends_it(
     # The same due period again (say, the schedule was reset), with time logged late into
     # it: that period's run already happened, so no second invoice.
     late = await add_entry(client, owner, pid, on(start, 14), 1800)
-    await put_settings(
+    await put_invoice_settings(
         client, owner, cid, schedule="weekly", next_run_on=due.isoformat(), auto_send=True
     )
     assert await run_scheduled_invoices(cron_ctx(app)) == 0
@@ -118,11 +116,11 @@ async def test_scheduled_run_makes_one_invoice_per_period_and_sends_it(
 
 async def test_scheduled_run_without_auto_send_only_finalizes(client, app, mailbox, run_jobs):
     owner = await make_actor(app)
-    cid, pid = await new_client(client, owner, contacts=CONTACTS)
+    cid, pid = await new_client_project(client, owner, contacts=CONTACTS)
     await add_rate(client, owner, 12000)
     due = today() - timedelta(days=1)
     await add_entry(client, owner, pid, on(due - timedelta(days=3)), 3600)
-    await put_settings(client, owner, cid, schedule="weekly", next_run_on=due.isoformat())
+    await put_invoice_settings(client, owner, cid, schedule="weekly", next_run_on=due.isoformat())
     await run_jobs()
     mailbox.messages.clear()
 
@@ -136,16 +134,18 @@ async def test_scheduled_run_without_auto_send_only_finalizes(client, app, mailb
 
 async def test_schedules_not_due_or_without_time_make_no_invoice(client, app):
     owner = await make_actor(app)
-    future_cid, future_pid = await new_client(client, owner, "Later")
-    empty_cid, _ = await new_client(client, owner, "Idle")
+    future_cid, future_pid = await new_client_project(client, owner, "Later")
+    empty_cid, _ = await new_client_project(client, owner, "Idle")
     await add_rate(client, owner, 12000)
     await add_entry(client, owner, future_pid, on(today() - timedelta(days=3)), 3600)
     tomorrow = today() + timedelta(days=1)
-    await put_settings(
+    await put_invoice_settings(
         client, owner, future_cid, schedule="weekly", next_run_on=tomorrow.isoformat()
     )
     due = today() - timedelta(days=2)
-    await put_settings(client, owner, empty_cid, schedule="weekly", next_run_on=due.isoformat())
+    await put_invoice_settings(
+        client, owner, empty_cid, schedule="weekly", next_run_on=due.isoformat()
+    )
 
     assert await run_scheduled_invoices(cron_ctx(app)) == 0
     assert await invoices_of(client, owner, future_cid) == []
@@ -165,8 +165,8 @@ async def test_schedules_not_due_or_without_time_make_no_invoice(client, app):
 
 async def test_manual_run_makes_the_period_invoice_once(client, app, run_jobs):
     owner = await make_actor(app)
-    cid, pid = await new_client(client, owner, "Acme")
-    other_cid, other_pid = await new_client(client, owner, "Other")
+    cid, pid = await new_client_project(client, owner, "Acme")
+    other_cid, other_pid = await new_client_project(client, owner, "Other")
     await add_rate(client, owner, 12000)
     entry = await add_entry(client, owner, pid, at(2, 9), 3600)
     other_entry = await add_entry(client, owner, other_pid, at(3, 9), 3600)
@@ -218,7 +218,7 @@ async def test_manual_run_makes_the_period_invoice_once(client, app, run_jobs):
 
 async def test_concurrent_manual_runs_make_one_invoice(client, app, run_jobs):
     owner = await make_actor(app)
-    cid, pid = await new_client(client, owner)
+    cid, pid = await new_client_project(client, owner)
     await add_rate(client, owner, 12000)
     for day in range(2, 6):
         await add_entry(client, owner, pid, at(day, 9), 3600)
@@ -244,7 +244,7 @@ async def test_manual_run_validation_and_roles(client, app):
     rep = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
     manager = await make_actor(app, team_id=owner.team_id, role=Role.sales_manager)
     stranger = await make_actor(app)
-    foreign_cid, _ = await new_client(client, stranger)
+    foreign_cid, _ = await new_client_project(client, stranger)
     period = {"period_start": "2026-03-01", "period_end": "2026-03-31"}
 
     r = await client.post(owner.url("/invoice-runs"), json=period)
@@ -273,8 +273,8 @@ async def test_manual_run_validation_and_roles(client, app):
 async def test_sales_rep_sees_only_runs_of_its_own_clients(client, app, run_jobs):
     owner = await make_actor(app)
     rep = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
-    mine, my_project = await new_client(client, owner, "Rep's", owner_id=str(rep.user_id))
-    theirs, their_project = await new_client(client, owner, "Not the rep's")
+    mine, my_project = await new_client_project(client, owner, "Rep's", owner_id=str(rep.user_id))
+    theirs, their_project = await new_client_project(client, owner, "Not the rep's")
     await add_rate(client, owner, 12000)
     await add_entry(client, owner, my_project, at(2, 9), 3600)
     await add_entry(client, owner, their_project, at(3, 9), 3600)

@@ -3,21 +3,12 @@
 from datetime import UTC, datetime
 
 from tests.factories import make_actor
-
-
-async def _invite(client, owner, n: int) -> str:
-    r = await client.post(
-        owner.url("/invitations"),
-        json={"email": f"p{n}@example.com", "role": "member"},
-        headers=owner.headers,
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
+from tests.factories.teams import invite
 
 
 async def test_pages_neither_repeat_nor_skip_while_rows_are_inserted(client, app):
     owner = await make_actor(app)
-    before = [await _invite(client, owner, n) for n in range(7)]
+    before = [(await invite(client, owner, f"p{n}@example.com"))["id"] for n in range(7)]
 
     seen: list[str] = []
     cursor = None
@@ -33,7 +24,7 @@ async def test_pages_neither_repeat_nor_skip_while_rows_are_inserted(client, app
             break
         cursor = page["next_cursor"]
         # Rows created between two pages must not shift the ones still to come.
-        await _invite(client, owner, inserted)
+        await invite(client, owner, f"p{inserted}@example.com")
         inserted += 1
 
     assert len(seen) == len(set(seen)), "a row was returned twice"
@@ -43,9 +34,9 @@ async def test_pages_neither_repeat_nor_skip_while_rows_are_inserted(client, app
 
 async def test_updated_since_returns_only_changed_rows(client, app):
     owner = await make_actor(app)
-    old = await _invite(client, owner, 1)
+    old = (await invite(client, owner, "p1@example.com"))["id"]
     mark = datetime.now(UTC)
-    new = await _invite(client, owner, 2)
+    new = (await invite(client, owner, "p2@example.com"))["id"]
 
     r = await client.get(
         owner.url("/invitations"), params={"updated_since": mark.isoformat()}, headers=owner.headers

@@ -1,7 +1,6 @@
 """Manual payments and refunds, listing, roles, notifications, and the public pay link.
 
-Amounts are minor units. The helpers at the top are shared with test_stripe.py and
-test_crypto.py (they only drive Hourline's own API)."""
+Amounts are minor units."""
 
 import asyncio
 import json
@@ -10,6 +9,16 @@ from decimal import Decimal
 
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
+from tests.factories.invoices import get_invoice, manual_draft
+from tests.factories.payments import (
+    invoice_payments,
+    open_invoice,
+    pay,
+    pay_token,
+    payable_client,
+    recipients,
+    refund,
+)
 from tests.fakes import (  # noqa: F401  (fixtures)
     crypto_gateway_fixture,
     crypto_server_fixture,
@@ -17,111 +26,6 @@ from tests.fakes import (  # noqa: F401  (fixtures)
     stripe_server_fixture,
 )
 from tests.helpers import assert_problem
-
-ALL_METHODS = ["stripe", "crypto", "bank"]
-
-
-# ------------------------------------------------------------------ helpers
-
-
-async def new_client(
-    http,
-    actor: Actor,
-    *,
-    name: str = "Acme",
-    currency: str = "EUR",
-    methods: list[str] | None = None,
-    **extra,
-) -> str:
-    r = await http.post(
-        actor.url("/clients"),
-        json={
-            "name": name,
-            "currency": currency,
-            "payment_methods": ALL_METHODS if methods is None else methods,
-            **extra,
-        },
-        headers=actor.headers,
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-async def draft_invoice(http, actor: Actor, client_id: str, amount: int = 10000) -> dict:
-    r = await http.post(
-        actor.url("/invoices"),
-        json={
-            "client_id": client_id,
-            "lines": [{"description": "Consulting", "quantity": "1", "unit_amount": amount}],
-        },
-        headers=actor.headers,
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-async def finalize(http, actor: Actor, invoice_id: str) -> dict:
-    r = await http.post(actor.url(f"/invoices/{invoice_id}/finalize"), headers=actor.headers)
-    assert r.status_code == 200, r.text
-    invoice = r.json()
-    assert invoice["status"] == "open", invoice
-    return invoice
-
-
-async def open_invoice(
-    http,
-    actor: Actor,
-    *,
-    amount: int = 10000,
-    currency: str = "EUR",
-    methods: list[str] | None = None,
-    client_id: str | None = None,
-) -> dict:
-    """An open invoice of one manual line of `amount` (no tax), for a new client."""
-    if client_id is None:
-        client_id = await new_client(http, actor, currency=currency, methods=methods)
-    draft = await draft_invoice(http, actor, client_id, amount)
-    invoice = await finalize(http, actor, draft["id"])
-    assert invoice["total_amount"] == amount, invoice
-    assert invoice["amount_due"] == amount
-    return invoice
-
-
-async def fetch_invoice(http, actor: Actor, invoice_id: str) -> dict:
-    r = await http.get(actor.url(f"/invoices/{invoice_id}"), headers=actor.headers)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-async def invoice_payments(http, actor: Actor, invoice_id: str) -> list[dict]:
-    r = await http.get(actor.url(f"/invoices/{invoice_id}/payments"), headers=actor.headers)
-    assert r.status_code == 200, r.text
-    return r.json()["data"]
-
-
-async def pay(http, actor: Actor, invoice_id: str, amount: int, method: str = "bank", **extra):
-    return await http.post(
-        actor.url(f"/invoices/{invoice_id}/payments"),
-        json={"amount": amount, "method": method, **extra},
-        headers=actor.headers,
-    )
-
-
-async def refund(http, actor: Actor, payment_id: str, amount: int, **extra):
-    return await http.post(
-        actor.url(f"/payments/{payment_id}/refund"),
-        json={"amount": amount, **extra},
-        headers=actor.headers,
-    )
-
-
-def pay_token(invoice: dict) -> str:
-    return invoice["pay_url"].rstrip("/").rsplit("/", 1)[-1]
-
-
-def recipients(message) -> set[str]:
-    return {a.strip() for a in str(message["To"]).split(",")}
-
 
 # ------------------------------------------------------------------ recording payments
 
@@ -162,7 +66,7 @@ async def test_partial_then_full_payment_in_a_foreign_currency(client, app):
     assert first["base_amount"] == 3605
     assert first["paid_at"].startswith("2026-11-02T09:00:00")
 
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("open", 4005, 5995)
 
     # 59.95 USD * 0.9 = 53.955 EUR -> 5395.5 cents -> 5396
@@ -171,7 +75,7 @@ async def test_partial_then_full_payment_in_a_foreign_currency(client, app):
     second = r.json()
     assert (second["method"], second["base_amount"]) == ("cash", 5396)
 
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("paid", 10000, 0)
     listed = await invoice_payments(client, owner, invoice["id"])
     assert sorted(p["amount"] for p in listed) == [4005, 5995]
@@ -182,11 +86,11 @@ async def test_overpayment_is_refused_and_changes_nothing(client, app):
     invoice = await open_invoice(client, owner, amount=10000)
 
     assert_problem(await pay(client, owner, invoice["id"], 10001), 422, "overpayment")
-    assert (await fetch_invoice(client, owner, invoice["id"]))["amount_paid"] == 0
+    assert (await get_invoice(client, owner, invoice["id"]))["amount_paid"] == 0
 
     assert (await pay(client, owner, invoice["id"], 6000)).status_code == 201
     assert_problem(await pay(client, owner, invoice["id"], 4001), 422, "overpayment")
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"]) == ("open", 6000)
     assert len(await invoice_payments(client, owner, invoice["id"])) == 1
 
@@ -214,8 +118,8 @@ async def test_payment_amount_and_method_are_validated(client, app):
 
 async def test_payment_on_a_draft_or_void_invoice_is_refused(client, app):
     owner = await make_actor(app)
-    client_id = await new_client(client, owner)
-    draft = await draft_invoice(client, owner, client_id)
+    client_id = await payable_client(client, owner)
+    draft = await manual_draft(client, owner, client_id)
     assert_problem(await pay(client, owner, draft["id"], 100), 409, "invoice_not_open")
 
     invoice = await open_invoice(client, owner, client_id=client_id)
@@ -236,7 +140,7 @@ async def test_concurrent_payments_never_overpay(client, app):
     refused = next(r for r in results if r.status_code == 422)
     assert_problem(refused, 422, "overpayment")
 
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("open", 8000, 2000)
     assert [p["amount"] for p in await invoice_payments(client, owner, invoice["id"])] == [
         4000,
@@ -250,7 +154,7 @@ async def test_concurrent_full_payments_pay_once(client, app):
 
     results = await asyncio.gather(*(pay(client, owner, invoice["id"], 10000) for _ in range(4)))
     assert sorted(r.status_code for r in results) == [201, 409, 409, 409], [r.text for r in results]
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"]) == ("paid", 10000)
     assert len(await invoice_payments(client, owner, invoice["id"])) == 1
 
@@ -264,7 +168,7 @@ async def test_refund_reopens_a_paid_invoice_and_never_exceeds_the_payment(clien
     r = await pay(client, owner, invoice["id"], 10000)
     assert r.status_code == 201, r.text
     payment = r.json()
-    assert (await fetch_invoice(client, owner, invoice["id"]))["status"] == "paid"
+    assert (await get_invoice(client, owner, invoice["id"]))["status"] == "paid"
 
     r = await refund(client, owner, payment["id"], 2500, reason="goodwill")
     assert r.status_code == 201, r.text
@@ -272,7 +176,7 @@ async def test_refund_reopens_a_paid_invoice_and_never_exceeds_the_payment(clien
     assert (body["payment_id"], body["amount"], body["reason"]) == (payment["id"], 2500, "goodwill")
     assert body["provider"] is None
 
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("open", 7500, 2500)
     [listed] = await invoice_payments(client, owner, invoice["id"])
     assert (listed["amount"], listed["refunded_amount"]) == (10000, 2500)
@@ -281,14 +185,14 @@ async def test_refund_reopens_a_paid_invoice_and_never_exceeds_the_payment(clien
     assert (await refund(client, owner, payment["id"], 7500)).status_code == 201
     assert_problem(await refund(client, owner, payment["id"], 1), 422, "refund_exceeds_payment")
 
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("open", 0, 10000)
     [listed] = await invoice_payments(client, owner, invoice["id"])
     assert listed["refunded_amount"] == 10000
 
     # The reopened invoice takes money again.
     assert (await pay(client, owner, invoice["id"], 10000)).status_code == 201
-    assert (await fetch_invoice(client, owner, invoice["id"]))["status"] == "paid"
+    assert (await get_invoice(client, owner, invoice["id"]))["status"] == "paid"
 
 
 async def test_refund_of_a_partial_payment_keeps_the_invoice_open(client, app):
@@ -296,7 +200,7 @@ async def test_refund_of_a_partial_payment_keeps_the_invoice_open(client, app):
     invoice = await open_invoice(client, owner, amount=10000)
     payment = (await pay(client, owner, invoice["id"], 3000)).json()
     assert (await refund(client, owner, payment["id"], 1000)).status_code == 201
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("open", 2000, 8000)
 
 
@@ -328,8 +232,8 @@ async def _paid(http, owner: Actor, invoice: dict, amount: int, method: str, whe
 
 async def test_payments_are_listed_per_invoice_and_filtered_for_the_team(client, app):
     owner = await make_actor(app)
-    acme_id = await new_client(client, owner, name="Acme")
-    globex_id = await new_client(client, owner, name="Globex")
+    acme_id = await payable_client(client, owner, name="Acme")
+    globex_id = await payable_client(client, owner, name="Globex")
     acme = await open_invoice(client, owner, client_id=acme_id)
     acme2 = await open_invoice(client, owner, client_id=acme_id)
     globex = await open_invoice(client, owner, client_id=globex_id)
@@ -461,7 +365,7 @@ async def test_who_may_record_and_see_payments(client, app):
     r = await client.post(owner.url(f"/payments/{payment_id}/refund"), json={"amount": 1})
     assert_problem(r, 401)
 
-    after = await fetch_invoice(client, owner, iid)
+    after = await get_invoice(client, owner, iid)
     assert after["amount_paid"] == 1000
 
 
@@ -568,8 +472,8 @@ async def test_pay_link_shows_the_invoice_and_the_usable_methods(
 
 async def test_pay_link_of_a_draft_or_unknown_token_is_404(client, app):
     owner = await make_actor(app)
-    client_id = await new_client(client, owner)
-    draft = await draft_invoice(client, owner, client_id)
+    client_id = await payable_client(client, owner)
+    draft = await manual_draft(client, owner, client_id)
     assert draft["status"] == "draft" and draft["pay_url"]
     assert_problem(await client.get(f"/v1/pay/{pay_token(draft)}"), 404)
     r = await client.post(f"/v1/pay/{pay_token(draft)}/checkout", json={"provider": "stripe"})

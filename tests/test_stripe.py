@@ -6,7 +6,17 @@ import time
 import uuid
 
 from app.core.permissions import Role
-from tests.factories import Actor, make_actor
+from tests.factories import make_actor
+from tests.factories.invoices import get_invoice
+from tests.factories.payments import (
+    checkout,
+    invoice_payments,
+    open_invoice,
+    pay,
+    payable_client,
+    recipients,
+    refund,
+)
 from tests.fakes import (  # noqa: F401  (fixtures)
     STRIPE_WEBHOOK_SECRET,
     charge_refunded,
@@ -16,26 +26,9 @@ from tests.fakes import (  # noqa: F401  (fixtures)
     stripe_server_fixture,
     stripe_signature,
 )
-from tests.test_payments import (
-    assert_problem,
-    fetch_invoice,
-    invoice_payments,
-    new_client,
-    open_invoice,
-    pay,
-    recipients,
-    refund,
-)
+from tests.helpers import assert_problem
 
 WEBHOOK = "/v1/webhooks/stripe"
-
-
-async def checkout(http, actor: Actor, invoice_id: str, provider: str = "stripe"):
-    return await http.post(
-        actor.url(f"/invoices/{invoice_id}/checkout"),
-        json={"provider": provider},
-        headers=actor.headers,
-    )
 
 
 async def deliver(http, body: str, *, secret: str = STRIPE_WEBHOOK_SECRET, timestamp=None):
@@ -68,7 +61,7 @@ async def test_checkout_creates_the_customer_once_and_a_session_for_the_amount_d
     client, app, settings, stripe_api
 ):
     owner = await make_actor(app)
-    client_id = await new_client(client, owner, name="Acme GmbH", email="billing@acme-gmbh.com")
+    client_id = await payable_client(client, owner, name="Acme GmbH", email="billing@acme-gmbh.com")
     invoice = await open_invoice(client, owner, amount=12345, client_id=client_id)
     assert (await pay(client, owner, invoice["id"], 2345)).status_code == 201
 
@@ -156,7 +149,7 @@ async def test_checkout_needs_an_open_invoice_and_a_role_that_may_bill(client, a
     owner = await make_actor(app)
     member = await make_actor(app, team_id=owner.team_id, role=Role.member)
     outsider = await make_actor(app)
-    client_id = await new_client(client, owner)
+    client_id = await payable_client(client, owner)
     r = await client.post(
         owner.url("/invoices"),
         json={
@@ -225,7 +218,7 @@ async def test_webhook_signature_is_verified(client, app, run_jobs, stripe_api):
     # nothing of that was stored or applied
     assert await run_jobs() == 0
     assert await invoice_payments(client, owner, invoice["id"]) == []
-    assert (await fetch_invoice(client, owner, invoice["id"]))["status"] == "open"
+    assert (await get_invoice(client, owner, invoice["id"]))["status"] == "open"
 
     # a recent-enough signature passes
     r = await deliver(client, body, timestamp=int(time.time()) - 120)
@@ -260,10 +253,10 @@ async def test_checkout_completed_delivered_three_times_pays_once(
     replies = [await delivered(client, body) for _ in range(3)]
     assert [r["duplicate"] for r in replies] == [False, True, True]
     # the endpoint answers at once; the job applies the event
-    assert (await fetch_invoice(client, owner, invoice["id"]))["amount_paid"] == 0
+    assert (await get_invoice(client, owner, invoice["id"]))["amount_paid"] == 0
 
     await run_jobs(max_tries=6)
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("paid", 10000, 0)
     [payment] = await invoice_payments(client, owner, invoice["id"])
     assert payment["method"] == "stripe"
@@ -303,7 +296,7 @@ async def test_unpaid_checkout_session_records_nothing(client, app, run_jobs, st
     await delivered(client, body)
     await run_jobs(max_tries=6)
     assert await invoice_payments(client, owner, invoice["id"]) == []
-    assert (await fetch_invoice(client, owner, invoice["id"]))["status"] == "open"
+    assert (await get_invoice(client, owner, invoice["id"]))["status"] == "open"
 
 
 async def test_session_completed_and_intent_succeeded_are_one_payment(
@@ -327,7 +320,7 @@ async def test_session_completed_and_intent_succeeded_are_one_payment(
         assert [(p["status"], p["amount"], p["provider_payment_id"]) for p in payments] == [
             ("succeeded", 10000, intent)
         ], payments
-        after = await fetch_invoice(client, owner, invoice["id"])
+        after = await get_invoice(client, owner, invoice["id"])
         assert (after["status"], after["amount_paid"]) == ("paid", 10000)
 
 
@@ -357,7 +350,7 @@ async def test_failed_payment_is_recorded_and_managers_are_told(
     assert payment["provider_payment_id"] == intent
     assert payment["amount"] == 10000
     assert "insufficient funds" in payment["failure_reason"]
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("open", 0, 10000)
 
     [message] = mailbox.messages
@@ -371,7 +364,7 @@ async def test_failed_payment_is_recorded_and_managers_are_told(
     await run_jobs(max_tries=6)
     payments = await invoice_payments(client, owner, invoice["id"])
     assert sorted(p["status"] for p in payments) == ["failed", "succeeded"]
-    assert (await fetch_invoice(client, owner, invoice["id"]))["status"] == "paid"
+    assert (await get_invoice(client, owner, invoice["id"]))["status"] == "paid"
 
 
 async def test_refund_arriving_before_its_payment_is_applied_once_it_is_there(
@@ -397,7 +390,7 @@ async def test_refund_arriving_before_its_payment_is_applied_once_it_is_there(
         10000,
         4000,
     )
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("open", 6000, 4000)
 
     # Every event again (Stripe retries), and the PaymentIntent's own event: nothing changes.
@@ -411,7 +404,7 @@ async def test_refund_arriving_before_its_payment_is_applied_once_it_is_there(
 
     [payment] = await invoice_payments(client, owner, invoice["id"])
     assert (payment["amount"], payment["refunded_amount"]) == (10000, 4000)
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("open", 6000, 4000)
 
 
@@ -423,11 +416,11 @@ async def test_a_full_refund_reopens_the_invoice(client, app, run_jobs, stripe_a
         client, checkout_completed(invoice["id"], str(owner.team_id), 10000, "EUR", intent)
     )
     await run_jobs(max_tries=6)
-    assert (await fetch_invoice(client, owner, invoice["id"]))["status"] == "paid"
+    assert (await get_invoice(client, owner, invoice["id"]))["status"] == "paid"
 
     await delivered(client, charge_refunded(intent, 10000, "EUR", [("re_all", 10000)]))
     await run_jobs(max_tries=6)
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("open", 0, 10000)
     [payment] = await invoice_payments(client, owner, invoice["id"])
     assert payment["refunded_amount"] == 10000
@@ -459,7 +452,7 @@ async def test_a_second_partial_refund_of_a_charge_is_recorded(client, app, run_
     await run_jobs(max_tries=6)
     [payment] = await invoice_payments(client, owner, invoice["id"])
     assert payment["refunded_amount"] == 10000
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"], after["amount_due"]) == ("open", 0, 10000)
 
 
@@ -486,7 +479,7 @@ async def test_money_the_invoice_cannot_take_is_kept_once_as_a_failed_payment(
     stripe_payments = [p for p in payments if p["provider"] == "stripe"]
     assert [(p["status"], p["amount"]) for p in stripe_payments] == [("failed", 10000)], payments
     assert "refund" in stripe_payments[0]["failure_reason"].lower()
-    after = await fetch_invoice(client, owner, invoice["id"])
+    after = await get_invoice(client, owner, invoice["id"])
     assert (after["status"], after["amount_paid"]) == ("paid", 10000)
 
 
@@ -526,7 +519,7 @@ async def test_concurrent_checkouts_of_one_client_create_one_stripe_customer(
     client, app, stripe_api
 ):
     owner = await make_actor(app)
-    client_id = await new_client(client, owner)
+    client_id = await payable_client(client, owner)
     invoices = [await open_invoice(client, owner, amount=100, client_id=client_id) for _ in "abc"]
     replies = await asyncio.gather(*(checkout(client, owner, inv["id"]) for inv in invoices))
     assert [r.status_code for r in replies] == [200, 200, 200], [r.text for r in replies]
@@ -557,9 +550,9 @@ async def test_a_stored_event_whose_job_was_lost_is_queued_again_on_redelivery(
     # The queue loses the job (Redis flushed): the event is stored but unhandled.
     await app.state.redis.flushdb()
     assert await run_jobs() == 0
-    assert (await fetch_invoice(client, owner, invoice["id"]))["amount_paid"] == 0
+    assert (await get_invoice(client, owner, invoice["id"]))["amount_paid"] == 0
     # Stripe redelivers it: still a duplicate for the store, but handled this time.
     assert (await delivered(client, body))["duplicate"] is True
     await run_jobs(max_tries=6)
-    assert (await fetch_invoice(client, owner, invoice["id"]))["status"] == "paid"
+    assert (await get_invoice(client, owner, invoice["id"]))["status"] == "paid"
     assert len(await invoice_payments(client, owner, invoice["id"])) == 1

@@ -1,17 +1,21 @@
-"""Time entries: fields, the rules PostgreSQL enforces, races, moves, filters, pages,
-task and project figures, the role table, the 401/403/404 ladder and the query count."""
+"""Time entries: the contract fields, the rules PostgreSQL enforces (a minimum length, no
+overlaps, also under races), archived projects and clients, who may log, editing and
+deleting, invoiced entries frozen, and the figures entries add up to on tasks and projects."""
 
 import asyncio
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from app.core.permissions import Role
-from tests.factories import Actor, make_actor
-from tests.helpers import add_member, assert_problem, parse
+from tests.factories import make_actor
+from tests.factories.clients import new_client_project
+from tests.factories.projects import add_member, new_task, project_team
+from tests.factories.teams import patch_team
+from tests.factories.time_tracking import entry_count, log, mark_invoiced, post_entry
+from tests.helpers import assert_problem, at, iso, list_ids, parse
 
 ENTRY_FIELDS = {
     "id",
@@ -27,138 +31,12 @@ ENTRY_FIELDS = {
 }
 
 
-# ------------------------------------------------------------------ helpers
-
-
-def at(day: int, hour: int, minute: int = 0, second: int = 0, *, month: int = 3) -> datetime:
-    return datetime(2026, month, day, hour, minute, second, tzinfo=UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat()
-
-
-async def new_client_project(
-    http, actor: Actor, name: str = "Acme", currency: str = "EUR", **extra
-) -> tuple[str, str]:
-    """(client_id, project_id) of a new client created with its project."""
-    r = await http.post(
-        actor.url("/clients"),
-        json={"name": name, "currency": currency, "create_project": True, **extra},
-        headers=actor.headers,
-    )
-    assert r.status_code == 201, r.text
-    body = r.json()
-    assert body["project_id"], body
-    return body["id"], body["project_id"]
-
-
-async def new_task(http, actor: Actor, project_id: str, title: str = "Task") -> str:
-    r = await http.post(
-        actor.url(f"/projects/{project_id}/tasks"), json={"title": title}, headers=actor.headers
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-async def patch_team(http, owner: Actor, **fields) -> dict:
-    r = await http.patch(owner.url(), json=fields, headers=owner.headers)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-async def post_entry(http, actor: Actor, project_id: str, start: datetime, end: datetime, **extra):
-    return await http.post(
-        actor.url("/time-entries"),
-        json={"project_id": project_id, "started_at": iso(start), "ended_at": iso(end), **extra},
-        headers=actor.headers,
-    )
-
-
-async def log(http, actor: Actor, project_id: str, start: datetime, end: datetime, **extra) -> dict:
-    r = await post_entry(http, actor, project_id, start, end, **extra)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-_MARK_INVOICED = text(
-    """
-    WITH e AS (
-        SELECT te.team_id, p.client_id, c.currency
-        FROM time_entry te
-        JOIN project p ON p.team_id = te.team_id AND p.id = te.project_id
-        JOIN client c ON c.team_id = p.team_id AND c.id = p.client_id
-        WHERE te.id = :id
-    ), inv AS (
-        INSERT INTO invoice (team_id, id, client_id, currency, pay_token)
-        SELECT team_id, gen_random_uuid(), client_id, currency, md5(random()::text) FROM e
-        RETURNING team_id, id
-    ), line AS (
-        INSERT INTO invoice_line (team_id, id, invoice_id, position, kind, description,
-                                  unit_amount, amount, tax_rate_bps, tax_amount)
-        SELECT team_id, gen_random_uuid(), id, 0, 'time', 'test', 0, 0, 0, 0 FROM inv
-        RETURNING id, invoice_id
-    )
-    UPDATE time_entry SET invoice_id = line.invoice_id, invoice_line_id = line.id
-    FROM line WHERE time_entry.id = :id
-    """
-)
-
-
-async def mark_invoiced(app, entry_id: str) -> None:
-    """Put an entry on an invoice directly in the database (there is no invoicing API yet).
-
-    The brief's `UPDATE time_entry SET invoice_id = gen_random_uuid()` no longer passes the
-    invoicing migration's foreign keys and `ck_time_entry_invoice_and_line`, so this makes a
-    bare draft invoice and line for the entry's client and points the entry at them.
-    """
-    async with app.state.db.engine.begin() as conn:
-        result = await conn.execute(_MARK_INVOICED, {"id": uuid.UUID(entry_id)})
-        assert result.rowcount == 1
-
-
-async def list_ids(http, actor: Actor, **params) -> list[str]:
-    """Every entry id the actor lists with `params`, following cursors."""
-    ids: list[str] = []
-    query = {"limit": 200, **params}
-    while True:
-        r = await http.get(actor.url("/time-entries"), params=query, headers=actor.headers)
-        assert r.status_code == 200, r.text
-        page = r.json()
-        ids += [row["id"] for row in page["data"]]
-        if not page["has_more"]:
-            assert page["next_cursor"] is None
-            return ids
-        query["cursor"] = page["next_cursor"]
-
-
-async def entry_count(app) -> int:
-    async with app.state.db.engine.connect() as conn:
-        return (await conn.execute(text("SELECT count(*) FROM time_entry"))).scalar_one()
-
-
-@dataclass
-class Setup:
-    owner: Actor
-    member: Actor
-    client_id: str
-    project_id: str
-
-
-async def setup(http, app, **client_extra) -> Setup:
-    owner = await make_actor(app)
-    member = await make_actor(app, team_id=owner.team_id, role=Role.member)
-    client_id, project_id = await new_client_project(http, owner, **client_extra)
-    await add_member(http, owner, project_id, member.user_id)
-    return Setup(owner, member, client_id, project_id)
-
-
 # ------------------------------------------------------------------ fields
 
 
 async def test_create_entry_returns_the_contract_fields(client, app):
-    s = await setup(client, app)
-    task_id = await new_task(client, s.owner, s.project_id)
+    s = await project_team(client, app)
+    task_id = (await new_task(client, s.owner, s.project_id))["id"]
     r = await post_entry(
         client,
         s.member,
@@ -189,7 +67,7 @@ async def test_create_entry_returns_the_contract_fields(client, app):
 
 
 async def test_billable_defaults_to_the_projects_and_can_be_overridden(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     r = await client.patch(
         s.owner.url(f"/projects/{s.project_id}"), json={"billable": False}, headers=s.owner.headers
     )
@@ -208,7 +86,7 @@ async def test_billable_defaults_to_the_projects_and_can_be_overridden(client, a
 
 
 async def test_invoice_id_and_duration_are_read_only(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     r = await post_entry(
         client, s.member, s.project_id, at(2, 9), at(2, 10), invoice_id=str(uuid.uuid4())
     )
@@ -228,11 +106,11 @@ async def test_invoice_id_and_duration_are_read_only(client, app):
 
 
 async def test_task_must_belong_to_the_entrys_project(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     _, other_project = await new_client_project(client, s.owner, "Other")
     await add_member(client, s.owner, other_project, s.member.user_id)
-    foreign_task = await new_task(client, s.owner, other_project)
-    own_task = await new_task(client, s.owner, s.project_id)
+    foreign_task = (await new_task(client, s.owner, other_project))["id"]
+    own_task = (await new_task(client, s.owner, s.project_id))["id"]
 
     r = await post_entry(client, s.member, s.project_id, at(2, 9), at(2, 10), task_id=foreign_task)
     assert_problem(r, 422, "unknown_task")
@@ -254,7 +132,7 @@ async def test_task_must_belong_to_the_entrys_project(client, app):
 
 
 async def test_ended_at_must_be_after_started_at(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     await patch_team(client, s.owner, time_entry_min_seconds=0)
     for start, end in ((at(2, 10), at(2, 9)), (at(2, 10), at(2, 10))):
         r = await post_entry(client, s.member, s.project_id, start, end)
@@ -294,7 +172,7 @@ async def test_ended_at_must_be_after_started_at(client, app):
 
 
 async def test_the_database_itself_refuses_an_entry_ending_before_it_starts(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     e = await log(client, s.member, s.project_id, at(2, 9), at(2, 10))
     with pytest.raises(Exception, match="ends_after_start"):
         async with app.state.db.engine.begin() as conn:
@@ -308,7 +186,7 @@ async def test_the_database_itself_refuses_an_entry_ending_before_it_starts(clie
 
 
 async def test_manual_entries_respect_the_team_minimum(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     r = await client.get(s.owner.url(), headers=s.owner.headers)
     assert r.json()["time_entry_min_seconds"] == 600
 
@@ -355,7 +233,7 @@ async def test_manual_entries_respect_the_team_minimum(client, app):
 
 
 async def test_a_users_entries_never_overlap_but_may_touch(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     base = await log(client, s.member, s.project_id, at(2, 10), at(2, 11))
     for start, end in (
         (at(2, 10, 30), at(2, 11, 30)),  # overlaps the end
@@ -409,7 +287,7 @@ async def test_a_users_entries_never_overlap_but_may_touch(client, app):
 
 
 async def test_concurrent_entries_for_the_same_slot_exactly_one_wins(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     for round_, (start, end) in enumerate(
         [
             (at(3, 9), at(3, 10)),
@@ -430,7 +308,7 @@ async def test_concurrent_entries_for_the_same_slot_exactly_one_wins(client, app
             if r.status_code == 409:
                 assert_problem(r, 409, "time_entry_overlap")
     assert await entry_count(app) == 3
-    ids = await list_ids(client, s.member)
+    ids = await list_ids(client, s.member, "/time-entries")
     assert len(ids) == 3
 
 
@@ -438,7 +316,7 @@ async def test_concurrent_entries_for_the_same_slot_exactly_one_wins(client, app
 
 
 async def test_no_time_on_archived_projects_or_clients(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     client2, project2 = await new_client_project(client, s.owner, "Second")
     await add_member(client, s.owner, project2, s.member.user_id)
 
@@ -512,7 +390,7 @@ async def test_only_project_members_and_team_managers_log_time(client, app):
 
 
 async def test_update_and_delete_entries(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     e = await log(client, s.member, s.project_id, at(2, 9), at(2, 10), note="a")
     r = await client.patch(
         s.member.url(f"/time-entries/{e['id']}"),
@@ -537,7 +415,7 @@ async def test_update_and_delete_entries(client, app):
 
 
 async def test_an_invoiced_entry_is_frozen(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     _, project2 = await new_client_project(client, s.owner, "Second")
     await add_member(client, s.owner, project2, s.member.user_id)
     e = await log(client, s.member, s.project_id, at(2, 9), at(2, 10), note="kept")
@@ -572,261 +450,11 @@ async def test_an_invoiced_entry_is_frozen(client, app):
     assert r.json()["data"] == []
 
 
-# ------------------------------------------------------------------ moving
-
-
-async def test_move_entry_keeps_an_audit_record(client, app):
-    s = await setup(client, app)
-    org = await make_actor(app, team_id=s.owner.team_id, role=Role.org_manager)
-    _, project2 = await new_client_project(client, s.owner, "Second")
-    await add_member(client, s.owner, project2, s.member.user_id)
-    task = await new_task(client, s.owner, s.project_id)
-    e = await log(client, s.member, s.project_id, at(2, 9), at(2, 10), task_id=task)
-
-    before = datetime.now(UTC) - timedelta(seconds=5)
-    r = await client.post(
-        s.member.url(f"/time-entries/{e['id']}/move"),
-        json={"project_id": project2, "reason": "Logged on the wrong project"},
-        headers=s.member.headers,
-    )
-    assert r.status_code == 200, r.text
-    moved = r.json()
-    assert moved["id"] == e["id"]
-    assert moved["project_id"] == project2
-    assert moved["task_id"] is None  # the task stayed with its project
-    assert (moved["started_at"], moved["ended_at"]) == (e["started_at"], e["ended_at"])
-
-    r = await client.post(
-        org.url(f"/time-entries/{e['id']}/move"),
-        json={"project_id": s.project_id, "reason": "Back again"},
-        headers=org.headers,
-    )
-    assert r.status_code == 200, r.text
-    assert r.json()["project_id"] == s.project_id
-
-    r = await client.get(s.member.url(f"/time-entries/{e['id']}/history"), headers=s.member.headers)
-    assert r.status_code == 200, r.text
-    rows = r.json()["data"]
-    assert len(rows) == 2
-    first, second = rows
-    assert first["time_entry_id"] == e["id"]
-    assert first["actor_id"] == str(s.member.user_id)
-    assert (first["from_project_id"], first["to_project_id"]) == (s.project_id, project2)
-    assert first["reason"] == "Logged on the wrong project"
-    assert first["ip_address"] == "127.0.0.1"
-    assert parse(first["created_at"]) >= before
-    assert second["actor_id"] == str(org.user_id)
-    assert (second["from_project_id"], second["to_project_id"]) == (project2, s.project_id)
-    assert second["reason"] == "Back again"
-    assert parse(second["created_at"]) >= parse(first["created_at"])
-
-    # The audit is append-only: a move row cannot be rewritten.
-    with pytest.raises(Exception, match="append-only"):
-        async with app.state.db.engine.begin() as conn:
-            await conn.execute(text("UPDATE time_entry_move SET reason = 'forged'"))
-    r = await client.get(s.owner.url(f"/time-entries/{e['id']}/history"), headers=s.owner.headers)
-    assert [row["reason"] for row in r.json()["data"]] == [
-        "Logged on the wrong project",
-        "Back again",
-    ]
-
-
-async def test_move_entry_refusals(client, app):
-    s = await setup(client, app)
-    _, not_mine = await new_client_project(client, s.owner, "Not mine")
-    _, archived = await new_client_project(client, s.owner, "Archived")
-    await add_member(client, s.owner, archived, s.member.user_id)
-    await client.patch(
-        s.owner.url(f"/projects/{archived}"), json={"status": "archived"}, headers=s.owner.headers
-    )
-    stranger = await make_actor(app)
-    _, foreign = await new_client_project(client, stranger, "Theirs")
-    e = await log(client, s.member, s.project_id, at(2, 9), at(2, 10))
-    url = s.member.url(f"/time-entries/{e['id']}/move")
-
-    cases = [
-        ({"project_id": not_mine, "reason": "x"}, s.member, 403, "not_project_member"),
-        # A manager moving it is still bound to where the entry's user may log.
-        ({"project_id": not_mine, "reason": "x"}, s.owner, 403, "not_project_member"),
-        ({"project_id": archived, "reason": "x"}, s.member, 422, "project_archived"),
-        ({"project_id": s.project_id, "reason": "x"}, s.member, 422, "same_project"),
-        ({"project_id": foreign, "reason": "x"}, s.member, 422, "unknown_project"),
-        ({"project_id": str(uuid.uuid4()), "reason": "x"}, s.member, 422, "unknown_project"),
-        ({"project_id": not_mine, "reason": ""}, s.owner, 422, None),
-        ({"project_id": not_mine}, s.owner, 422, None),
-    ]
-    for body, actor, status, code in cases:
-        r = await client.post(
-            actor.url(f"/time-entries/{e['id']}/move"), json=body, headers=actor.headers
-        )
-        assert_problem(r, status, code)
-    r = await client.get(s.member.url(f"/time-entries/{e['id']}"), headers=s.member.headers)
-    assert r.json()["project_id"] == s.project_id
-    r = await client.get(url.removesuffix("/move") + "/history", headers=s.member.headers)
-    assert r.json()["data"] == []
-
-
-# ------------------------------------------------------------------ filters and pages
-
-
-@dataclass
-class FilterWorld:
-    owner: Actor
-    member: Actor
-    client1: str
-    client2: str
-    p1: str
-    p2: str
-    e: dict[str, str]  # e1..e4 (the member's), o1 (the owner's)
-
-
-async def filter_world(http, app) -> FilterWorld:
-    """A New York team (UTC-5 in January); the member's entries start, locally, on
-    Jan 9 23:30 (e1, invoiced), Jan 10 00:30 (e2), Jan 10 23:00 (e3, not billable, on
-    the second client) and Jan 11 01:00 (e4, second client); the owner's o1 = e2's slot."""
-    owner = await make_actor(app)
-    member = await make_actor(app, team_id=owner.team_id, role=Role.member)
-    await patch_team(http, owner, timezone="America/New_York")
-    client1, p1 = await new_client_project(http, owner, "One")
-    client2, p2 = await new_client_project(http, owner, "Two")
-    for p in (p1, p2):
-        await add_member(http, owner, p, member.user_id)
-
-    def jan(day: int, hour: int, minute: int = 0) -> datetime:
-        return at(day, hour, minute, month=1)
-
-    e = {
-        "e1": await log(http, member, p1, jan(10, 4, 30), jan(10, 5, 15)),
-        "e2": await log(http, member, p1, jan(10, 5, 30), jan(10, 6, 30)),
-        "e3": await log(http, member, p2, jan(11, 4), jan(11, 5), billable=False),
-        "e4": await log(http, member, p2, jan(11, 6), jan(11, 7)),
-        "o1": await log(http, owner, p1, jan(10, 5, 30), jan(10, 6, 30)),
-    }
-    await mark_invoiced(app, e["e1"]["id"])
-    return FilterWorld(owner, member, client1, client2, p1, p2, {k: v["id"] for k, v in e.items()})
-
-
-async def filtered(http, actor: Actor, w: FilterWorld, **params) -> set[str]:
-    """The names (e1.., o1) of the entries listed with `params`."""
-    found = await list_ids(http, actor, **params)
-    assert len(found) == len(set(found))
-    names = {v: k for k, v in w.e.items()}
-    return {names[i] for i in found}
-
-
-async def test_list_filters_from_to_dates_are_whole_days_in_the_team_time_zone(client, app):
-    w = await filter_world(client, app)
-    o = w.owner
-    # Dates are whole days in the team's time zone, `to` inclusive.
-    assert await filtered(client, o, w, **{"from": "2026-01-10", "to": "2026-01-10"}) == {
-        "e2",
-        "e3",
-        "o1",
-    }
-    assert await filtered(client, o, w, **{"from": "2026-01-10"}) == {"e2", "e3", "e4", "o1"}
-    assert await filtered(client, o, w, to="2026-01-09") == {"e1"}
-    assert await filtered(client, o, w, **{"from": "2026-01-11", "to": "2026-01-11"}) == {"e4"}
-    assert await filtered(client, o, w, **{"from": "2026-01-09", "to": "2026-01-09"}) == {"e1"}
-    assert await filtered(client, w.member, w, **{"from": "2026-01-10", "to": "2026-01-10"}) == {
-        "e2",
-        "e3",
-    }
-
-
-async def test_list_filters_by_instants_and_fields(client, app):
-    w = await filter_world(client, app)
-    o = w.owner
-    everything = {"e1", "e2", "e3", "e4", "o1"}
-    assert await filtered(client, o, w) == everything
-    # Instants: `from` inclusive, `to` exclusive.
-    assert await filtered(
-        client, o, w, **{"from": "2026-01-10T05:30:00Z", "to": "2026-01-11T06:00:00Z"}
-    ) == {"e2", "e3", "o1"}
-    assert await filtered(
-        client, o, w, **{"from": "2026-01-10T00:00:00-05:00", "to": "2026-01-11T00:00:00-05:00"}
-    ) == {"e2", "e3", "o1"}
-    assert await filtered(client, o, w, **{"from": "2026-01-10T05:30:01Z"}) == {"e3", "e4"}
-    assert await filtered(client, o, w, to="2026-01-10T05:30:00Z") == {"e1"}
-
-    member_id, owner_id = str(w.member.user_id), str(w.owner.user_id)
-    assert await filtered(client, o, w, user_id=member_id) == {"e1", "e2", "e3", "e4"}
-    assert await filtered(client, o, w, user_id=owner_id) == {"o1"}
-    assert await filtered(client, o, w, project_id=w.p2) == {"e3", "e4"}
-    assert await filtered(client, o, w, client_id=w.client1) == {"e1", "e2", "o1"}
-    assert await filtered(client, o, w, client_id=w.client2) == {"e3", "e4"}
-    assert await filtered(client, o, w, client_id=str(uuid.uuid4())) == set()
-    assert await filtered(client, o, w, billable="false") == {"e3"}
-    assert await filtered(client, o, w, billable="true") == everything - {"e3"}
-    assert await filtered(client, o, w, invoiced="true") == {"e1"}
-    assert await filtered(client, o, w, invoiced="false") == everything - {"e1"}
-    # Filters combine.
-    assert await filtered(
-        client, o, w, user_id=member_id, client_id=w.client1, invoiced="false", billable="true"
-    ) == {"e2"}
-    # A member filtering on someone else finds nothing of theirs.
-    assert await filtered(client, w.member, w, user_id=owner_id) == set()
-    assert await filtered(client, w.member, w, client_id=w.client1) == {"e1", "e2"}
-
-    for bad in ({"from": "yesterday"}, {"billable": "maybe"}, {"user_id": "nope"}):
-        r = await client.get(o.url("/time-entries"), params=bad, headers=o.headers)
-        assert_problem(r, 422)
-
-
-async def test_list_is_newest_first_and_cursor_paginated_without_repeats(client, app):
-    s = await setup(client, app)
-    other = await make_actor(app, team_id=s.owner.team_id, role=Role.member)
-    await add_member(client, s.owner, s.project_id, other.user_id)
-    created = []
-    for day in range(2, 9):
-        created.append(await log(client, s.member, s.project_id, at(day, 9), at(day, 10)))
-        # Ties on started_at (another user, same instant) are ordered too.
-        created.append(await log(client, other, s.project_id, at(day, 9), at(day, 10)))
-
-    seen: list[dict] = []
-    r = await client.get(s.owner.url("/time-entries"), params={"limit": 4}, headers=s.owner.headers)
-    assert r.status_code == 200, r.text
-    page = r.json()
-    seen += page["data"]
-    assert page["has_more"] is True and page["next_cursor"]
-    # Rows added while paging: an older one (still to come) and a newer one (already passed).
-    late_old = await log(client, s.member, s.project_id, at(1, 9), at(1, 10))
-    late_new = await log(client, s.member, s.project_id, at(20, 9), at(20, 10))
-    while page["has_more"]:
-        r = await client.get(
-            s.owner.url("/time-entries"),
-            params={"limit": 4, "cursor": page["next_cursor"]},
-            headers=s.owner.headers,
-        )
-        assert r.status_code == 200, r.text
-        page = r.json()
-        assert len(page["data"]) <= 4
-        seen += page["data"]
-    assert page["next_cursor"] is None
-    ids = [row["id"] for row in seen]
-    assert len(ids) == len(set(ids)), "an entry was repeated"
-    assert set(ids) == {e["id"] for e in created} | {late_old["id"]}
-    assert late_new["id"] not in ids
-    keys = [(parse(row["started_at"]), row["id"]) for row in seen]
-    assert keys == sorted(keys, reverse=True)
-    assert parse(seen[0]["started_at"]) == at(8, 9)
-    assert seen[-1]["id"] == late_old["id"]
-
-    r = await client.get(
-        s.owner.url("/time-entries"), params={"cursor": "not-a-cursor"}, headers=s.owner.headers
-    )
-    assert_problem(r, 400, "invalid_cursor")
-    for limit in (0, 201):
-        r = await client.get(
-            s.owner.url("/time-entries"), params={"limit": limit}, headers=s.owner.headers
-        )
-        assert_problem(r, 422)
-
-
 # ------------------------------------------------------------------ figures
 
 
 async def test_task_tracked_seconds_and_project_stats(client, app):
-    s = await setup(client, app)
+    s = await project_team(client, app)
     r = await client.post(
         s.owner.url("/rates"),
         json={
@@ -838,8 +466,8 @@ async def test_task_tracked_seconds_and_project_stats(client, app):
         headers=s.owner.headers,
     )
     assert r.status_code == 201, r.text
-    t1 = await new_task(client, s.owner, s.project_id, "One")
-    t2 = await new_task(client, s.owner, s.project_id, "Two")
+    t1 = (await new_task(client, s.owner, s.project_id, "One"))["id"]
+    t2 = (await new_task(client, s.owner, s.project_id, "Two"))["id"]
     await log(client, s.member, s.project_id, at(2, 9), at(2, 10), task_id=t1)  # 3600
     await log(client, s.member, s.project_id, at(2, 10), at(2, 10, 30), task_id=t1, billable=False)
     inv = await log(client, s.member, s.project_id, at(2, 11), at(2, 11, 20), task_id=t2)  # 1200
@@ -847,7 +475,7 @@ async def test_task_tracked_seconds_and_project_stats(client, app):
     await log(client, s.owner, s.project_id, at(2, 9), at(2, 9, 10), task_id=t2)  # 600
     # Another project's time counts nowhere here.
     _, other = await new_client_project(client, s.owner, "Other")
-    other_task = await new_task(client, s.owner, other)
+    other_task = (await new_task(client, s.owner, other))["id"]
     await log(client, s.owner, other, at(3, 9), at(3, 17), task_id=other_task)
     await mark_invoiced(app, inv["id"])
 
@@ -892,285 +520,3 @@ async def test_task_tracked_seconds_and_project_stats(client, app):
     assert r.json()["tracked_seconds"] == stats["tracked_seconds"]
     r = await client.get(s.owner.url(f"/projects/{other}/stats"), headers=s.owner.headers)
     assert r.json()["tracked_seconds"] == 8 * 3600 + 3600
-
-
-# ------------------------------------------------------------------ role table
-
-
-@dataclass
-class World:
-    actors: dict[Role | str, Actor]
-    p1: str
-    p2: str
-    entries: dict[Role | str, dict]
-
-
-async def role_world(http, app) -> World:
-    """p1: project_manager (as manager), member, sales_rep, sales_manager are members;
-    p2: a second member ("member2"). Everyone logs one entry of its own."""
-    owner = await make_actor(app)
-    actors: dict[Role | str, Actor] = {Role.superadmin: owner}
-    for role in (Role.org_manager, Role.sales_manager, Role.sales_rep, Role.project_manager):
-        actors[role] = await make_actor(app, team_id=owner.team_id, role=role)
-    actors[Role.member] = await make_actor(app, team_id=owner.team_id, role=Role.member)
-    actors["member2"] = await make_actor(app, team_id=owner.team_id, role=Role.member)
-    _, p1 = await new_client_project(http, owner, "One")
-    _, p2 = await new_client_project(http, owner, "Two")
-    await add_member(http, owner, p1, actors[Role.project_manager].user_id, "manager")
-    for role in (Role.member, Role.sales_rep, Role.sales_manager):
-        await add_member(http, owner, p1, actors[role].user_id)
-    await add_member(http, owner, p2, actors["member2"].user_id)
-    on = {
-        Role.superadmin: p2,
-        Role.org_manager: p2,
-        Role.sales_manager: p1,
-        Role.sales_rep: p1,
-        Role.project_manager: p1,
-        Role.member: p1,
-        "member2": p2,
-    }
-    entries = {}
-    for i, (who, project) in enumerate(on.items()):
-        entries[who] = await log(http, actors[who], project, at(2, 8 + i), at(2, 9 + i))
-    return World(actors, p1, p2, entries)
-
-
-async def test_role_table_for_time_entries(client, app):
-    w = await role_world(client, app)
-    every = {e["id"] for e in w.entries.values()}
-    on_p1 = {e["id"] for e in w.entries.values() if e["project_id"] == w.p1}
-    expected = {
-        Role.superadmin: every,
-        Role.org_manager: every,
-        Role.sales_manager: {w.entries[Role.sales_manager]["id"]},
-        Role.sales_rep: {w.entries[Role.sales_rep]["id"]},
-        Role.project_manager: on_p1,
-        Role.member: {w.entries[Role.member]["id"]},
-        "member2": {w.entries["member2"]["id"]},
-    }
-    for who, actor in w.actors.items():
-        listed = await list_ids(client, actor)
-        assert set(listed) == expected[who], who
-        assert len(listed) == len(set(listed))
-        for owner_of, entry in w.entries.items():
-            r = await client.get(actor.url(f"/time-entries/{entry['id']}"), headers=actor.headers)
-            if entry["id"] in expected[who]:
-                assert r.status_code == 200, (who, owner_of, r.text)
-            else:
-                assert_problem(r, 404)
-            r = await client.get(
-                actor.url(f"/time-entries/{entry['id']}/history"), headers=actor.headers
-            )
-            assert r.status_code == (200 if entry["id"] in expected[who] else 404), (who, r.text)
-
-    pm = w.actors[Role.project_manager]
-    member = w.actors[Role.member]
-    member_entry = w.entries[Role.member]["id"]
-    # project_manager reads time on its projects but only changes its own.
-    for method, path, body in (
-        ("PATCH", f"/time-entries/{member_entry}", {"note": "pm"}),
-        ("DELETE", f"/time-entries/{member_entry}", None),
-        ("POST", f"/time-entries/{member_entry}/move", {"project_id": w.p2, "reason": "x"}),
-    ):
-        r = await client.request(method, pm.url(path), json=body, headers=pm.headers)
-        assert_problem(r, 403)
-    r = await client.patch(
-        pm.url(f"/time-entries/{w.entries[Role.project_manager]['id']}"),
-        json={"note": "mine"},
-        headers=pm.headers,
-    )
-    assert r.status_code == 200, r.text
-    # Others' entries a caller cannot see are 404, not 403.
-    for who in (Role.member, Role.sales_rep, Role.sales_manager, "member2"):
-        actor = w.actors[who]
-        r = await client.patch(
-            actor.url(f"/time-entries/{w.entries[Role.superadmin]['id']}"),
-            json={"note": "x"},
-            headers=actor.headers,
-        )
-        assert_problem(r, 404)
-
-    # Logging for someone else: managers only.
-    for who in (Role.member, Role.sales_rep, Role.sales_manager, Role.project_manager):
-        actor = w.actors[who]
-        r = await post_entry(
-            client, actor, w.p1, at(5, 9), at(5, 10), user_id=str(w.actors["member2"].user_id)
-        )
-        assert_problem(r, 403)
-        r = await post_entry(client, actor, w.p1, at(5, 9), at(5, 10), user_id=str(member.user_id))
-        if who is Role.member:
-            # For itself, with its own id, is fine.
-            assert r.status_code == 201, r.text
-        else:
-            assert_problem(r, 403)
-    for i, who in enumerate((Role.superadmin, Role.org_manager)):
-        actor = w.actors[who]
-        r = await post_entry(
-            client, actor, w.p1, at(6, 9 + i), at(6, 10 + i), user_id=str(member.user_id)
-        )
-        assert r.status_code == 201, r.text
-        assert r.json()["user_id"] == str(member.user_id)
-        # The member sees what was logged for it, and may change it.
-        r2 = await client.patch(
-            member.url(f"/time-entries/{r.json()['id']}"),
-            json={"note": "ok"},
-            headers=member.headers,
-        )
-        assert r2.status_code == 200, r2.text
-        r2 = await client.patch(
-            actor.url(f"/time-entries/{member_entry}"),
-            json={"note": who.value},
-            headers=actor.headers,
-        )
-        assert r2.status_code == 200, r2.text
-
-
-# ------------------------------------------------------------------ ladder
-
-
-LADDER = [
-    # name, method, path, body, forbidden actor key (None: no role is refused), success
-    ("list", "GET", "/time-entries", None, None, 200),
-    ("create", "POST", "/time-entries", "create", "member", 201),
-    ("get", "GET", "/time-entries/{e}", None, None, 200),
-    ("update", "PATCH", "/time-entries/{e}", "patch", "pm", 200),
-    ("delete", "DELETE", "/time-entries/{e}", None, "pm", 204),
-    ("move", "POST", "/time-entries/{e}/move", "move", "pm", 200),
-    ("history", "GET", "/time-entries/{e}/history", None, None, 200),
-]
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "body", "forbidden", "success"),
-    [row[1:] for row in LADDER],
-    ids=[row[0] for row in LADDER],
-)
-async def test_ladder(client, app, method, path, body, forbidden, success):
-    owner = await make_actor(app)
-    member = await make_actor(app, team_id=owner.team_id, role=Role.member)
-    pm = await make_actor(app, team_id=owner.team_id, role=Role.project_manager)
-    _, p1 = await new_client_project(client, owner, "One")
-    _, p2 = await new_client_project(client, owner, "Two")
-    await add_member(client, owner, p1, pm.user_id, "manager")
-    for p in (p1, p2):
-        await add_member(client, owner, p, member.user_id)
-    entry = await log(client, member, p1, at(2, 9), at(2, 10))
-    stranger = await make_actor(app)
-    _, foreign_project = await new_client_project(client, stranger, "Theirs")
-    foreign = await log(client, stranger, foreign_project, at(2, 9), at(2, 10))
-    bodies = {
-        "create": {
-            "project_id": p1,
-            "started_at": iso(at(3, 9)),
-            "ended_at": iso(at(3, 10)),
-            "user_id": str(owner.user_id),  # a member may not log for the owner
-        },
-        "patch": {"note": "changed"},
-        "move": {"project_id": p2, "reason": "wrong project"},
-    }
-    payload = bodies[body] if body else None
-    actors = {"member": member, "pm": pm}
-    own = path.format(e=entry["id"])
-    url = owner.url(own)
-
-    async def call(headers, target):
-        return await client.request(method, target, json=payload, headers=headers)
-
-    # 401: no token, a bad one.
-    assert_problem(await call({}, url), 401)
-    assert_problem(await call({"Authorization": "Bearer nope"}, url), 401)
-    # 403: a role that sees the team (and the entry) but may not do this.
-    if forbidden is not None:
-        assert_problem(await call(actors[forbidden].headers, url), 403)
-    # 404: a team the caller is not in; another team's entry under our team.
-    assert_problem(await call(stranger.headers, url), 404)
-    assert_problem(await call(owner.headers, stranger.url(own)), 404)
-    if "{e}" in path:
-        theirs = owner.url(path.format(e=foreign["id"]))
-        assert_problem(await call(owner.headers, theirs), 404)
-        assert_problem(await call(stranger.headers, theirs), 404)
-        assert_problem(await call(owner.headers, owner.url(path.format(e=uuid.uuid4()))), 404)
-    # Success; for the owner, and nothing of the other team changed.
-    r = await call(owner.headers, url)
-    assert r.status_code == success, r.text
-    if success == 204:
-        assert r.content == b""
-    else:
-        assert r.headers["content-type"].startswith("application/json")
-    r = await client.get(stranger.url(f"/time-entries/{foreign['id']}"), headers=stranger.headers)
-    assert r.status_code == 200, r.text
-    assert r.json()["updated_at"] == foreign["updated_at"]
-
-
-# ------------------------------------------------------------------ query count
-
-
-async def test_listing_a_month_costs_a_constant_number_of_queries(client, app):
-    """Listing a user's month of entries, priced, costs exactly 6 SQL statements whether
-    it holds 5 or 40 entries (observed: auth session, team role, team, the page, billing
-    targets, rates) - never one per entry, project or rate."""
-    s = await setup(client, app)
-    _, p2 = await new_client_project(client, s.owner, "Second", currency="EUR")
-    await add_member(client, s.owner, p2, s.member.user_id)
-    for body in (
-        {"scope": "team"},
-        {"scope": "member", "user_id": str(s.member.user_id)},
-        {"scope": "client", "client_id": s.client_id},
-        {"scope": "project", "project_id": p2},
-        {"scope": "project_member", "project_id": s.project_id, "user_id": str(s.member.user_id)},
-    ):
-        for i, day in enumerate(("2026-01-01", "2026-03-15")):
-            r = await client.post(
-                s.owner.url("/rates"),
-                json={
-                    **body,
-                    "hourly_rate_amount": 5000 + 100 * i,
-                    "currency": "EUR",
-                    "effective_from": day,
-                },
-                headers=s.owner.headers,
-            )
-            assert r.status_code == 201, r.text
-
-    statements: list[str] = []
-
-    def counter(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    async def count_listing(expected_rows: int) -> int:
-        engine = app.state.db.engine.sync_engine
-        statements.clear()
-        event.listen(engine, "before_cursor_execute", counter)
-        try:
-            r = await client.get(
-                s.member.url("/time-entries"),
-                params={
-                    "user_id": str(s.member.user_id),
-                    "from": "2026-03-01",
-                    "to": "2026-03-31",
-                    "limit": 200,
-                },
-                headers=s.member.headers,
-            )
-        finally:
-            event.remove(engine, "before_cursor_execute", counter)
-        assert r.status_code == 200, r.text
-        rows = r.json()["data"]
-        assert len(rows) == expected_rows
-        assert all(row["bill_rate_amount"] is not None for row in rows)
-        return len(statements)
-
-    def slot(n: int) -> tuple[datetime, datetime]:
-        day, half = divmod(n, 2)
-        start = at(1 + day, 9 + 4 * half)
-        return start, start + timedelta(hours=1)
-
-    projects = [s.project_id, p2]
-    for n in range(5):
-        await log(client, s.member, projects[n % 2], *slot(n))
-    few = await count_listing(5)
-    for n in range(5, 40):
-        await log(client, s.member, projects[n % 2], *slot(n))
-    many = await count_listing(40)
-    assert few == many, (few, many)
-    assert few == 6, statements

@@ -4,69 +4,23 @@ running timer blocks manual entries, and the 401/403/404 ladder."""
 import asyncio
 import itertools
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import text
 
 from app.core.permissions import Role
-from tests.factories import Actor, make_actor
-from tests.helpers import add_member, assert_problem, parse
-
-# ------------------------------------------------------------------ helpers
+from tests.factories import make_actor
+from tests.factories.clients import new_client_project
+from tests.factories.projects import add_member, new_task, two_projects
+from tests.factories.time_tracking import get_timer, post_entry, start_timer, stop_timer
+from tests.helpers import assert_problem, parse
+from tests.ladder import ladder
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-async def new_client_project(http, actor: Actor, name: str = "Acme") -> tuple[str, str]:
-    r = await http.post(
-        actor.url("/clients"),
-        json={"name": name, "currency": "EUR", "create_project": True},
-        headers=actor.headers,
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"], r.json()["project_id"]
-
-
-async def new_task(http, actor: Actor, project_id: str, title: str = "Task") -> str:
-    r = await http.post(
-        actor.url(f"/projects/{project_id}/tasks"), json={"title": title}, headers=actor.headers
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-async def start(http, actor: Actor, project_id: str, *, switch: bool | None = None, **extra):
-    params = {} if switch is None else {"switch": str(switch).lower()}
-    return await http.post(
-        actor.url("/timer/start"),
-        json={"project_id": project_id, **extra},
-        params=params,
-        headers=actor.headers,
-    )
-
-
-async def stop(http, actor: Actor):
-    return await http.post(actor.url("/timer/stop"), headers=actor.headers)
-
-
-async def timer(http, actor: Actor):
-    return await http.get(actor.url("/timer"), headers=actor.headers)
-
-
-async def post_entry(http, actor: Actor, project_id: str, begin: datetime, end: datetime):
-    return await http.post(
-        actor.url("/time-entries"),
-        json={
-            "project_id": project_id,
-            "started_at": begin.isoformat(),
-            "ended_at": end.isoformat(),
-        },
-        headers=actor.headers,
-    )
 
 
 async def running_count(app, user_id) -> int:
@@ -95,35 +49,17 @@ def assert_no_overlap(spans: list[tuple[datetime, datetime | None]]) -> None:
         assert a_end is not None and a_end <= b_start, spans
 
 
-@dataclass
-class Setup:
-    owner: Actor
-    member: Actor
-    p1: str
-    p2: str
-
-
-async def setup(http, app) -> Setup:
-    owner = await make_actor(app)
-    member = await make_actor(app, team_id=owner.team_id, role=Role.member)
-    _, p1 = await new_client_project(http, owner, "One")
-    _, p2 = await new_client_project(http, owner, "Two")
-    for p in (p1, p2):
-        await add_member(http, owner, p, member.user_id)
-    return Setup(owner, member, p1, p2)
-
-
 # ------------------------------------------------------------------ start / get / stop
 
 
 async def test_start_get_and_stop(client, app):
-    s = await setup(client, app)
-    task = await new_task(client, s.owner, s.p1)
-    r = await timer(client, s.member)
+    s = await two_projects(client, app)
+    task = (await new_task(client, s.owner, s.p1))["id"]
+    r = await get_timer(client, s.member)
     assert_problem(r, 404, "timer_not_running")
 
     before = now().replace(microsecond=0)
-    r = await start(client, s.member, s.p1, task_id=task, note="Focus")
+    r = await start_timer(client, s.member, s.p1, task_id=task, note="Focus")
     after = now()
     assert r.status_code == 201, r.text
     running = r.json()
@@ -138,15 +74,15 @@ async def test_start_get_and_stop(client, app):
     assert before <= started <= after
     assert started.microsecond == 0
 
-    r = await timer(client, s.member)
+    r = await get_timer(client, s.member)
     assert r.status_code == 200, r.text
     assert r.json()["id"] == running["id"]
     assert r.json()["ended_at"] is None
     # Someone else's timer is not mine.
-    r = await timer(client, s.owner)
+    r = await get_timer(client, s.owner)
     assert_problem(r, 404, "timer_not_running")
 
-    r = await stop(client, s.member)
+    r = await stop_timer(client, s.member)
     assert r.status_code == 200, r.text
     done = r.json()
     assert done["id"] == running["id"]
@@ -157,9 +93,9 @@ async def test_start_get_and_stop(client, app):
     assert done["duration_seconds"] == int((ended - started).total_seconds())
     assert done["duration_seconds"] < 600
 
-    r = await timer(client, s.member)
+    r = await get_timer(client, s.member)
     assert_problem(r, 404, "timer_not_running")
-    r = await stop(client, s.member)
+    r = await stop_timer(client, s.member)
     assert_problem(r, 409, "timer_not_running")
     r = await client.get(s.member.url(f"/time-entries/{done['id']}"), headers=s.member.headers)
     assert r.status_code == 200, r.text
@@ -171,37 +107,37 @@ async def test_start_get_and_stop(client, app):
 
 
 async def test_a_second_start_is_refused_while_one_runs(client, app):
-    s = await setup(client, app)
-    r = await start(client, s.member, s.p1)
+    s = await two_projects(client, app)
+    r = await start_timer(client, s.member, s.p1)
     assert r.status_code == 201, r.text
     first = r.json()
     for project in (s.p1, s.p2):
         for switch in (None, False):
-            r = await start(client, s.member, project, switch=switch)
+            r = await start_timer(client, s.member, project, switch=switch)
             assert_problem(r, 409, "timer_running")
-    r = await timer(client, s.member)
+    r = await get_timer(client, s.member)
     assert r.json()["id"] == first["id"]
     assert await running_count(app, s.member.user_id) == 1
     assert len(await entries_of(app, s.member.user_id)) == 1
     # Other users keep their own timers.
-    r = await start(client, s.owner, s.p1)
+    r = await start_timer(client, s.owner, s.p1)
     assert r.status_code == 201, r.text
 
 
 async def test_switch_stops_the_running_timer_and_starts_another(client, app):
-    s = await setup(client, app)
+    s = await two_projects(client, app)
     # Nothing running: switch just starts.
-    r = await start(client, s.member, s.p1, switch=True, note="first")
+    r = await start_timer(client, s.member, s.p1, switch=True, note="first")
     assert r.status_code == 201, r.text
     first = r.json()
 
-    r = await start(client, s.member, s.p2, switch=True, note="second")
+    r = await start_timer(client, s.member, s.p2, switch=True, note="second")
     assert r.status_code == 201, r.text
     second = r.json()
     assert second["id"] != first["id"]
     assert second["project_id"] == s.p2
     assert second["ended_at"] is None
-    r = await timer(client, s.member)
+    r = await get_timer(client, s.member)
     assert r.json()["id"] == second["id"]
 
     r = await client.get(s.member.url(f"/time-entries/{first['id']}"), headers=s.member.headers)
@@ -220,22 +156,22 @@ async def test_switch_stops_the_running_timer_and_starts_another(client, app):
         s.owner.url(f"/projects/{s.p1}"), json={"status": "archived"}, headers=s.owner.headers
     )
     assert r.status_code == 200, r.text
-    r = await start(client, s.member, s.p1, switch=True)
+    r = await start_timer(client, s.member, s.p1, switch=True)
     assert_problem(r, 422, "project_archived")
-    r = await start(client, s.member, s.p2, switch=True, task_id=str(uuid.uuid4()))
+    r = await start_timer(client, s.member, s.p2, switch=True, task_id=str(uuid.uuid4()))
     assert_problem(r, 422, "unknown_task")
-    r = await timer(client, s.member)
+    r = await get_timer(client, s.member)
     assert r.status_code == 200, r.text
     assert r.json()["id"] == second["id"]
     assert r.json()["ended_at"] is None
 
 
 async def test_start_validation(client, app):
-    s = await setup(client, app)
+    s = await two_projects(client, app)
     c3, p3 = await new_client_project(client, s.owner, "Three")
     await add_member(client, s.owner, p3, s.member.user_id)
     _, not_mine = await new_client_project(client, s.owner, "Not mine")
-    foreign_task = await new_task(client, s.owner, s.p2)
+    foreign_task = (await new_task(client, s.owner, s.p2))["id"]
     stranger = await make_actor(app)
     _, foreign_project = await new_client_project(client, stranger, "Theirs")
     r = await client.delete(s.owner.url(f"/clients/{c3}"), headers=s.owner.headers)
@@ -251,13 +187,13 @@ async def test_start_validation(client, app):
         (s.p1, {"note": "x" * 5001}, 422, None),
     ]
     for project, extra, status, code in cases:
-        r = await start(client, s.member, project, **extra)
+        r = await start_timer(client, s.member, project, **extra)
         assert_problem(r, status, code)
     r = await client.post(s.member.url("/timer/start"), json={}, headers=s.member.headers)
     assert_problem(r, 422)
     assert await entries_of(app, s.member.user_id) == []
     # A team manager starts a timer on any active project.
-    r = await start(client, s.owner, not_mine)
+    r = await start_timer(client, s.owner, not_mine)
     assert r.status_code == 201, r.text
 
 
@@ -269,11 +205,11 @@ async def test_every_role_can_time_its_work(client, app):
         if role is not Role.superadmin:
             actor = await make_actor(app, team_id=owner.team_id, role=role)
             await add_member(client, owner, project, actor.user_id)
-        r = await start(client, actor, project)
+        r = await start_timer(client, actor, project)
         assert r.status_code == 201, (role, r.text)
-        r = await timer(client, actor)
+        r = await get_timer(client, actor)
         assert r.status_code == 200, (role, r.text)
-        r = await stop(client, actor)
+        r = await stop_timer(client, actor)
         assert r.status_code == 200, (role, r.text)
 
 
@@ -281,18 +217,23 @@ async def test_every_role_can_time_its_work(client, app):
 
 
 async def test_concurrent_starts_exactly_one_wins(client, app):
-    s = await setup(client, app)
-    for _round in range(3):
-        responses = await asyncio.gather(*(start(client, s.member, s.p1) for _ in range(6)))
-        statuses = sorted(r.status_code for r in responses)
-        assert statuses == [201, 409, 409, 409, 409, 409], [r.text for r in responses]
-        winner = next(r.json() for r in responses if r.status_code == 201)
-        r = await timer(client, s.member)
-        assert r.json()["id"] == winner["id"]
-        assert await running_count(app, s.member.user_id) == 1
-        r = await stop(client, s.member)
-        assert r.status_code == 200, r.text
-        await asyncio.sleep(1.05)  # the next round starts after this one ended
+    s = await two_projects(client, app)
+    # The test holds the clock (ticking on its own): a timer stopped at once still runs for
+    # a second, so each round moves the clock to where the last one's entry ended.
+    with time_machine.travel(now(), tick=True) as clock:
+        for _round in range(3):
+            responses = await asyncio.gather(
+                *(start_timer(client, s.member, s.p1) for _ in range(6))
+            )
+            statuses = sorted(r.status_code for r in responses)
+            assert statuses == [201, 409, 409, 409, 409, 409], [r.text for r in responses]
+            winner = next(r.json() for r in responses if r.status_code == 201)
+            r = await get_timer(client, s.member)
+            assert r.json()["id"] == winner["id"]
+            assert await running_count(app, s.member.user_id) == 1
+            r = await stop_timer(client, s.member)
+            assert r.status_code == 200, r.text
+            clock.move_to(parse(r.json()["ended_at"]))  # the next round starts as this one ended
     assert len(await entries_of(app, s.member.user_id)) == 3
     assert_no_overlap(await entries_of(app, s.member.user_id))
 
@@ -300,20 +241,20 @@ async def test_concurrent_starts_exactly_one_wins(client, app):
 async def test_concurrent_starts_losers_are_told_a_timer_is_running(client, app):
     """A start that loses the race is a second start: 409 `timer_running`, like the
     sequential case, not a generic overlap."""
-    s = await setup(client, app)
-    responses = await asyncio.gather(*(start(client, s.member, s.p1) for _ in range(6)))
+    s = await two_projects(client, app)
+    responses = await asyncio.gather(*(start_timer(client, s.member, s.p1) for _ in range(6)))
     assert sorted(r.status_code for r in responses).count(201) == 1, [r.text for r in responses]
     codes = sorted(r.json()["code"] for r in responses if r.status_code != 201)
     assert codes == ["timer_running"] * 5, codes
 
 
 async def test_concurrent_switches_leave_one_running_timer(client, app):
-    s = await setup(client, app)
-    r = await start(client, s.member, s.p1)
+    s = await two_projects(client, app)
+    r = await start_timer(client, s.member, s.p1)
     assert r.status_code == 201, r.text
     first = r.json()
     responses = await asyncio.gather(
-        *(start(client, s.member, s.p2, switch=True) for _ in range(5))
+        *(start_timer(client, s.member, s.p2, switch=True) for _ in range(5))
     )
     statuses = [r.status_code for r in responses]
     assert statuses.count(201) >= 1, [r.text for r in responses]
@@ -327,10 +268,10 @@ async def test_concurrent_switches_leave_one_running_timer(client, app):
 
 
 async def test_concurrent_stops_exactly_one_stops(client, app):
-    s = await setup(client, app)
-    r = await start(client, s.member, s.p1)
+    s = await two_projects(client, app)
+    r = await start_timer(client, s.member, s.p1)
     assert r.status_code == 201, r.text
-    responses = await asyncio.gather(*(stop(client, s.member) for _ in range(5)))
+    responses = await asyncio.gather(*(stop_timer(client, s.member) for _ in range(5)))
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 409, 409, 409, 409], [r.text for r in responses]
     for r in responses:
@@ -343,8 +284,8 @@ async def test_concurrent_stops_exactly_one_stops(client, app):
 
 
 async def test_a_running_timer_blocks_manual_entries_after_its_start(client, app):
-    s = await setup(client, app)
-    r = await start(client, s.member, s.p1)
+    s = await two_projects(client, app)
+    r = await start_timer(client, s.member, s.p1)
     assert r.status_code == 201, r.text
     t = parse(r.json()["started_at"])
     hour = timedelta(hours=1)
@@ -367,7 +308,7 @@ async def test_a_running_timer_blocks_manual_entries_after_its_start(client, app
     r = await post_entry(client, s.owner, s.p2, t + hour, t + 2 * hour)
     assert r.status_code == 201, r.text
 
-    r = await stop(client, s.member)
+    r = await stop_timer(client, s.member)
     assert r.status_code == 200, r.text
     ended = parse(r.json()["ended_at"])
     r = await post_entry(client, s.member, s.p2, ended, ended + hour)
@@ -376,22 +317,22 @@ async def test_a_running_timer_blocks_manual_entries_after_its_start(client, app
 
 
 async def test_a_timer_cannot_start_inside_a_logged_entry(client, app):
-    s = await setup(client, app)
+    s = await two_projects(client, app)
     t = now().replace(microsecond=0)
     r = await post_entry(client, s.member, s.p1, t - timedelta(minutes=5), t + timedelta(hours=1))
     assert r.status_code == 201, r.text
-    r = await start(client, s.member, s.p2)
+    r = await start_timer(client, s.member, s.p2)
     assert_problem(r, 409, "time_entry_overlap")
-    r = await timer(client, s.member)
+    r = await get_timer(client, s.member)
     assert_problem(r, 404, "timer_not_running")
 
 
 async def test_editing_a_running_entry(client, app):
-    s = await setup(client, app)
+    s = await two_projects(client, app)
     t = now().replace(microsecond=0)
     r = await post_entry(client, s.member, s.p1, t - timedelta(hours=3), t - timedelta(hours=2))
     assert r.status_code == 201, r.text
-    r = await start(client, s.member, s.p1)
+    r = await start_timer(client, s.member, s.p1)
     running = r.json()
     url = s.member.url(f"/time-entries/{running['id']}")
 
@@ -413,13 +354,13 @@ async def test_editing_a_running_entry(client, app):
     )
     assert r.status_code == 200, r.text
     assert r.json()["ended_at"] is None
-    r = await stop(client, s.member)
+    r = await stop_timer(client, s.member)
     assert r.status_code == 200, r.text
     assert r.json()["duration_seconds"] >= 3600
 
 
 async def test_a_running_timer_is_listed_unpriced_and_not_counted(client, app):
-    s = await setup(client, app)
+    s = await two_projects(client, app)
     r = await client.post(
         s.owner.url("/rates"),
         json={
@@ -431,8 +372,8 @@ async def test_a_running_timer_is_listed_unpriced_and_not_counted(client, app):
         headers=s.owner.headers,
     )
     assert r.status_code == 201, r.text
-    task = await new_task(client, s.owner, s.p1)
-    r = await start(client, s.member, s.p1, task_id=task)
+    task = (await new_task(client, s.owner, s.p1))["id"]
+    r = await start_timer(client, s.member, s.p1, task_id=task)
     running = r.json()
     assert running["bill_rate_amount"] == 9000
     assert running["billable_amount"] is None
@@ -461,29 +402,28 @@ async def test_ladder(client, app, method, path, success):
     _, project = await new_client_project(client, owner)
     stranger = await make_actor(app)
     _, theirs = await new_client_project(client, stranger, "Theirs")
-    r = await start(client, stranger, theirs)
+    r = await start_timer(client, stranger, theirs)
     assert r.status_code == 201, r.text
     stranger_timer = r.json()
     if path != "/timer/start":
-        r = await start(client, owner, project)
+        r = await start_timer(client, owner, project)
         assert r.status_code == 201, r.text
-    payload = {"project_id": project} if path == "/timer/start" else None
-
-    async def call(headers, url):
-        return await client.request(method, url, json=payload, headers=headers)
-
-    assert_problem(await call({}, owner.url(path)), 401)
-    assert_problem(await call({"Authorization": "Bearer nope"}, owner.url(path)), 401)
-    if path == "/timer/start":
+    starting = path == "/timer/start"
+    r = await ladder(
+        client,
+        method,
+        path,
+        owner=owner,
+        stranger=stranger,
         # A member of the team who is not on the project.
-        assert_problem(await call(member.headers, owner.url(path)), 403, "not_project_member")
-    assert_problem(await call(stranger.headers, owner.url(path)), 404)
-    assert_problem(await call(owner.headers, stranger.url(path)), 404)
-    r = await call(owner.headers, owner.url(path))
-    assert r.status_code == success, r.text
+        forbidden=member if starting else (),
+        forbidden_code="not_project_member",
+        json={"project_id": project} if starting else None,
+        ok=success,
+    )
     assert r.json()["user_id"] == str(owner.user_id)
     # The other team's timer is untouched.
-    r = await timer(client, stranger)
+    r = await get_timer(client, stranger)
     assert r.status_code == 200, r.text
     assert r.json()["id"] == stranger_timer["id"]
     assert r.json()["ended_at"] is None

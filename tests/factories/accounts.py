@@ -1,4 +1,4 @@
-"""Small async factories: users, teams and members created through the services."""
+"""Actors: a logged-in user with a team (or a role in one), created through the services."""
 
 import itertools
 import uuid
