@@ -46,9 +46,8 @@ def team_filters(tree: ast.Module) -> Iterator[int]:
         ):
             yield node.lineno
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if _is_team_column(node.func.value):
-                yield node.lineno
-            elif node.func.attr == "filter_by" and any(k.arg == "team_id" for k in node.keywords):
+            by_team = node.func.attr == "filter_by" and any(k.arg == "team_id" for k in node.keywords)
+            if by_team or _is_team_column(node.func.value):
                 yield node.lineno
 
 
@@ -202,9 +201,9 @@ def _under_type_checking(tree: ast.Module, target: ast.AST) -> bool:
             isinstance(node, ast.If)
             and isinstance(node.test, ast.Name)
             and node.test.id == "TYPE_CHECKING"
+            and any(child is target for child in ast.walk(node))
         ):
-            if any(child is target for child in ast.walk(node)):
-                return True
+            return True
     return False
 
 
