@@ -46,7 +46,8 @@ def team_filters(tree: ast.Module) -> Iterator[int]:
         ):
             yield node.lineno
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            by_team = node.func.attr == "filter_by" and any(k.arg == "team_id" for k in node.keywords)
+            keywords = {k.arg for k in node.keywords}
+            by_team = node.func.attr == "filter_by" and "team_id" in keywords
             if by_team or _is_team_column(node.func.value):
                 yield node.lineno
 
