@@ -9,6 +9,7 @@ from arq import Worker
 from arq.connections import ArqRedis, RedisSettings
 from arq.cron import cron
 
+from app.auth.jobs import touch_api_key
 from app.config import Settings, get_settings
 from app.core.db import Database
 from app.core.mail import send_email
@@ -17,7 +18,7 @@ from app.payments.jobs import apply_webhook_event
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS: list[Any] = [send_email, send_invoice, run_invoices, apply_webhook_event]
+FUNCTIONS: list[Any] = [send_email, send_invoice, run_invoices, apply_webhook_event, touch_api_key]
 CRON_JOBS: list[Any] = [
     # Hourly: clients whose invoice schedule is due get their invoice.
     cron(run_scheduled_invoices, minute={5}, unique=True, run_at_startup=False),

@@ -1,18 +1,21 @@
 """API keys: creation rules, authentication as Bearer, revocation, expiry, creator changes."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import text
 
 from app.auth.dependencies import get_caller, get_team_context
-from app.core.db import unit_of_work
+from app.core.db import Database, unit_of_work
 from app.core.errors import AppError
 from app.core.permissions import Permission, Role, access_of
 from app.core.security import new_api_key
+from app.main import create_app
 from tests.factories import make_actor
 from tests.factories.teams import create_api_key
 from tests.helpers import NON_MANAGERS, assert_problem, bearer
@@ -324,13 +327,15 @@ async def test_expired_key_is_401(client, app):
     assert_problem(await client.get("/v1/me", headers=h), 401, "invalid_api_key")
 
 
-async def test_last_used_at_is_set_after_use(client, app):
+async def test_last_used_at_is_set_after_use(client, app, run_jobs):
+    """The worker records the use (the request never writes it on a second connection)."""
     owner = await make_actor(app)
     created = await create_api_key(client, owner, "member")
     assert (await listed_keys(client, owner))[created["id"]]["last_used_at"] is None
 
     before = datetime.now(UTC) - timedelta(seconds=5)
     assert (await client.get(owner.url(), headers=bearer(created["key"]))).status_code == 200
+    assert await run_jobs() == 1
     used = (await listed_keys(client, owner))[created["id"]]["last_used_at"]
     assert used is not None
     assert datetime.fromisoformat(used) >= before
@@ -344,11 +349,12 @@ async def test_last_used_at_is_set_after_use(client, app):
     assert (
         await client.get(owner.url("/members"), headers=bearer(created["key"]))
     ).status_code == 200
+    assert await run_jobs() == 1
     again = (await listed_keys(client, owner))[created["id"]]["last_used_at"]
     assert datetime.fromisoformat(again) >= before
 
 
-async def test_last_used_at_counts_refused_calls(client, app):
+async def test_last_used_at_counts_refused_calls(client, app, run_jobs):
     """A call the key's role refuses (403) is still a use of the key and must be recorded:
     otherwise a key that is only ever used for refused calls looks unused."""
     owner = await make_actor(app)
@@ -356,9 +362,46 @@ async def test_last_used_at_counts_refused_calls(client, app):
     before = datetime.now(UTC) - timedelta(seconds=5)
     r = await client.patch(owner.url(), json={"name": "x"}, headers=bearer(created["key"]))
     assert_problem(r, 403)
+    assert await run_jobs() == 1
     used = (await listed_keys(client, owner))[created["id"]]["last_used_at"]
     assert used is not None
     assert datetime.fromisoformat(used) >= before
+
+
+async def test_a_burst_with_a_stale_key_never_starves_the_pool(settings, app, run_jobs):
+    """40 concurrent requests with a key last used long ago, on a pool of 5 connections
+    and no overflow: each request holds one connection only, so all of them succeed, and
+    the burst records the use once."""
+    owner = await make_actor(app)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        created = await create_api_key(c, owner, "member")
+    await sql(
+        app,
+        "UPDATE api_key SET last_used_at = now() - interval '1 day' WHERE id = :id",
+        id=created["id"],
+    )
+    small = create_app(settings)
+    small.state.db = Database(
+        settings.database_url or "", pool_size=5, max_overflow=0, pool_timeout=10
+    )
+    try:
+        transport = httpx.ASGITransport(app=small, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            responses = await asyncio.gather(
+                *(c.get(owner.url("/members"), headers=bearer(created["key"])) for _ in range(40))
+            )
+    finally:
+        await small.state.db.dispose()
+        await small.state.redis.aclose()
+    assert [r.status_code for r in responses] == [200] * 40
+    assert await run_jobs() == 1
+    async with app.state.db.engine.connect() as conn:
+        fresh = await conn.scalar(
+            text("SELECT last_used_at > now() - interval '1 minute' FROM api_key WHERE id = :id"),
+            {"id": created["id"]},
+        )
+    assert fresh is True
 
 
 # ------------------------------------------------------------------ the key's creator

@@ -28,7 +28,7 @@ async def get_caller(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Send `Authorization: Bearer <token>`.", code="not_authenticated")
     return await service.caller_for_token(
-        session, request.app.state.db.engine, secrets, credentials.credentials
+        session, request.app.state.redis, secrets, credentials.credentials
     )
 
 

@@ -3,8 +3,9 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from arq.connections import ArqRedis
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import AuthSession, User
 from app.core.context import Caller
@@ -16,19 +17,20 @@ from app.teams.models import ApiKey, Membership
 
 # Writing last_used_at on every call would turn every read into a write.
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
+TOUCH_API_KEY_JOB = "touch_api_key"
 
 
 async def caller_for_token(
-    session: AsyncSession, engine: AsyncEngine, secrets: Secrets, token: str
+    session: AsyncSession, queue: ArqRedis, secrets: Secrets, token: str
 ) -> Caller:
     """The caller a bearer token (access token or `hl_` API key) stands for, or 401."""
     if token.startswith(API_KEY_PREFIX):
-        return await _api_key_caller(session, engine, secrets, token)
+        return await _api_key_caller(session, queue, secrets, token)
     return await _user_caller(session, secrets, token)
 
 
 async def _api_key_caller(
-    session: AsyncSession, engine: AsyncEngine, secrets: Secrets, token: str
+    session: AsyncSession, queue: ArqRedis, secrets: Secrets, token: str
 ) -> Caller:
     if not api_key_checksum_ok(token):
         raise Unauthorized("Malformed API key.", code="invalid_api_key")
@@ -51,9 +53,7 @@ async def _api_key_caller(
         raise Unauthorized("Unknown, revoked or expired API key.", code="invalid_api_key")
     key, creator_role = row
     if key.last_used_at is None or key.last_used_at < now - _LAST_USED_GRANULARITY:
-        # Its own short transaction: a use counts even when the request then fails.
-        async with engine.begin() as conn:
-            await conn.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        await _note_api_key_use(queue, key.id, key.last_used_at, now)
     return Caller(
         kind="api_key",
         user_id=key.created_by_id,
@@ -61,6 +61,37 @@ async def _api_key_caller(
         api_key_team_id=key.team_id,
         api_key_role=key.role,
         creator_role=creator_role,
+    )
+
+
+async def _note_api_key_use(
+    queue: ArqRedis, key_id: uuid.UUID, stale: datetime | None, now: datetime
+) -> None:
+    """Have the worker record the use.
+
+    Never on a second pooled connection while the request holds one: a burst of requests
+    with a stale key would empty the pool and stall the process. Enqueued at once, not
+    after the commit, so a use counts even when the request then fails. The job id names
+    the stamp it replaces, so a burst that saw the same stale stamp makes one job.
+    """
+    replaces = stale.isoformat() if stale else "never"
+    await queue.enqueue_job(
+        TOUCH_API_KEY_JOB,
+        str(key_id),
+        now.isoformat(),
+        _job_id=f"{TOUCH_API_KEY_JOB}:{key_id}:{replaces}",
+    )
+
+
+async def record_api_key_use(session: AsyncSession, key_id: uuid.UUID, used_at: datetime) -> None:
+    """Move `last_used_at` forward (jobs may run out of order)."""
+    await session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < used_at),
+        )
+        .values(last_used_at=used_at)
     )
 
 
