@@ -27,7 +27,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_in_team, team_select
+from app.core.tenancy import get_in_team, in_team, same_team, team_select
 from app.projects.models import Project, ProjectMember
 from app.rates.models import SCOPE_IDS, Rate, RateKind, RateScope
 from app.rates.schemas import RateIn, RatePatch
@@ -80,8 +80,7 @@ class RateBook:
         client_ids: Iterable[uuid.UUID] = (),
     ) -> "RateBook":
         users, projects, clients = set(user_ids), set(project_ids), set(client_ids)
-        stmt = select(Rate).where(
-            Rate.team_id == team_id,
+        stmt = team_select(Rate, team_id).where(
             Rate.kind == kind,
             or_(
                 Rate.scope == RateScope.team,
@@ -152,8 +151,8 @@ async def billing_targets(
             Client.currency,
             Client.hourly_rate_amount,
         )
-        .outerjoin(Client, (Client.team_id == Project.team_id) & (Client.id == Project.client_id))
-        .where(Project.team_id == team.id, Project.id.in_(ids))
+        .outerjoin(Client, same_team(Client, Project) & (Client.id == Project.client_id))
+        .where(in_team(Project, team.id), Project.id.in_(ids))
     )
     return {
         pid: BillingTarget(
@@ -192,12 +191,19 @@ class BillRates:
         )
 
 
-async def bill_rates(session: AsyncSession, team: Team, entries: Sequence[EntryKey]) -> BillRates:
+async def bill_rates(
+    session: AsyncSession,
+    team: Team,
+    entries: Sequence[EntryKey],
+    *,
+    projects: Iterable[uuid.UUID] = (),
+) -> BillRates:
     """Everything needed to price `entries`: two queries for any number of entries.
 
     The one rate look-up of Hourline: time lists, project figures and invoices use it.
+    `projects` adds targets for projects that may have no entry (a project's currency).
     """
-    targets = await billing_targets(session, team, {e.project_id for e in entries})
+    targets = await billing_targets(session, team, {*projects, *(e.project_id for e in entries)})
     book = await RateBook.load(
         session,
         team.id,
@@ -207,6 +213,23 @@ async def bill_rates(session: AsyncSession, team: Team, entries: Sequence[EntryK
         client_ids={t.client_id for t in targets.values() if t.client_id},
     )
     return BillRates(team, targets, book)
+
+
+# ---------------------------------------------------------------- who sees rates
+
+
+def sees_rates(ctx: TeamContext, reach: Access) -> bool:
+    """Whether the caller may read rates at least as far as `reach`."""
+    granted = ctx.grant(Permission.RATES_READ)
+    return granted is not None and granted >= reach
+
+
+def shown_rate(ctx: TeamContext, amount: int | None, *, reach: Access) -> int | None:
+    """A client's or project's own rate as the caller sees it: null below `reach`.
+
+    A client's rate applies across the team (ALL); a project's to its members (PROJECTS).
+    """
+    return amount if sees_rates(ctx, reach) else None
 
 
 # ---------------------------------------------------------------- CRUD
