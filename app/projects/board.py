@@ -8,27 +8,47 @@ commit as a last line of defence.
 """
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Permission
-from app.core.tenancy import get_in_team
+from app.core.tenancy import get_in_team, team_select
 from app.projects.models import Board, BoardColumn, ColumnKind, Project, ProjectMember, Task
-from app.projects.schemas import ColumnIn, ColumnPatch, TaskIn, TaskPatch
+from app.projects.schemas import (
+    BoardColumnOut,
+    BoardOut,
+    ColumnIn,
+    ColumnOut,
+    ColumnPatch,
+    TaskIn,
+    TaskOut,
+    TaskPatch,
+)
 from app.projects.service import get_project
+from app.time_tracking.service import tracked_seconds_by_task
 
 
 async def _board(session: AsyncSession, project: Project) -> Board:
     return (await session.execute(select(Board).where(Board.project_id == project.id))).scalar_one()
 
 
-async def get_board(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
-) -> tuple[Board, list[BoardColumn], list[Task]]:
-    """The board with its columns and tasks in order (two queries)."""
+async def _task_outs(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskOut]:
+    """Tasks as the API shows them: the time tracked on all of them in one query."""
+    tracked = await tracked_seconds_by_task(session, [t.id for t in tasks])
+    return [TaskOut.of(t, tracked_seconds=tracked.get(t.id, 0)) for t in tasks]
+
+
+async def _task_out(session: AsyncSession, task: Task) -> TaskOut:
+    return (await _task_outs(session, [task]))[0]
+
+
+async def get_board(session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID) -> BoardOut:
+    """The board with its columns and tasks in order, each task with its tracked time."""
     project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
     board = await _board(session, project)
     columns = list(
@@ -49,7 +69,17 @@ async def get_board(
             )
         ).scalars()
     )
-    return board, columns, tasks
+    by_column: dict[uuid.UUID, list[TaskOut]] = {c.id: [] for c in columns}
+    for task in await _task_outs(session, tasks):
+        by_column[task.column_id].append(task)
+    return BoardOut(
+        id=board.id,
+        project_id=board.project_id,
+        columns=[
+            BoardColumnOut(**ColumnOut.model_validate(c).model_dump(), tasks=by_column[c.id])
+            for c in columns
+        ],
+    )
 
 
 # ---------------------------------------------------------------- columns
@@ -90,10 +120,10 @@ def _find_column(columns: list[BoardColumn], column_id: uuid.UUID) -> BoardColum
     return column
 
 
-def _renumber(items: list, attr: str = "position") -> None:  # type: ignore[type-arg]
+def _renumber(items: Sequence[BoardColumn | Task]) -> None:
     for i, item in enumerate(items):
-        if getattr(item, attr) != i:
-            setattr(item, attr, i)
+        if item.position != i:
+            item.position = i
 
 
 async def add_column(
@@ -171,33 +201,42 @@ async def _writable_project(
     )
 
 
-async def get_task(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, task_id: uuid.UUID
+async def _project_task(
+    session: AsyncSession, ctx: TeamContext, project: Project, task_id: uuid.UUID
 ) -> Task:
-    project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
     return await get_in_team(
         session, Task, ctx, task_id, what="Task", visible=Task.project_id == project.id
     )
+
+
+async def get_task(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, task_id: uuid.UUID
+) -> TaskOut:
+    """A task of a project the caller may see, as the API shows it."""
+    project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
+    return await _task_out(session, await _project_task(session, ctx, project, task_id))
 
 
 async def list_tasks(
     session: AsyncSession,
     ctx: TeamContext,
     project_id: uuid.UUID,
-    params,  # type: ignore[no-untyped-def]
+    params: PageParams,
     *,
     column_id: uuid.UUID | None,
     assignee_id: uuid.UUID | None,
-):  # type: ignore[no-untyped-def]
-    from app.core.pagination import paginate
-
+) -> Page[TaskOut]:
+    """A project's tasks, filtered, one page."""
     project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
-    stmt = select(Task).where(Task.team_id == ctx.team_id, Task.project_id == project.id)
+    stmt = team_select(Task, ctx).where(Task.project_id == project.id)
     if column_id is not None:
         stmt = stmt.where(Task.column_id == column_id)
     if assignee_id is not None:
         stmt = stmt.where(Task.assignee_id == assignee_id)
-    return await paginate(session, stmt, params, model=Task)
+    rows, has_more, cursor = await paginate(session, stmt, params, model=Task)
+    return Page[TaskOut](
+        data=await _task_outs(session, rows), has_more=has_more, next_cursor=cursor
+    )
 
 
 async def _check_assignee(
@@ -225,7 +264,8 @@ async def _locked_column_tasks(session: AsyncSession, column_id: uuid.UUID) -> l
 
 async def create_task(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, data: TaskIn
-) -> Task:
+) -> TaskOut:
+    """A task in the given column and position, by default at the end of To do."""
     project = await _writable_project(session, ctx, project_id)
     board = await _board(session, project)
     await _check_assignee(session, project, data.assignee_id)
@@ -258,7 +298,7 @@ async def create_task(
     _renumber(tasks)
     await session.flush()
     await session.refresh(task)
-    return task
+    return await _task_out(session, task)
 
 
 async def _move(
@@ -294,11 +334,10 @@ async def update_task(
     project_id: uuid.UUID,
     task_id: uuid.UUID,
     patch: TaskPatch,
-) -> Task:
+) -> TaskOut:
+    """Change a task; a new column or position moves it and closes up the gaps."""
     project = await _writable_project(session, ctx, project_id)
-    task = await get_in_team(
-        session, Task, ctx, task_id, what="Task", visible=Task.project_id == project.id
-    )
+    task = await _project_task(session, ctx, project, task_id)
     fields = patch.changes()
     if "assignee_id" in fields:
         await _check_assignee(session, project, fields["assignee_id"])
@@ -317,7 +356,7 @@ async def update_task(
         )
     await session.flush()
     await session.refresh(task)
-    return task
+    return await _task_out(session, task)
 
 
 async def move_task(
@@ -327,7 +366,8 @@ async def move_task(
     task_id: uuid.UUID,
     column_id: uuid.UUID,
     position: int,
-) -> Task:
+) -> TaskOut:
+    """Move a task to a column and position."""
     return await update_task(
         session, ctx, project_id, task_id, TaskPatch(column_id=column_id, position=position)
     )
@@ -337,9 +377,7 @@ async def delete_task(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, task_id: uuid.UUID
 ) -> None:
     project = await _writable_project(session, ctx, project_id)
-    task = await get_in_team(
-        session, Task, ctx, task_id, what="Task", visible=Task.project_id == project.id
-    )
+    task = await _project_task(session, ctx, project, task_id)
     await _lock_board(session, await _board(session, project))
     await _reload(session, task)
     tasks = [t for t in await _locked_column_tasks(session, task.column_id) if t.id != task.id]
