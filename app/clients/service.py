@@ -15,7 +15,8 @@ from app.core.links import links_of, replace_links
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, in_team, team_select
-from app.projects.models import Project, ProjectMember
+from app.projects.membership import member_project_ids
+from app.projects.models import Project
 from app.rates.service import shown_rate
 from app.teams import service as teams_service
 
@@ -43,11 +44,7 @@ def visible_clients(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
         return true()
     if reach in (Access.OWN, Access.OWN_CLIENTS):
         return held_by_caller(ctx, Client, ClientMember, "client_id")
-    return exists().where(
-        Project.client_id == Client.id,
-        ProjectMember.project_id == Project.id,
-        ProjectMember.user_id == ctx.user_id,
-    )
+    return exists().where(Project.client_id == Client.id, Project.id.in_(member_project_ids(ctx)))
 
 
 def own_client_ids(ctx: TeamContext) -> ScalarSelect[uuid.UUID]:

@@ -9,6 +9,7 @@ commit as a last line of defence.
 
 import uuid
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,8 @@ from app.projects.schemas import (
 )
 from app.projects.service import get_project
 from app.time_tracking.service import tracked_seconds_by_task
+
+Positioned = TypeVar("Positioned", BoardColumn, Task)
 
 
 async def _board(session: AsyncSession, project: Project) -> Board:
@@ -126,13 +129,27 @@ def _renumber(items: Sequence[BoardColumn | Task]) -> None:
             item.position = i
 
 
-async def add_column(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, data: ColumnIn
-) -> BoardColumn:
+def _place(items: list[Positioned], item: Positioned, position: int | None) -> None:
+    """Put `item` at `position` (past the end or None: last) and renumber the list."""
+    items.insert(len(items) if position is None else min(position, len(items)), item)
+    _renumber(items)
+
+
+async def _managed_columns(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> tuple[Board, list[BoardColumn]]:
+    """The columns of a board the caller manages, the board locked for re-ordering."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     board = await _board(session, project)
     await _lock_board(session, board)
-    columns = await _columns(session, board)
+    return board, await _columns(session, board)
+
+
+async def add_column(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, data: ColumnIn
+) -> BoardColumn:
+    """A column at `position`, by default the right end; one To do and one Done at most."""
+    board, columns = await _managed_columns(session, ctx, project_id)
     if data.kind in (ColumnKind.todo, ColumnKind.done) and any(
         c.kind is data.kind for c in columns
     ):
@@ -142,10 +159,8 @@ async def add_column(
     column = BoardColumn(
         team_id=ctx.team_id, board_id=board.id, name=data.name, kind=data.kind, position=0
     )
-    position = len(columns) if data.position is None else min(data.position, len(columns))
-    columns.insert(position, column)
     session.add(column)
-    _renumber(columns)
+    _place(columns, column, data.position)
     await session.flush()
     await session.refresh(column)
     return column
@@ -158,17 +173,14 @@ async def update_column(
     column_id: uuid.UUID,
     patch: ColumnPatch,
 ) -> BoardColumn:
-    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    board = await _board(session, project)
-    await _lock_board(session, board)
-    columns = await _columns(session, board)
+    """Rename a column or move it among the others."""
+    _, columns = await _managed_columns(session, ctx, project_id)
     column = _find_column(columns, column_id)
     if patch.name is not None:
         column.name = patch.name
     if patch.position is not None:
         columns.remove(column)
-        columns.insert(min(patch.position, len(columns)), column)
-        _renumber(columns)
+        _place(columns, column, patch.position)
     await session.flush()
     await session.refresh(column)
     return column
@@ -177,10 +189,8 @@ async def update_column(
 async def delete_column(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, column_id: uuid.UUID
 ) -> None:
-    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    board = await _board(session, project)
-    await _lock_board(session, board)
-    columns = await _columns(session, board)
+    """Delete an empty column; the others close up."""
+    _, columns = await _managed_columns(session, ctx, project_id)
     column = _find_column(columns, column_id)
     if await session.scalar(select(func.count()).where(Task.column_id == column.id)):
         raise Conflict("Move the column's tasks away first.", code="column_not_empty")
@@ -293,9 +303,8 @@ async def create_task(
         assignee_id=data.assignee_id,
         estimate_seconds=data.estimate_seconds,
     )
-    tasks.insert(len(tasks) if data.position is None else min(data.position, len(tasks)), task)
     session.add(task)
-    _renumber(tasks)
+    _place(tasks, task, data.position)
     await session.flush()
     await session.refresh(task)
     return await _task_out(session, task)
@@ -316,14 +325,12 @@ async def _move(
     source_id = task.column_id
     source = [t for t in await _locked_column_tasks(session, source_id) if t.id != task.id]
     if source_id == target.id:
-        source.insert(min(position, len(source)), task)
-        _renumber(source)
+        _place(source, task, position)
     else:
         destination = await _locked_column_tasks(session, target.id)
-        destination.insert(min(position, len(destination)), task)
+        _place(destination, task, position)
         task.column_id = target.id
         _renumber(source)
-        _renumber(destination)
     await session.flush()
     return task
 

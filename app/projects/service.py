@@ -2,8 +2,9 @@
 
 import uuid
 from dataclasses import asdict
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, delete, exists, func, select, true
+from sqlalchemy import ColumnElement, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
@@ -15,6 +16,7 @@ from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, in_team, team_select
+from app.projects.membership import member_project_ids
 from app.projects.models import (
     Board,
     BoardColumn,
@@ -31,6 +33,8 @@ from app.rates.service import shown_rate
 from app.teams import service as teams_service
 from app.time_tracking.models import TimeEntry
 from app.time_tracking.service import project_time
+
+Link = TypeVar("Link", ProjectMember, ProjectViewer)
 
 DEFAULT_COLUMNS = (
     ("To do", ColumnKind.todo),
@@ -52,12 +56,7 @@ def visible_projects(
         return true()
     if reach is Access.OWN_CLIENTS:
         return Project.client_id.in_(own_client_ids(ctx))
-    membership = exists().where(
-        ProjectMember.project_id == Project.id, ProjectMember.user_id == ctx.user_id
-    )
-    if managing:
-        membership = membership.where(ProjectMember.role == ProjectRole.manager)
-    return membership
+    return Project.id.in_(member_project_ids(ctx, managing=managing))
 
 
 async def get_project(
@@ -264,18 +263,20 @@ async def add_member(
 ) -> ProjectMember:
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     await teams_service.ensure_members(session, ctx.team_id, [user_id], field="user_id")
-    member = ProjectMember(team_id=ctx.team_id, project_id=project.id, user_id=user_id, role=role)
-    session.add(member)
-    await flush_or_raise(
+    return await _add_once(
         session,
-        {
-            "pk_project_member": Conflict(
-                "Already a member of this project.", code="already_project_member"
-            )
-        },
+        ProjectMember(team_id=ctx.team_id, project_id=project.id, user_id=user_id, role=role),
+        "pk_project_member",
+        Conflict("Already a member of this project.", code="already_project_member"),
     )
-    await session.refresh(member)
-    return member
+
+
+async def _add_once(session: AsyncSession, link: Link, key: str, taken: Conflict) -> Link:
+    """Insert a member or viewer row; one already there (primary key `key`) is `taken`."""
+    session.add(link)
+    await flush_or_raise(session, {key: taken})
+    await session.refresh(link)
+    return link
 
 
 async def _member(session: AsyncSession, project: Project, user_id: uuid.UUID) -> ProjectMember:
@@ -325,18 +326,12 @@ async def attach_viewer(
         raise Unprocessable(
             "Only contacts of the project's client can view it.", code="viewer_not_client_contact"
         )
-    viewer = ProjectViewer(team_id=ctx.team_id, project_id=project.id, contact_id=contact.id)
-    session.add(viewer)
-    await flush_or_raise(
+    return await _add_once(
         session,
-        {
-            "pk_project_viewer": Conflict(
-                "This contact already views the project.", code="already_viewer"
-            )
-        },
+        ProjectViewer(team_id=ctx.team_id, project_id=project.id, contact_id=contact.id),
+        "pk_project_viewer",
+        Conflict("This contact already views the project.", code="already_viewer"),
     )
-    await session.refresh(viewer)
-    return viewer
 
 
 async def add_viewer(

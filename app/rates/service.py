@@ -28,7 +28,8 @@ from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_in_team, in_team, same_team, team_select
-from app.projects.models import Project, ProjectMember
+from app.projects.membership import member_project_ids
+from app.projects.models import Project
 from app.rates.models import SCOPE_IDS, Rate, RateKind, RateScope
 from app.rates.schemas import RateIn, RatePatch
 from app.teams import service as teams_service
@@ -240,9 +241,7 @@ def visible_rates(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     if reach is Access.ALL:
         return true()
     if reach is Access.PROJECTS:
-        return Rate.project_id.in_(
-            select(ProjectMember.project_id).where(ProjectMember.user_id == ctx.user_id)
-        )
+        return Rate.project_id.in_(member_project_ids(ctx))
     return Rate.user_id == ctx.user_id
 
 

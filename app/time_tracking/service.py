@@ -21,6 +21,7 @@ from app.core.money import amount_for_seconds
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission, access_of
 from app.core.tenancy import get_authorized, in_team, same_team, team_select
+from app.projects.membership import member_project_ids
 from app.projects.models import Project, ProjectMember, ProjectStatus, Task
 from app.rates.service import BillRates, bill_rates, sees_rates
 from app.teams.models import Membership, Team
@@ -133,9 +134,7 @@ def visible_entries(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     if reach is Access.PROJECTS:
         return or_(
             own,
-            TimeEntry.project_id.in_(
-                select(ProjectMember.project_id).where(ProjectMember.user_id == ctx.user_id)
-            ),
+            TimeEntry.project_id.in_(member_project_ids(ctx)),
         )
     return own
 
@@ -222,11 +221,13 @@ async def _check_task(session: AsyncSession, project: Project, task_id: uuid.UUI
         raise Unprocessable("The task is not part of this project.", code="unknown_task")
 
 
-def _check_minimum(team: Team, started_at: datetime, ended_at: datetime) -> None:
-    if (
-        ended_at > started_at
-        and (ended_at - started_at).total_seconds() < team.time_entry_min_seconds
-    ):
+def _check_span(team: Team, started_at: datetime, ended_at: datetime) -> None:
+    """A finished entry ends after it starts and lasts at least the team's minimum."""
+    if ended_at <= started_at:
+        raise Unprocessable(
+            "`ended_at` must be after `started_at`.", code="time_entry_ends_before_start"
+        )
+    if (ended_at - started_at).total_seconds() < team.time_entry_min_seconds:
         raise Unprocessable(
             f"Entries must last at least {team.time_entry_min_seconds} seconds.",
             code="time_entry_too_short",
@@ -249,11 +250,7 @@ async def create_entry(session: AsyncSession, ctx: TeamContext, data: TimeEntryI
     project = await _loggable_project(session, ctx, data.project_id, user_id)
     await _check_task(session, project, data.task_id)
     started_at, ended_at = _second(data.started_at), _second(data.ended_at)
-    if ended_at <= started_at:
-        raise Unprocessable(
-            "`ended_at` must be after `started_at`.", code="time_entry_ends_before_start"
-        )
-    _check_minimum(team, started_at, ended_at)
+    _check_span(team, started_at, ended_at)
     entry = TimeEntry(
         team_id=ctx.team_id,
         user_id=user_id,
@@ -291,11 +288,7 @@ async def update_entry(
         if entry.ended_at is not None and ended_at is None:
             raise Unprocessable("A finished entry needs `ended_at`.", code="field_not_nullable")
         if ended_at is not None:
-            if ended_at <= started_at:
-                raise Unprocessable(
-                    "`ended_at` must be after `started_at`.", code="time_entry_ends_before_start"
-                )
-            _check_minimum(await team_by_id(session, ctx.team_id), started_at, ended_at)
+            _check_span(await team_by_id(session, ctx.team_id), started_at, ended_at)
         fields["started_at"], fields["ended_at"] = started_at, ended_at
     for field, value in fields.items():
         setattr(entry, field, value)
