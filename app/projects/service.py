@@ -6,6 +6,7 @@ from typing import TypeVar
 
 from sqlalchemy import ColumnElement, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.clients.models import Client
 from app.clients.service import own_client_ids, require_active_client
@@ -246,12 +247,25 @@ async def delete_project(session: AsyncSession, ctx: TeamContext, project_id: uu
 # ---------------------------------------------------------------- members and viewers
 
 
+async def _links_page(
+    session: AsyncSession,
+    ctx: TeamContext,
+    project_id: uuid.UUID,
+    params: PageParams,
+    link: type[Link],
+    key: InstrumentedAttribute[uuid.UUID],
+) -> tuple[list[Link], bool, str | None]:
+    """One page of a visible project's member or viewer rows, ordered by `key`."""
+    project = await get_project(session, ctx, project_id)
+    stmt = select(link).where(link.project_id == project.id)
+    return await paginate(session, stmt, params, model=link, pk=key)
+
+
 async def list_members(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
 ) -> tuple[list[ProjectMember], bool, str | None]:
-    project = await get_project(session, ctx, project_id)
-    stmt = select(ProjectMember).where(ProjectMember.project_id == project.id)
-    return await paginate(session, stmt, params, model=ProjectMember, pk=ProjectMember.user_id)
+    """The project's members and their project roles."""
+    return await _links_page(session, ctx, project_id, params, ProjectMember, ProjectMember.user_id)
 
 
 async def add_member(
@@ -313,9 +327,10 @@ async def remove_member(
 async def list_viewers(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
 ) -> tuple[list[ProjectViewer], bool, str | None]:
-    project = await get_project(session, ctx, project_id)
-    stmt = select(ProjectViewer).where(ProjectViewer.project_id == project.id)
-    return await paginate(session, stmt, params, model=ProjectViewer, pk=ProjectViewer.contact_id)
+    """The contacts who view the project in the portal."""
+    return await _links_page(
+        session, ctx, project_id, params, ProjectViewer, ProjectViewer.contact_id
+    )
 
 
 async def attach_viewer(
