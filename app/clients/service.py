@@ -199,6 +199,7 @@ async def update_client(
 
 
 async def archive_client(session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID) -> Client:
+    """Archive a client the caller may change; it takes no new work."""
     client = await get_client(
         session, ctx, client_id, permission=Permission.CRM_WRITE, for_update=True
     )

@@ -194,6 +194,7 @@ async def update_contact(
 
 
 async def delete_contact(session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID) -> None:
+    """Delete a contact the caller may change, with its activities."""
     contact = await get_contact(session, ctx, contact_id, write=True)
     await session.delete(contact)
     await session.flush()
@@ -278,6 +279,7 @@ def _may_moderate(ctx: TeamContext) -> bool:
 async def list_activities(
     session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, params: PageParams
 ) -> tuple[list[Activity], bool, str | None]:
+    """A visible contact's activities, newest first, one page."""
     contact = await get_contact(session, ctx, contact_id)
     stmt = team_select(Activity, ctx).where(Activity.contact_id == contact.id)
     return await paginate(
@@ -332,6 +334,7 @@ async def update_activity(
     activity_id: uuid.UUID,
     patch: ActivityPatch,
 ) -> Activity:
+    """Change an activity (its author or a manager)."""
     activity = await _own_activity(session, ctx, contact_id, activity_id)
     for field, value in patch.changes().items():
         setattr(activity, field, value)
@@ -343,6 +346,7 @@ async def update_activity(
 async def delete_activity(
     session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, activity_id: uuid.UUID
 ) -> None:
+    """Delete an activity (its author or a manager)."""
     activity = await _own_activity(session, ctx, contact_id, activity_id)
     await session.delete(activity)
     await session.flush()

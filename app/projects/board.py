@@ -383,6 +383,7 @@ async def move_task(
 async def delete_task(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, task_id: uuid.UUID
 ) -> None:
+    """Delete a task; the rest of its column closes up."""
     project = await _writable_project(session, ctx, project_id)
     task = await _project_task(session, ctx, project, task_id)
     await _lock_board(session, await _board(session, project))

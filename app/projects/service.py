@@ -275,6 +275,7 @@ async def add_member(
     user_id: uuid.UUID,
     role: ProjectRole,
 ) -> ProjectMember:
+    """Add a team member to a project the caller manages."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     await teams_service.ensure_members(session, ctx.team_id, [user_id], field="user_id")
     return await _add_once(
@@ -307,6 +308,7 @@ async def change_member_role(
     user_id: uuid.UUID,
     role: ProjectRole,
 ) -> ProjectMember:
+    """Change a member's project role."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     member = await _member(session, project, user_id)
     member.role = role
@@ -318,6 +320,7 @@ async def change_member_role(
 async def remove_member(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
+    """Remove a member from a project the caller manages."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     member = await _member(session, project, user_id)
     await session.delete(member)
@@ -352,6 +355,7 @@ async def attach_viewer(
 async def add_viewer(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, contact_id: uuid.UUID
 ) -> ProjectViewer:
+    """Let a contact of the project's client view the project."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     contact = await session.scalar(team_select(Contact, ctx).where(Contact.id == contact_id))
     if contact is None:
@@ -362,6 +366,7 @@ async def add_viewer(
 async def remove_viewer(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, contact_id: uuid.UUID
 ) -> None:
+    """Stop a contact from viewing a project the caller manages."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     viewer = await session.get(ProjectViewer, (project.id, contact_id))
     if viewer is None:

@@ -80,6 +80,7 @@ class RateBook:
         project_ids: Iterable[uuid.UUID] = (),
         client_ids: Iterable[uuid.UUID] = (),
     ) -> "RateBook":
+        """The rows of `kind` that may apply to these users, projects and clients."""
         users, projects, clients = set(user_ids), set(project_ids), set(client_ids)
         stmt = team_select(Rate, team_id).where(
             Rate.kind == kind,
@@ -100,6 +101,7 @@ class RateBook:
         return series[i - 1][1] if i else None
 
     def bill_rate(self, user_id: uuid.UUID, target: BillingTarget, on: date) -> ResolvedRate | None:
+        """The bill rate of the most specific scope in force on `on`, or None."""
         cur = target.currency
         candidates: list[tuple[RateScope, int | None]] = [
             (
@@ -127,6 +129,7 @@ class RateBook:
         return None
 
     def cost_rate(self, user_id: uuid.UUID, currency: str, on: date) -> ResolvedRate | None:
+        """The member's cost rate in force on `on`, else the team's, or None."""
         for scope, key in (
             (RateScope.member, (RateScope.member, user_id, None, None, currency)),
             (RateScope.team, (RateScope.team, None, None, None, currency)),
@@ -326,6 +329,7 @@ def _rate_exists() -> Conflict:
 async def update_rate(
     session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUID, patch: RatePatch
 ) -> Rate:
+    """Correct a rate row."""
     ctx.access(Permission.RATES_WRITE)
     rate = await get_in_team(session, Rate, ctx, rate_id, what="Rate", for_update=True)
     for field, value in patch.changes().items():
@@ -336,6 +340,7 @@ async def update_rate(
 
 
 async def delete_rate(session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUID) -> None:
+    """Delete a rate row."""
     ctx.access(Permission.RATES_WRITE)
     rate = await get_in_team(session, Rate, ctx, rate_id, what="Rate")
     await session.delete(rate)
@@ -343,6 +348,7 @@ async def delete_rate(session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUI
 
 
 async def get_rate(session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUID) -> Rate:
+    """A rate row the caller may see."""
     reach = ctx.access(Permission.RATES_READ)
     return await get_in_team(
         session, Rate, ctx, rate_id, what="Rate", visible=visible_rates(ctx, reach)

@@ -298,6 +298,7 @@ async def update_entry(
 
 
 async def delete_entry(session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID) -> None:
+    """Delete an uninvoiced entry the caller may change."""
     entry = await get_entry(session, ctx, entry_id, write=True, for_update=True)
     _not_invoiced(entry)
     await session.delete(entry)
@@ -470,6 +471,7 @@ async def move_entry(
 async def entry_history(
     session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID, params: PageParams
 ) -> tuple[list[TimeEntryMove], bool, str | None]:
+    """A visible entry's moves between projects, oldest first, one page."""
     entry = await get_entry(session, ctx, entry_id)
     stmt = team_select(TimeEntryMove, ctx).where(TimeEntryMove.time_entry_id == entry.id)
     return await paginate(session, stmt, params, model=TimeEntryMove)
@@ -481,6 +483,7 @@ async def entry_history(
 async def tracked_seconds_by_task(
     session: AsyncSession, task_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
+    """Seconds tracked per task, for any number of tasks in one query."""
     if not task_ids:
         return {}
     rows = await session.execute(
