@@ -34,6 +34,7 @@ PAYMENT_METHODS_CHECK = "payment_methods <@ ARRAY['stripe','crypto','bank']::var
 
 
 def enum_column(enum: type[StrEnum], name: str) -> Enum:
+    """A PostgreSQL enum stored by the members' values."""
     return Enum(enum, name=name, values_callable=lambda e: [m.value for m in e])
 
 

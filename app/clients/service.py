@@ -1,20 +1,37 @@
-"""Clients: visibility by role, CRUD, archiving, and onboarding (client + project + contacts)."""
+"""Clients: visibility by role, CRUD and archiving (onboarding: `app/onboarding/clients.py`)."""
 
 import uuid
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from app.clients.models import Client, ClientMember, ClientStatus
-from app.clients.schemas import ClientIn, ClientPatch
+from app.clients.schemas import ClientIn, ClientOut, ClientPatch
 from app.core.context import TeamContext
 from app.core.errors import Unprocessable
 from app.core.links import links_of, replace_links
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_authorized, team_select
-from app.projects.models import Project, ProjectMember
+from app.core.tenancy import get_authorized, in_team, team_select
+from app.projects.membership import member_project_ids
+from app.projects.models import Project
+from app.rates.service import shown_rate
 from app.teams import service as teams_service
+
+
+def held_by_caller(ctx: TeamContext, model: Any, link: Any, parent: str) -> ColumnElement[bool]:
+    """Rows of `model` the caller owns, created or is linked to through `link`.
+
+    The OWN reach of the CRM: `link` is the row's user-link table (client members,
+    contact assignees), `parent` its column naming the row.
+    """
+    return or_(
+        model.owner_id == ctx.user_id,
+        model.created_by_id == ctx.user_id,
+        exists().where(getattr(link, parent) == model.id, link.user_id == ctx.user_id),
+    )
 
 
 def visible_clients(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
@@ -26,32 +43,15 @@ def visible_clients(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     if reach is Access.ALL:
         return true()
     if reach in (Access.OWN, Access.OWN_CLIENTS):
-        return or_(
-            Client.owner_id == ctx.user_id,
-            Client.created_by_id == ctx.user_id,
-            exists().where(
-                ClientMember.client_id == Client.id, ClientMember.user_id == ctx.user_id
-            ),
-        )
-    return exists().where(
-        Project.client_id == Client.id,
-        ProjectMember.project_id == Project.id,
-        ProjectMember.user_id == ctx.user_id,
-    )
+        return held_by_caller(ctx, Client, ClientMember, "client_id")
+    return exists().where(Project.client_id == Client.id, Project.id.in_(member_project_ids(ctx)))
 
 
-def shown_rate(ctx: TeamContext, client: Client) -> int | None:
-    """A client's rate, for roles that may read every rate (others get null)."""
-    return client.hourly_rate_amount if ctx.grant(Permission.RATES_READ) is Access.ALL else None
-
-
-def own_client_ids(ctx: TeamContext) -> ColumnElement[bool]:
+def own_client_ids(ctx: TeamContext) -> ScalarSelect[uuid.UUID]:
     """`Client.id` of the clients the caller owns or is assigned to (a subquery)."""
     return (
         select(Client.id)
-        .where(  # type: ignore[return-value]
-            Client.team_id == ctx.team_id, visible_clients(ctx, Access.OWN)
-        )
+        .where(in_team(Client, ctx), visible_clients(ctx, Access.OWN))
         .scalar_subquery()
     )
 
@@ -78,12 +78,26 @@ async def get_client(
     )
 
 
-async def member_ids(
-    session: AsyncSession, clients: list[Client]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    return await links_of(
+async def client_outs(
+    session: AsyncSession, ctx: TeamContext, clients: list[Client]
+) -> list[ClientOut]:
+    """Clients as the API shows them: members of all of them in one query."""
+    members = await links_of(
         session, ClientMember, parent="client_id", parent_ids=[c.id for c in clients]
     )
+    return [
+        ClientOut.of(
+            c,
+            member_ids=members[c.id],
+            hourly_rate_amount=shown_rate(ctx, c.hourly_rate_amount, reach=Access.ALL),
+        )
+        for c in clients
+    ]
+
+
+async def read_client(session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID) -> ClientOut:
+    """A client the caller may see, as the API shows it."""
+    return (await client_outs(session, ctx, [await get_client(session, ctx, client_id)]))[0]
 
 
 async def list_clients(
@@ -94,7 +108,8 @@ async def list_clients(
     q: str | None,
     status: ClientStatus,
     owner_id: uuid.UUID | None,
-) -> tuple[list[Client], bool, str | None]:
+) -> Page[ClientOut]:
+    """Clients the caller may see, filtered, one page."""
     reach = ctx.access(Permission.CRM_READ)
     stmt = team_select(Client, ctx).where(visible_clients(ctx, reach), Client.status == status)
     if q:
@@ -106,7 +121,10 @@ async def list_clients(
         )
     if owner_id is not None:
         stmt = stmt.where(Client.owner_id == owner_id)
-    return await paginate(session, stmt, params, model=Client)
+    rows, has_more, cursor = await paginate(session, stmt, params, model=Client)
+    return Page[ClientOut](
+        data=await client_outs(session, ctx, rows), has_more=has_more, next_cursor=cursor
+    )
 
 
 async def create_client(session: AsyncSession, ctx: TeamContext, data: ClientIn) -> Client:
@@ -134,21 +152,28 @@ async def create_client(session: AsyncSession, ctx: TeamContext, data: ClientIn)
     )
     session.add(client)
     await session.flush()
+    await _replace_members(session, ctx, client, data.member_ids or [])
+    await session.refresh(client)
+    return client
+
+
+async def _replace_members(
+    session: AsyncSession, ctx: TeamContext, client: Client, user_ids: list[uuid.UUID]
+) -> None:
     await replace_links(
         session,
         ClientMember,
         team_id=ctx.team_id,
         parent="client_id",
         parent_id=client.id,
-        user_ids=data.member_ids or [],
+        user_ids=user_ids,
     )
-    await session.refresh(client)
-    return client
 
 
 async def update_client(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID, patch: ClientPatch
-) -> Client:
+) -> ClientOut:
+    """Change a client the caller may change; answers it as the API shows it."""
     client = await get_client(
         session, ctx, client_id, permission=Permission.CRM_WRITE, for_update=True
     )
@@ -162,14 +187,7 @@ async def update_client(
     if "member_ids" in fields:
         ids = fields.pop("member_ids") or []
         await teams_service.ensure_members(session, ctx.team_id, ids, field="member_ids")
-        await replace_links(
-            session,
-            ClientMember,
-            team_id=ctx.team_id,
-            parent="client_id",
-            parent_id=client.id,
-            user_ids=ids,
-        )
+        await _replace_members(session, ctx, client, ids)
     if "payment_methods" in fields:
         fields["payment_methods"] = [m.value for m in fields["payment_methods"] or []]
     for field, value in fields.items():
@@ -177,10 +195,11 @@ async def update_client(
     client.updated_at = func.now()
     await session.flush()
     await session.refresh(client)
-    return client
+    return (await client_outs(session, ctx, [client]))[0]
 
 
 async def archive_client(session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID) -> Client:
+    """Archive a client the caller may change; it takes no new work."""
     client = await get_client(
         session, ctx, client_id, permission=Permission.CRM_WRITE, for_update=True
     )
@@ -190,18 +209,23 @@ async def archive_client(session: AsyncSession, ctx: TeamContext, client_id: uui
     return client
 
 
+async def require_client(session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID) -> Client:
+    """A client the caller can see, named in a request body (422 otherwise)."""
+    reach = ctx.access(Permission.CRM_READ)
+    # A client the caller cannot see answers like a missing one (ids do not leak).
+    client = await session.scalar(
+        team_select(Client, ctx).where(Client.id == client_id, visible_clients(ctx, reach))
+    )
+    if client is None:
+        raise Unprocessable("No such client in this team.", code="unknown_client")
+    return client
+
+
 async def require_active_client(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID
 ) -> Client:
     """An active client the caller can see, for attaching new work (422 otherwise)."""
-    reach = ctx.access(Permission.CRM_READ)
-    client = (
-        await session.execute(
-            team_select(Client, ctx).where(Client.id == client_id, visible_clients(ctx, reach))
-        )
-    ).scalar_one_or_none()
-    if client is None:
-        raise Unprocessable("No such client in this team.", code="unknown_client")
+    client = await require_client(session, ctx, client_id)
     if client.status is not ClientStatus.active:
         raise Unprocessable("The client is archived.", code="client_archived")
     return client

@@ -5,7 +5,6 @@ from fastapi import APIRouter, Query, status
 
 from app.auth.dependencies import TeamCtx
 from app.contacts import service
-from app.contacts.models import Contact
 from app.contacts.schemas import (
     ActivityIn,
     ActivityOut,
@@ -20,14 +19,6 @@ from app.core.pagination import Page, PageQuery, page_of
 router = APIRouter(prefix="/teams/{team_id}/contacts", tags=["contacts"])
 
 
-def _out(contact: Contact, assignee_ids: list[uuid.UUID]) -> ContactOut:
-    return ContactOut.model_validate({**contact.__dict__, "assignee_ids": assignee_ids})
-
-
-async def _one(session: DbSession, contact: Contact) -> ContactOut:
-    return _out(contact, (await service.assignee_ids(session, [contact]))[contact.id])
-
-
 @router.get("", response_model=Page[ContactOut])
 async def list_contacts(
     ctx: TeamCtx,
@@ -38,25 +29,21 @@ async def list_contacts(
     q: Annotated[str | None, Query(max_length=200, description="Name or email contains")] = None,
 ) -> Page[ContactOut]:
     """Contacts the caller may see."""
-    rows, has_more, cursor = await service.list_contacts(
+    return await service.list_contacts(
         session, ctx, page, client_id=client_id, owner_id=owner_id, q=q
-    )
-    assignees = await service.assignee_ids(session, rows)
-    return Page[ContactOut](
-        data=[_out(c, assignees[c.id]) for c in rows], has_more=has_more, next_cursor=cursor
     )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactOut)
 async def create_contact(data: ContactIn, ctx: TeamCtx, session: DbSession) -> ContactOut:
     """Create a contact (email unique in the team)."""
-    return await _one(session, await service.create_contact(session, ctx, data))
+    return await service.add_contact(session, ctx, data)
 
 
 @router.get("/{contact_id}", response_model=ContactOut)
 async def get_contact(contact_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> ContactOut:
     """One contact."""
-    return await _one(session, await service.get_contact(session, ctx, contact_id))
+    return await service.read_contact(session, ctx, contact_id)
 
 
 @router.patch("/{contact_id}", response_model=ContactOut)
@@ -64,7 +51,7 @@ async def update_contact(
     contact_id: uuid.UUID, data: ContactPatch, ctx: TeamCtx, session: DbSession
 ) -> ContactOut:
     """Change a contact."""
-    return await _one(session, await service.update_contact(session, ctx, contact_id, data))
+    return await service.update_contact(session, ctx, contact_id, data)
 
 
 @router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -82,22 +69,13 @@ async def grant_portal_access(
     settings: SettingsDep,
 ) -> ContactOut:
     """Give the contact client-portal access and email it a login link."""
-    contact = await service.set_portal_access(
-        session, ctx, secrets, settings, contact_id, enabled=True
-    )
-    return await _one(session, contact)
+    return await service.give_portal_access(session, ctx, secrets, settings, contact_id)
 
 
 @router.delete("/{contact_id}/portal-access", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_portal_access(
-    contact_id: uuid.UUID,
-    ctx: TeamCtx,
-    session: DbSession,
-    secrets: SecretsDep,
-    settings: SettingsDep,
-) -> None:
+async def revoke_portal_access(contact_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> None:
     """Take the contact's portal access away; pending login links stop working."""
-    await service.set_portal_access(session, ctx, secrets, settings, contact_id, enabled=False)
+    await service.revoke_portal_access(session, ctx, contact_id)
 
 
 @router.get("/{contact_id}/activities", response_model=Page[ActivityOut])

@@ -7,19 +7,19 @@ from sqlalchemy import ColumnElement, exists, func, or_, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
-from app.clients.service import visible_clients
+from app.clients.service import held_by_caller, require_client, visible_clients
 from app.config import Settings
 from app.contacts.models import Activity, Contact, ContactAssignee, PortalToken
-from app.contacts.schemas import ActivityIn, ActivityPatch, ContactIn, ContactPatch
+from app.contacts.schemas import ActivityIn, ActivityPatch, ContactIn, ContactOut, ContactPatch
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.links import links_of, replace_links
 from app.core.mail import queue_email
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
-from app.core.tenancy import get_authorized, get_in_team, team_select
+from app.core.tenancy import get_authorized, get_in_team, same_team, team_select
 from app.teams import service as teams_service
 
 PORTAL_LINK_TTL = timedelta(days=7)
@@ -32,19 +32,12 @@ def visible_contacts(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
         return true()
     of_visible_client = exists().where(
         Client.id == Contact.client_id,
-        Client.team_id == Contact.team_id,
+        same_team(Client, Contact),
         visible_clients(ctx, reach),
     )
     if reach is Access.PROJECTS:
         return of_visible_client
-    return or_(
-        Contact.owner_id == ctx.user_id,
-        Contact.created_by_id == ctx.user_id,
-        exists().where(
-            ContactAssignee.contact_id == Contact.id, ContactAssignee.user_id == ctx.user_id
-        ),
-        of_visible_client,
-    )
+    return or_(held_by_caller(ctx, Contact, ContactAssignee, "contact_id"), of_visible_client)
 
 
 async def get_contact(
@@ -69,12 +62,23 @@ async def get_contact(
     )
 
 
-async def assignee_ids(
-    session: AsyncSession, contacts: list[Contact]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    return await links_of(
+async def _outs(session: AsyncSession, contacts: list[Contact]) -> list[ContactOut]:
+    """Contacts as the API shows them: assignees of all of them in one query."""
+    assignees = await links_of(
         session, ContactAssignee, parent="contact_id", parent_ids=[c.id for c in contacts]
     )
+    return [ContactOut.of(c, assignee_ids=assignees[c.id]) for c in contacts]
+
+
+async def _out(session: AsyncSession, contact: Contact) -> ContactOut:
+    return (await _outs(session, [contact]))[0]
+
+
+async def read_contact(
+    session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID
+) -> ContactOut:
+    """A contact the caller may see, as the API shows it."""
+    return await _out(session, await get_contact(session, ctx, contact_id))
 
 
 async def list_contacts(
@@ -85,7 +89,8 @@ async def list_contacts(
     client_id: uuid.UUID | None,
     owner_id: uuid.UUID | None,
     q: str | None,
-) -> tuple[list[Contact], bool, str | None]:
+) -> Page[ContactOut]:
+    """Contacts the caller may see, filtered, one page."""
     reach = ctx.access(Permission.CRM_READ)
     stmt = team_select(Contact, ctx).where(visible_contacts(ctx, reach))
     if client_id is not None:
@@ -99,23 +104,8 @@ async def list_contacts(
                 Contact.email.icontains(q, autoescape=True),
             )
         )
-    return await paginate(session, stmt, params, model=Contact)
-
-
-async def _check_client(
-    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID | None
-) -> None:
-    if client_id is None:
-        return
-    # A client the caller cannot see answers like a missing one (ids do not leak).
-    reach = ctx.access(Permission.CRM_READ)
-    found = await session.scalar(
-        team_select(Client, ctx)
-        .where(Client.id == client_id, visible_clients(ctx, reach))
-        .with_only_columns(Client.id)
-    )
-    if found is None:
-        raise Unprocessable("No such client in this team.", code="unknown_client")
+    rows, has_more, cursor = await paginate(session, stmt, params, model=Contact)
+    return Page[ContactOut](data=await _outs(session, rows), has_more=has_more, next_cursor=cursor)
 
 
 async def _flush_unique_email(session: AsyncSession) -> None:
@@ -130,8 +120,10 @@ async def _flush_unique_email(session: AsyncSession) -> None:
 
 
 async def create_contact(session: AsyncSession, ctx: TeamContext, data: ContactIn) -> Contact:
+    """The contact row and its assignees (onboarding builds on it)."""
     ctx.access(Permission.CRM_CREATE)
-    await _check_client(session, ctx, data.client_id)
+    if data.client_id is not None:
+        await require_client(session, ctx, data.client_id)
     owner_id = data.owner_id or ctx.user_id
     await teams_service.ensure_members(session, ctx.team_id, [owner_id], field="owner_id")
     await teams_service.ensure_members(
@@ -150,25 +142,37 @@ async def create_contact(session: AsyncSession, ctx: TeamContext, data: ContactI
     )
     session.add(contact)
     await _flush_unique_email(session)
+    await _replace_assignees(session, ctx, contact, data.assignee_ids or [])
+    await session.refresh(contact)
+    return contact
+
+
+async def add_contact(session: AsyncSession, ctx: TeamContext, data: ContactIn) -> ContactOut:
+    """Create a contact, answered as the API shows it."""
+    return await _out(session, await create_contact(session, ctx, data))
+
+
+async def _replace_assignees(
+    session: AsyncSession, ctx: TeamContext, contact: Contact, user_ids: list[uuid.UUID]
+) -> None:
     await replace_links(
         session,
         ContactAssignee,
         team_id=ctx.team_id,
         parent="contact_id",
         parent_id=contact.id,
-        user_ids=data.assignee_ids or [],
+        user_ids=user_ids,
     )
-    await session.refresh(contact)
-    return contact
 
 
 async def update_contact(
     session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, patch: ContactPatch
-) -> Contact:
+) -> ContactOut:
+    """Change a contact the caller may change; answers it as the API shows it."""
     contact = await get_contact(session, ctx, contact_id, write=True, for_update=True)
     fields = patch.changes()
-    if "client_id" in fields:
-        await _check_client(session, ctx, fields["client_id"])
+    if fields.get("client_id") is not None:
+        await require_client(session, ctx, fields["client_id"])
     if fields.get("owner_id") is not None:
         await teams_service.ensure_members(
             session, ctx.team_id, [fields["owner_id"]], field="owner_id"
@@ -176,14 +180,7 @@ async def update_contact(
     if "assignee_ids" in fields:
         ids = fields.pop("assignee_ids") or []
         await teams_service.ensure_members(session, ctx.team_id, ids, field="assignee_ids")
-        await replace_links(
-            session,
-            ContactAssignee,
-            team_id=ctx.team_id,
-            parent="contact_id",
-            parent_id=contact.id,
-            user_ids=ids,
-        )
+        await _replace_assignees(session, ctx, contact, ids)
     if "email" in fields and fields["email"] is None and contact.portal_access:
         raise Unprocessable(
             "A contact with portal access needs an email.", code="contact_email_required"
@@ -193,10 +190,11 @@ async def update_contact(
     contact.updated_at = func.now()
     await _flush_unique_email(session)
     await session.refresh(contact)
-    return contact
+    return await _out(session, contact)
 
 
 async def delete_contact(session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID) -> None:
+    """Delete a contact the caller may change, with its activities."""
     contact = await get_contact(session, ctx, contact_id, write=True)
     await session.delete(contact)
     await session.flush()
@@ -206,13 +204,7 @@ async def delete_contact(session: AsyncSession, ctx: TeamContext, contact_id: uu
 
 
 async def grant_portal_access(
-    session: AsyncSession,
-    ctx: TeamContext,
-    secrets: Secrets,
-    settings: Settings,
-    contact: Contact,
-    *,
-    team_name: str,
+    session: AsyncSession, ctx: TeamContext, secrets: Secrets, settings: Settings, contact: Contact
 ) -> None:
     """Give the contact portal access and email it a one-time login link after commit."""
     if not contact.email:
@@ -233,6 +225,7 @@ async def grant_portal_access(
         )
     )
     await session.flush()
+    team_name = (await teams_service.team_by_id(session, ctx.team_id)).name
     link = f"{settings.public_base_url.rstrip('/')}/portal/login?token={token}"
     queue_email(
         session,
@@ -246,35 +239,34 @@ async def grant_portal_access(
     )
 
 
-async def set_portal_access(
+async def give_portal_access(
     session: AsyncSession,
     ctx: TeamContext,
     secrets: Secrets,
     settings: Settings,
     contact_id: uuid.UUID,
-    *,
-    enabled: bool,
-) -> Contact:
-    from app.teams.models import Team
-
+) -> ContactOut:
+    """Grant portal access to a contact the caller may change; answers the contact."""
     contact = await get_contact(session, ctx, contact_id, write=True, for_update=True)
-    if enabled:
-        team = await session.get(Team, ctx.team_id)
-        await grant_portal_access(
-            session, ctx, secrets, settings, contact, team_name=team.name if team else ""
-        )
-    else:
-        contact.portal_access = False
-        contact.portal_access_granted_at = None
-        # Outstanding login links die with the access.
-        await session.execute(
-            update(PortalToken)
-            .where(PortalToken.contact_id == contact.id, PortalToken.used_at.is_(None))
-            .values(expires_at=func.now())
-        )
-    await session.flush()
+    await grant_portal_access(session, ctx, secrets, settings, contact)
     await session.refresh(contact)
-    return contact
+    return await _out(session, contact)
+
+
+async def revoke_portal_access(
+    session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID
+) -> None:
+    """Take a contact's portal access away."""
+    contact = await get_contact(session, ctx, contact_id, write=True, for_update=True)
+    contact.portal_access = False
+    contact.portal_access_granted_at = None
+    # Outstanding login links die with the access.
+    await session.execute(
+        update(PortalToken)
+        .where(PortalToken.contact_id == contact.id, PortalToken.used_at.is_(None))
+        .values(expires_at=func.now())
+    )
+    await session.flush()
 
 
 # ---------------------------------------------------------------- activities
@@ -287,6 +279,7 @@ def _may_moderate(ctx: TeamContext) -> bool:
 async def list_activities(
     session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, params: PageParams
 ) -> tuple[list[Activity], bool, str | None]:
+    """A visible contact's activities, newest first, one page."""
     contact = await get_contact(session, ctx, contact_id)
     stmt = team_select(Activity, ctx).where(Activity.contact_id == contact.id)
     return await paginate(
@@ -341,6 +334,7 @@ async def update_activity(
     activity_id: uuid.UUID,
     patch: ActivityPatch,
 ) -> Activity:
+    """Change an activity (its author or a manager)."""
     activity = await _own_activity(session, ctx, contact_id, activity_id)
     for field, value in patch.changes().items():
         setattr(activity, field, value)
@@ -352,6 +346,7 @@ async def update_activity(
 async def delete_activity(
     session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, activity_id: uuid.UUID
 ) -> None:
+    """Delete an activity (its author or a manager)."""
     activity = await _own_activity(session, ctx, contact_id, activity_id)
     await session.delete(activity)
     await session.flush()

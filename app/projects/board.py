@@ -8,27 +8,50 @@ commit as a last line of defence.
 """
 
 import uuid
+from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Permission
-from app.core.tenancy import get_in_team
+from app.core.tenancy import get_in_team, team_select
 from app.projects.models import Board, BoardColumn, ColumnKind, Project, ProjectMember, Task
-from app.projects.schemas import ColumnIn, ColumnPatch, TaskIn, TaskPatch
+from app.projects.schemas import (
+    BoardColumnOut,
+    BoardOut,
+    ColumnIn,
+    ColumnOut,
+    ColumnPatch,
+    TaskIn,
+    TaskOut,
+    TaskPatch,
+)
 from app.projects.service import get_project
+from app.time_tracking.service import tracked_seconds_by_task
+
+Positioned = TypeVar("Positioned", BoardColumn, Task)
 
 
 async def _board(session: AsyncSession, project: Project) -> Board:
     return (await session.execute(select(Board).where(Board.project_id == project.id))).scalar_one()
 
 
-async def get_board(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
-) -> tuple[Board, list[BoardColumn], list[Task]]:
-    """The board with its columns and tasks in order (two queries)."""
+async def _task_outs(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskOut]:
+    """Tasks as the API shows them: the time tracked on all of them in one query."""
+    tracked = await tracked_seconds_by_task(session, [t.id for t in tasks])
+    return [TaskOut.of(t, tracked_seconds=tracked.get(t.id, 0)) for t in tasks]
+
+
+async def _task_out(session: AsyncSession, task: Task) -> TaskOut:
+    return (await _task_outs(session, [task]))[0]
+
+
+async def get_board(session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID) -> BoardOut:
+    """The board with its columns and tasks in order, each task with its tracked time."""
     project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
     board = await _board(session, project)
     columns = list(
@@ -49,7 +72,17 @@ async def get_board(
             )
         ).scalars()
     )
-    return board, columns, tasks
+    by_column: dict[uuid.UUID, list[TaskOut]] = {c.id: [] for c in columns}
+    for task in await _task_outs(session, tasks):
+        by_column[task.column_id].append(task)
+    return BoardOut(
+        id=board.id,
+        project_id=board.project_id,
+        columns=[
+            BoardColumnOut(**ColumnOut.model_validate(c).model_dump(), tasks=by_column[c.id])
+            for c in columns
+        ],
+    )
 
 
 # ---------------------------------------------------------------- columns
@@ -90,19 +123,33 @@ def _find_column(columns: list[BoardColumn], column_id: uuid.UUID) -> BoardColum
     return column
 
 
-def _renumber(items: list, attr: str = "position") -> None:  # type: ignore[type-arg]
+def _renumber(items: Sequence[BoardColumn | Task]) -> None:
     for i, item in enumerate(items):
-        if getattr(item, attr) != i:
-            setattr(item, attr, i)
+        if item.position != i:
+            item.position = i
+
+
+def _place(items: list[Positioned], item: Positioned, position: int | None) -> None:
+    """Put `item` at `position` (past the end or None: last) and renumber the list."""
+    items.insert(len(items) if position is None else min(position, len(items)), item)
+    _renumber(items)
+
+
+async def _managed_columns(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> tuple[Board, list[BoardColumn]]:
+    """The columns of a board the caller manages, the board locked for re-ordering."""
+    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
+    board = await _board(session, project)
+    await _lock_board(session, board)
+    return board, await _columns(session, board)
 
 
 async def add_column(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, data: ColumnIn
 ) -> BoardColumn:
-    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    board = await _board(session, project)
-    await _lock_board(session, board)
-    columns = await _columns(session, board)
+    """A column at `position`, by default the right end; one To do and one Done at most."""
+    board, columns = await _managed_columns(session, ctx, project_id)
     if data.kind in (ColumnKind.todo, ColumnKind.done) and any(
         c.kind is data.kind for c in columns
     ):
@@ -112,10 +159,8 @@ async def add_column(
     column = BoardColumn(
         team_id=ctx.team_id, board_id=board.id, name=data.name, kind=data.kind, position=0
     )
-    position = len(columns) if data.position is None else min(data.position, len(columns))
-    columns.insert(position, column)
     session.add(column)
-    _renumber(columns)
+    _place(columns, column, data.position)
     await session.flush()
     await session.refresh(column)
     return column
@@ -128,17 +173,14 @@ async def update_column(
     column_id: uuid.UUID,
     patch: ColumnPatch,
 ) -> BoardColumn:
-    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    board = await _board(session, project)
-    await _lock_board(session, board)
-    columns = await _columns(session, board)
+    """Rename a column or move it among the others."""
+    _, columns = await _managed_columns(session, ctx, project_id)
     column = _find_column(columns, column_id)
     if patch.name is not None:
         column.name = patch.name
     if patch.position is not None:
         columns.remove(column)
-        columns.insert(min(patch.position, len(columns)), column)
-        _renumber(columns)
+        _place(columns, column, patch.position)
     await session.flush()
     await session.refresh(column)
     return column
@@ -147,10 +189,8 @@ async def update_column(
 async def delete_column(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, column_id: uuid.UUID
 ) -> None:
-    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    board = await _board(session, project)
-    await _lock_board(session, board)
-    columns = await _columns(session, board)
+    """Delete an empty column; the others close up."""
+    _, columns = await _managed_columns(session, ctx, project_id)
     column = _find_column(columns, column_id)
     if await session.scalar(select(func.count()).where(Task.column_id == column.id)):
         raise Conflict("Move the column's tasks away first.", code="column_not_empty")
@@ -171,33 +211,42 @@ async def _writable_project(
     )
 
 
-async def get_task(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, task_id: uuid.UUID
+async def _project_task(
+    session: AsyncSession, ctx: TeamContext, project: Project, task_id: uuid.UUID
 ) -> Task:
-    project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
     return await get_in_team(
         session, Task, ctx, task_id, what="Task", visible=Task.project_id == project.id
     )
+
+
+async def get_task(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, task_id: uuid.UUID
+) -> TaskOut:
+    """A task of a project the caller may see, as the API shows it."""
+    project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
+    return await _task_out(session, await _project_task(session, ctx, project, task_id))
 
 
 async def list_tasks(
     session: AsyncSession,
     ctx: TeamContext,
     project_id: uuid.UUID,
-    params,  # type: ignore[no-untyped-def]
+    params: PageParams,
     *,
     column_id: uuid.UUID | None,
     assignee_id: uuid.UUID | None,
-):  # type: ignore[no-untyped-def]
-    from app.core.pagination import paginate
-
+) -> Page[TaskOut]:
+    """A project's tasks, filtered, one page."""
     project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
-    stmt = select(Task).where(Task.team_id == ctx.team_id, Task.project_id == project.id)
+    stmt = team_select(Task, ctx).where(Task.project_id == project.id)
     if column_id is not None:
         stmt = stmt.where(Task.column_id == column_id)
     if assignee_id is not None:
         stmt = stmt.where(Task.assignee_id == assignee_id)
-    return await paginate(session, stmt, params, model=Task)
+    rows, has_more, cursor = await paginate(session, stmt, params, model=Task)
+    return Page[TaskOut](
+        data=await _task_outs(session, rows), has_more=has_more, next_cursor=cursor
+    )
 
 
 async def _check_assignee(
@@ -225,7 +274,8 @@ async def _locked_column_tasks(session: AsyncSession, column_id: uuid.UUID) -> l
 
 async def create_task(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, data: TaskIn
-) -> Task:
+) -> TaskOut:
+    """A task in the given column and position, by default at the end of To do."""
     project = await _writable_project(session, ctx, project_id)
     board = await _board(session, project)
     await _check_assignee(session, project, data.assignee_id)
@@ -253,12 +303,11 @@ async def create_task(
         assignee_id=data.assignee_id,
         estimate_seconds=data.estimate_seconds,
     )
-    tasks.insert(len(tasks) if data.position is None else min(data.position, len(tasks)), task)
     session.add(task)
-    _renumber(tasks)
+    _place(tasks, task, data.position)
     await session.flush()
     await session.refresh(task)
-    return task
+    return await _task_out(session, task)
 
 
 async def _move(
@@ -276,14 +325,12 @@ async def _move(
     source_id = task.column_id
     source = [t for t in await _locked_column_tasks(session, source_id) if t.id != task.id]
     if source_id == target.id:
-        source.insert(min(position, len(source)), task)
-        _renumber(source)
+        _place(source, task, position)
     else:
         destination = await _locked_column_tasks(session, target.id)
-        destination.insert(min(position, len(destination)), task)
+        _place(destination, task, position)
         task.column_id = target.id
         _renumber(source)
-        _renumber(destination)
     await session.flush()
     return task
 
@@ -294,11 +341,10 @@ async def update_task(
     project_id: uuid.UUID,
     task_id: uuid.UUID,
     patch: TaskPatch,
-) -> Task:
+) -> TaskOut:
+    """Change a task; a new column or position moves it and closes up the gaps."""
     project = await _writable_project(session, ctx, project_id)
-    task = await get_in_team(
-        session, Task, ctx, task_id, what="Task", visible=Task.project_id == project.id
-    )
+    task = await _project_task(session, ctx, project, task_id)
     fields = patch.changes()
     if "assignee_id" in fields:
         await _check_assignee(session, project, fields["assignee_id"])
@@ -317,7 +363,7 @@ async def update_task(
         )
     await session.flush()
     await session.refresh(task)
-    return task
+    return await _task_out(session, task)
 
 
 async def move_task(
@@ -327,7 +373,8 @@ async def move_task(
     task_id: uuid.UUID,
     column_id: uuid.UUID,
     position: int,
-) -> Task:
+) -> TaskOut:
+    """Move a task to a column and position."""
     return await update_task(
         session, ctx, project_id, task_id, TaskPatch(column_id=column_id, position=position)
     )
@@ -336,10 +383,9 @@ async def move_task(
 async def delete_task(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, task_id: uuid.UUID
 ) -> None:
+    """Delete a task; the rest of its column closes up."""
     project = await _writable_project(session, ctx, project_id)
-    task = await get_in_team(
-        session, Task, ctx, task_id, what="Task", visible=Task.project_id == project.id
-    )
+    task = await _project_task(session, ctx, project, task_id)
     await _lock_board(session, await _board(session, project))
     await _reload(session, task)
     tasks = [t for t in await _locked_column_tasks(session, task.column_id) if t.id != task.id]

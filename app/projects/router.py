@@ -8,11 +8,9 @@ from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery, page_of
 from app.projects import board as boards
 from app.projects import service
-from app.projects.models import Project, ProjectStatus, Task
+from app.projects.models import ProjectStatus
 from app.projects.schemas import (
-    BoardColumnOut,
     BoardOut,
-    ColumnCount,
     ColumnIn,
     ColumnOut,
     ColumnPatch,
@@ -30,32 +28,8 @@ from app.projects.schemas import (
     ViewerIn,
     ViewerOut,
 )
-from app.teams.service import team_by_id
-from app.time_tracking import service as time_service
 
 router = APIRouter(prefix="/teams/{team_id}/projects", tags=["projects"])
-
-
-def _task_out(task: Task, tracked: dict[uuid.UUID, int]) -> TaskOut:
-    return TaskOut.model_validate({**task.__dict__, "tracked_seconds": tracked.get(task.id, 0)})
-
-
-async def _task(session: DbSession, task: Task) -> TaskOut:
-    return _task_out(task, await time_service.tracked_seconds_by_task(session, [task.id]))
-
-
-def _out(ctx: TeamCtx, project: Project, board_id: uuid.UUID) -> ProjectOut:
-    return ProjectOut.model_validate(
-        {
-            **project.__dict__,
-            "board_id": board_id,
-            "hourly_rate_amount": service.shown_rate(ctx, project),
-        }
-    )
-
-
-async def _one(session: DbSession, ctx: TeamCtx, project: Project) -> ProjectOut:
-    return _out(ctx, project, (await service.board_ids(session, [project]))[project.id])
 
 
 @router.get("", response_model=Page[ProjectOut])
@@ -68,26 +42,19 @@ async def list_projects(
     q: Annotated[str | None, Query(max_length=200, description="Name contains")] = None,
 ) -> Page[ProjectOut]:
     """Projects the caller may see; archived ones only with `status=archived`."""
-    rows, has_more, cursor = await service.list_projects(
-        session, ctx, page, client_id=client_id, status=status, q=q
-    )
-    boards_of = await service.board_ids(session, rows)
-    return Page[ProjectOut](
-        data=[_out(ctx, p, boards_of[p.id]) for p in rows], has_more=has_more, next_cursor=cursor
-    )
+    return await service.list_projects(session, ctx, page, client_id=client_id, status=status, q=q)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectOut)
 async def create_project(data: ProjectIn, ctx: TeamCtx, session: DbSession) -> ProjectOut:
     """Create a project with its board (To do, In progress, Done); the creator manages it."""
-    project, board = await service.create_project(session, ctx, data)
-    return _out(ctx, project, board.id)
+    return await service.create_project(session, ctx, data)
 
 
 @router.get("/{project_id}", response_model=ProjectOut)
 async def get_project(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> ProjectOut:
     """One project."""
-    return await _one(session, ctx, await service.get_project(session, ctx, project_id))
+    return await service.read_project(session, ctx, project_id)
 
 
 @router.patch("/{project_id}", response_model=ProjectOut)
@@ -95,7 +62,7 @@ async def update_project(
     project_id: uuid.UUID, data: ProjectPatch, ctx: TeamCtx, session: DbSession
 ) -> ProjectOut:
     """Change a project (`status: archived` archives it)."""
-    return await _one(session, ctx, await service.update_project(session, ctx, project_id, data))
+    return await service.update_project(session, ctx, project_id, data)
 
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -107,18 +74,7 @@ async def delete_project(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession
 @router.get("/{project_id}/stats", response_model=ProjectStats)
 async def project_stats(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> ProjectStats:
     """Task counts by column; tracked, billable and not-yet-invoiced time and amounts."""
-    project, columns = await service.stats(session, ctx, project_id)
-    figures = await time_service.project_time(
-        session, await team_by_id(session, ctx.team_id), project.id
-    )
-    return ProjectStats(
-        project_id=project.id,
-        task_count=sum(n for _, n in columns),
-        tasks_by_column=[
-            ColumnCount(column_id=c.id, name=c.name, kind=c.kind, task_count=n) for c, n in columns
-        ],
-        **figures.__dict__,
-    )
+    return await service.stats(session, ctx, project_id)
 
 
 # ---------------------------------------------------------------- board
@@ -127,19 +83,7 @@ async def project_stats(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession)
 @router.get("/{project_id}/board", response_model=BoardOut)
 async def get_board(project_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> BoardOut:
     """The board: columns in order, each with its tasks in order."""
-    board, columns, tasks = await boards.get_board(session, ctx, project_id)
-    tracked = await time_service.tracked_seconds_by_task(session, [t.id for t in tasks])
-    by_column: dict[uuid.UUID, list[TaskOut]] = {c.id: [] for c in columns}
-    for task in tasks:
-        by_column[task.column_id].append(_task_out(task, tracked))
-    return BoardOut(
-        id=board.id,
-        project_id=board.project_id,
-        columns=[
-            BoardColumnOut(**ColumnOut.model_validate(c).model_dump(), tasks=by_column[c.id])
-            for c in columns
-        ],
-    )
+    return await boards.get_board(session, ctx, project_id)
 
 
 @router.post(
@@ -183,12 +127,8 @@ async def list_tasks(
     assignee_id: uuid.UUID | None = None,
 ) -> Page[TaskOut]:
     """The project's tasks."""
-    rows, has_more, cursor = await boards.list_tasks(
+    return await boards.list_tasks(
         session, ctx, project_id, page, column_id=column_id, assignee_id=assignee_id
-    )
-    tracked = await time_service.tracked_seconds_by_task(session, [t.id for t in rows])
-    return Page[TaskOut](
-        data=[_task_out(t, tracked) for t in rows], has_more=has_more, next_cursor=cursor
     )
 
 
@@ -197,7 +137,7 @@ async def create_task(
     project_id: uuid.UUID, data: TaskIn, ctx: TeamCtx, session: DbSession
 ) -> TaskOut:
     """Create a task (in the To do column at the end unless told otherwise)."""
-    return await _task(session, await boards.create_task(session, ctx, project_id, data))
+    return await boards.create_task(session, ctx, project_id, data)
 
 
 @router.get("/{project_id}/tasks/{task_id}", response_model=TaskOut)
@@ -205,7 +145,7 @@ async def get_task(
     project_id: uuid.UUID, task_id: uuid.UUID, ctx: TeamCtx, session: DbSession
 ) -> TaskOut:
     """One task."""
-    return await _task(session, await boards.get_task(session, ctx, project_id, task_id))
+    return await boards.get_task(session, ctx, project_id, task_id)
 
 
 @router.patch("/{project_id}/tasks/{task_id}", response_model=TaskOut)
@@ -213,7 +153,7 @@ async def update_task(
     project_id: uuid.UUID, task_id: uuid.UUID, data: TaskPatch, ctx: TeamCtx, session: DbSession
 ) -> TaskOut:
     """Change a task; `column_id`/`position` move it and re-order both columns."""
-    return await _task(session, await boards.update_task(session, ctx, project_id, task_id, data))
+    return await boards.update_task(session, ctx, project_id, task_id, data)
 
 
 @router.post("/{project_id}/tasks/{task_id}/move", response_model=TaskOut)
@@ -221,8 +161,7 @@ async def move_task(
     project_id: uuid.UUID, task_id: uuid.UUID, data: TaskMove, ctx: TeamCtx, session: DbSession
 ) -> TaskOut:
     """Move a task to a column and position; other tasks close up without gaps."""
-    task = await boards.move_task(session, ctx, project_id, task_id, data.column_id, data.position)
-    return await _task(session, task)
+    return await boards.move_task(session, ctx, project_id, task_id, data.column_id, data.position)
 
 
 @router.delete("/{project_id}/tasks/{task_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,9 +1,12 @@
 """Projects with their board, members and viewers; visibility by role."""
 
 import uuid
+from dataclasses import asdict
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, delete, exists, func, select, true
+from sqlalchemy import ColumnElement, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.clients.models import Client
 from app.clients.service import own_client_ids, require_active_client
@@ -11,9 +14,10 @@ from app.contacts.models import Contact
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_authorized, team_select
+from app.core.tenancy import get_authorized, in_team, team_select
+from app.projects.membership import member_project_ids
 from app.projects.models import (
     Board,
     BoardColumn,
@@ -25,9 +29,13 @@ from app.projects.models import (
     ProjectViewer,
     Task,
 )
-from app.projects.schemas import ProjectIn, ProjectPatch
+from app.projects.schemas import ColumnCount, ProjectIn, ProjectOut, ProjectPatch, ProjectStats
+from app.rates.service import shown_rate
 from app.teams import service as teams_service
 from app.time_tracking.models import TimeEntry
+from app.time_tracking.service import project_time
+
+Link = TypeVar("Link", ProjectMember, ProjectViewer)
 
 DEFAULT_COLUMNS = (
     ("To do", ColumnKind.todo),
@@ -49,18 +57,7 @@ def visible_projects(
         return true()
     if reach is Access.OWN_CLIENTS:
         return Project.client_id.in_(own_client_ids(ctx))
-    membership = exists().where(
-        ProjectMember.project_id == Project.id, ProjectMember.user_id == ctx.user_id
-    )
-    if managing:
-        membership = membership.where(ProjectMember.role == ProjectRole.manager)
-    return membership
-
-
-def shown_rate(ctx: TeamContext, project: Project) -> int | None:
-    """A project's rate, for roles that may read the rates of its projects (else null)."""
-    visible = ctx.grant(Permission.RATES_READ) in (Access.ALL, Access.PROJECTS)
-    return project.hourly_rate_amount if visible else None
+    return Project.id.in_(member_project_ids(ctx, managing=managing))
 
 
 async def get_project(
@@ -89,13 +86,29 @@ async def get_project(
     )
 
 
-async def board_ids(session: AsyncSession, projects: list[Project]) -> dict[uuid.UUID, uuid.UUID]:
+def _out(ctx: TeamContext, project: Project, board_id: uuid.UUID) -> ProjectOut:
+    rate = shown_rate(ctx, project.hourly_rate_amount, reach=Access.PROJECTS)
+    return ProjectOut.of(project, board_id=board_id, hourly_rate_amount=rate)
+
+
+async def _outs(
+    session: AsyncSession, ctx: TeamContext, projects: list[Project]
+) -> list[ProjectOut]:
+    """Projects as the API shows them: the boards of all of them in one query."""
     if not projects:
-        return {}
+        return []
     rows = await session.execute(
         select(Board.project_id, Board.id).where(Board.project_id.in_([p.id for p in projects]))
     )
-    return {project_id: board_id for project_id, board_id in rows}
+    boards = {project_id: board_id for project_id, board_id in rows}
+    return [_out(ctx, p, boards[p.id]) for p in projects]
+
+
+async def read_project(
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> ProjectOut:
+    """A project the caller may see, as the API shows it."""
+    return (await _outs(session, ctx, [await get_project(session, ctx, project_id)]))[0]
 
 
 async def list_projects(
@@ -106,14 +119,18 @@ async def list_projects(
     client_id: uuid.UUID | None,
     status: ProjectStatus,
     q: str | None,
-) -> tuple[list[Project], bool, str | None]:
+) -> Page[ProjectOut]:
+    """Projects the caller may see, filtered, one page."""
     reach = ctx.access(Permission.PROJECTS_READ)
     stmt = team_select(Project, ctx).where(visible_projects(ctx, reach), Project.status == status)
     if client_id is not None:
         stmt = stmt.where(Project.client_id == client_id)
     if q:
         stmt = stmt.where(Project.name.icontains(q, autoescape=True))
-    return await paginate(session, stmt, params, model=Project)
+    rows, has_more, cursor = await paginate(session, stmt, params, model=Project)
+    return Page[ProjectOut](
+        data=await _outs(session, ctx, rows), has_more=has_more, next_cursor=cursor
+    )
 
 
 async def _create(
@@ -152,15 +169,14 @@ async def _create(
     return project, board
 
 
-async def create_project(
-    session: AsyncSession, ctx: TeamContext, data: ProjectIn
-) -> tuple[Project, Board]:
+async def create_project(session: AsyncSession, ctx: TeamContext, data: ProjectIn) -> ProjectOut:
     """A project with its board (To do, In progress, Done)."""
     ctx.access(Permission.PROJECTS_CREATE)
     if data.hourly_rate_amount is not None:
         ctx.access(Permission.RATES_WRITE)
     client = await require_active_client(session, ctx, data.client_id) if data.client_id else None
-    return await _create(session, ctx, data, client=client)
+    project, board = await _create(session, ctx, data, client=client)
+    return _out(ctx, project, board.id)
 
 
 async def create_for_new_client(
@@ -173,7 +189,8 @@ async def create_for_new_client(
 
 async def update_project(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, patch: ProjectPatch
-) -> Project:
+) -> ProjectOut:
+    """Change a project the caller manages; answers it as the API shows it."""
     project = await get_project(
         session, ctx, project_id, write=Permission.PROJECTS_MANAGE, for_update=True
     )
@@ -201,7 +218,7 @@ async def update_project(
                 ProjectViewer.project_id == project.id,
                 ProjectViewer.contact_id.notin_(
                     select(Contact.id).where(
-                        Contact.team_id == ctx.team_id, Contact.client_id == fields["client_id"]
+                        in_team(Contact, ctx), Contact.client_id == fields["client_id"]
                     )
                 ),
             )
@@ -210,7 +227,7 @@ async def update_project(
         setattr(project, field, value)
     await session.flush()
     await session.refresh(project)
-    return project
+    return (await _outs(session, ctx, [project]))[0]
 
 
 async def delete_project(session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID) -> None:
@@ -230,12 +247,25 @@ async def delete_project(session: AsyncSession, ctx: TeamContext, project_id: uu
 # ---------------------------------------------------------------- members and viewers
 
 
+async def _links_page(
+    session: AsyncSession,
+    ctx: TeamContext,
+    project_id: uuid.UUID,
+    params: PageParams,
+    link: type[Link],
+    key: InstrumentedAttribute[uuid.UUID],
+) -> tuple[list[Link], bool, str | None]:
+    """One page of a visible project's member or viewer rows, ordered by `key`."""
+    project = await get_project(session, ctx, project_id)
+    stmt = select(link).where(link.project_id == project.id)
+    return await paginate(session, stmt, params, model=link, pk=key)
+
+
 async def list_members(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
 ) -> tuple[list[ProjectMember], bool, str | None]:
-    project = await get_project(session, ctx, project_id)
-    stmt = select(ProjectMember).where(ProjectMember.project_id == project.id)
-    return await paginate(session, stmt, params, model=ProjectMember, pk=ProjectMember.user_id)
+    """The project's members and their project roles."""
+    return await _links_page(session, ctx, project_id, params, ProjectMember, ProjectMember.user_id)
 
 
 async def add_member(
@@ -245,20 +275,23 @@ async def add_member(
     user_id: uuid.UUID,
     role: ProjectRole,
 ) -> ProjectMember:
+    """Add a team member to a project the caller manages."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     await teams_service.ensure_members(session, ctx.team_id, [user_id], field="user_id")
-    member = ProjectMember(team_id=ctx.team_id, project_id=project.id, user_id=user_id, role=role)
-    session.add(member)
-    await flush_or_raise(
+    return await _add_once(
         session,
-        {
-            "pk_project_member": Conflict(
-                "Already a member of this project.", code="already_project_member"
-            )
-        },
+        ProjectMember(team_id=ctx.team_id, project_id=project.id, user_id=user_id, role=role),
+        "pk_project_member",
+        Conflict("Already a member of this project.", code="already_project_member"),
     )
-    await session.refresh(member)
-    return member
+
+
+async def _add_once(session: AsyncSession, link: Link, key: str, taken: Conflict) -> Link:
+    """Insert a member or viewer row; one already there (primary key `key`) is `taken`."""
+    session.add(link)
+    await flush_or_raise(session, {key: taken})
+    await session.refresh(link)
+    return link
 
 
 async def _member(session: AsyncSession, project: Project, user_id: uuid.UUID) -> ProjectMember:
@@ -275,6 +308,7 @@ async def change_member_role(
     user_id: uuid.UUID,
     role: ProjectRole,
 ) -> ProjectMember:
+    """Change a member's project role."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     member = await _member(session, project, user_id)
     member.role = role
@@ -286,6 +320,7 @@ async def change_member_role(
 async def remove_member(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
+    """Remove a member from a project the caller manages."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     member = await _member(session, project, user_id)
     await session.delete(member)
@@ -295,9 +330,10 @@ async def remove_member(
 async def list_viewers(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
 ) -> tuple[list[ProjectViewer], bool, str | None]:
-    project = await get_project(session, ctx, project_id)
-    stmt = select(ProjectViewer).where(ProjectViewer.project_id == project.id)
-    return await paginate(session, stmt, params, model=ProjectViewer, pk=ProjectViewer.contact_id)
+    """The contacts who view the project in the portal."""
+    return await _links_page(
+        session, ctx, project_id, params, ProjectViewer, ProjectViewer.contact_id
+    )
 
 
 async def attach_viewer(
@@ -308,27 +344,20 @@ async def attach_viewer(
         raise Unprocessable(
             "Only contacts of the project's client can view it.", code="viewer_not_client_contact"
         )
-    viewer = ProjectViewer(team_id=ctx.team_id, project_id=project.id, contact_id=contact.id)
-    session.add(viewer)
-    await flush_or_raise(
+    return await _add_once(
         session,
-        {
-            "pk_project_viewer": Conflict(
-                "This contact already views the project.", code="already_viewer"
-            )
-        },
+        ProjectViewer(team_id=ctx.team_id, project_id=project.id, contact_id=contact.id),
+        "pk_project_viewer",
+        Conflict("This contact already views the project.", code="already_viewer"),
     )
-    await session.refresh(viewer)
-    return viewer
 
 
 async def add_viewer(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, contact_id: uuid.UUID
 ) -> ProjectViewer:
+    """Let a contact of the project's client view the project."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    contact = (
-        await session.execute(team_select(Contact, ctx).where(Contact.id == contact_id))
-    ).scalar_one_or_none()
+    contact = await session.scalar(team_select(Contact, ctx).where(Contact.id == contact_id))
     if contact is None:
         raise Unprocessable("No such contact in this team.", code="unknown_contact")
     return await attach_viewer(session, ctx, project, contact)
@@ -337,6 +366,7 @@ async def add_viewer(
 async def remove_viewer(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, contact_id: uuid.UUID
 ) -> None:
+    """Stop a contact from viewing a project the caller manages."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     viewer = await session.get(ProjectViewer, (project.id, contact_id))
     if viewer is None:
@@ -348,9 +378,8 @@ async def remove_viewer(
 # ---------------------------------------------------------------- stats
 
 
-async def stats(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
-) -> tuple[Project, list[tuple[BoardColumn, int]]]:
+async def stats(session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID) -> ProjectStats:
+    """Task counts by column, and the project's time and amounts."""
     project = await get_project(session, ctx, project_id)
     rows = await session.execute(
         select(BoardColumn, func.count(Task.id))
@@ -360,4 +389,13 @@ async def stats(
         .group_by(BoardColumn.id)
         .order_by(BoardColumn.position)
     )
-    return project, [(column, count) for column, count in rows]
+    columns = [ColumnCount(column_id=c.id, name=c.name, kind=c.kind, task_count=n) for c, n in rows]
+    figures = await project_time(
+        session, await teams_service.team_by_id(session, ctx.team_id), project.id
+    )
+    return ProjectStats(
+        project_id=project.id,
+        task_count=sum(c.task_count for c in columns),
+        tasks_by_column=columns,
+        **asdict(figures),
+    )

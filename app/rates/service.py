@@ -27,8 +27,9 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_in_team, team_select
-from app.projects.models import Project, ProjectMember
+from app.core.tenancy import get_in_team, in_team, same_team, team_select
+from app.projects.membership import member_project_ids
+from app.projects.models import Project
 from app.rates.models import SCOPE_IDS, Rate, RateKind, RateScope
 from app.rates.schemas import RateIn, RatePatch
 from app.teams import service as teams_service
@@ -79,9 +80,9 @@ class RateBook:
         project_ids: Iterable[uuid.UUID] = (),
         client_ids: Iterable[uuid.UUID] = (),
     ) -> "RateBook":
+        """The rows of `kind` that may apply to these users, projects and clients."""
         users, projects, clients = set(user_ids), set(project_ids), set(client_ids)
-        stmt = select(Rate).where(
-            Rate.team_id == team_id,
+        stmt = team_select(Rate, team_id).where(
             Rate.kind == kind,
             or_(
                 Rate.scope == RateScope.team,
@@ -100,6 +101,7 @@ class RateBook:
         return series[i - 1][1] if i else None
 
     def bill_rate(self, user_id: uuid.UUID, target: BillingTarget, on: date) -> ResolvedRate | None:
+        """The bill rate of the most specific scope in force on `on`, or None."""
         cur = target.currency
         candidates: list[tuple[RateScope, int | None]] = [
             (
@@ -127,6 +129,7 @@ class RateBook:
         return None
 
     def cost_rate(self, user_id: uuid.UUID, currency: str, on: date) -> ResolvedRate | None:
+        """The member's cost rate in force on `on`, else the team's, or None."""
         for scope, key in (
             (RateScope.member, (RateScope.member, user_id, None, None, currency)),
             (RateScope.team, (RateScope.team, None, None, None, currency)),
@@ -152,8 +155,8 @@ async def billing_targets(
             Client.currency,
             Client.hourly_rate_amount,
         )
-        .outerjoin(Client, (Client.team_id == Project.team_id) & (Client.id == Project.client_id))
-        .where(Project.team_id == team.id, Project.id.in_(ids))
+        .outerjoin(Client, same_team(Client, Project) & (Client.id == Project.client_id))
+        .where(in_team(Project, team.id), Project.id.in_(ids))
     )
     return {
         pid: BillingTarget(
@@ -192,12 +195,19 @@ class BillRates:
         )
 
 
-async def bill_rates(session: AsyncSession, team: Team, entries: Sequence[EntryKey]) -> BillRates:
+async def bill_rates(
+    session: AsyncSession,
+    team: Team,
+    entries: Sequence[EntryKey],
+    *,
+    projects: Iterable[uuid.UUID] = (),
+) -> BillRates:
     """Everything needed to price `entries`: two queries for any number of entries.
 
     The one rate look-up of Hourline: time lists, project figures and invoices use it.
+    `projects` adds targets for projects that may have no entry (a project's currency).
     """
-    targets = await billing_targets(session, team, {e.project_id for e in entries})
+    targets = await billing_targets(session, team, {*projects, *(e.project_id for e in entries)})
     book = await RateBook.load(
         session,
         team.id,
@@ -209,6 +219,23 @@ async def bill_rates(session: AsyncSession, team: Team, entries: Sequence[EntryK
     return BillRates(team, targets, book)
 
 
+# ---------------------------------------------------------------- who sees rates
+
+
+def sees_rates(ctx: TeamContext, reach: Access) -> bool:
+    """Whether the caller may read rates at least as far as `reach`."""
+    granted = ctx.grant(Permission.RATES_READ)
+    return granted is not None and granted >= reach
+
+
+def shown_rate(ctx: TeamContext, amount: int | None, *, reach: Access) -> int | None:
+    """A client's or project's own rate as the caller sees it: null below `reach`.
+
+    A client's rate applies across the team (ALL); a project's to its members (PROJECTS).
+    """
+    return amount if sees_rates(ctx, reach) else None
+
+
 # ---------------------------------------------------------------- CRUD
 
 
@@ -217,9 +244,7 @@ def visible_rates(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     if reach is Access.ALL:
         return true()
     if reach is Access.PROJECTS:
-        return Rate.project_id.in_(
-            select(ProjectMember.project_id).where(ProjectMember.user_id == ctx.user_id)
-        )
+        return Rate.project_id.in_(member_project_ids(ctx))
     return Rate.user_id == ctx.user_id
 
 
@@ -304,6 +329,7 @@ def _rate_exists() -> Conflict:
 async def update_rate(
     session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUID, patch: RatePatch
 ) -> Rate:
+    """Correct a rate row."""
     ctx.access(Permission.RATES_WRITE)
     rate = await get_in_team(session, Rate, ctx, rate_id, what="Rate", for_update=True)
     for field, value in patch.changes().items():
@@ -314,6 +340,7 @@ async def update_rate(
 
 
 async def delete_rate(session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUID) -> None:
+    """Delete a rate row."""
     ctx.access(Permission.RATES_WRITE)
     rate = await get_in_team(session, Rate, ctx, rate_id, what="Rate")
     await session.delete(rate)
@@ -321,6 +348,7 @@ async def delete_rate(session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUI
 
 
 async def get_rate(session: AsyncSession, ctx: TeamContext, rate_id: uuid.UUID) -> Rate:
+    """A rate row the caller may see."""
     reach = ctx.access(Permission.RATES_READ)
     return await get_in_team(
         session, Rate, ctx, rate_id, what="Rate", visible=visible_rates(ctx, reach)

@@ -6,10 +6,8 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import AwareDatetime
 
 from app.auth.dependencies import TeamCtx
-from app.core.clock import period_bounds
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery, page_of
-from app.teams.service import team_by_id
 from app.time_tracking import service
 from app.time_tracking.schemas import (
     TimeEntryIn,
@@ -21,22 +19,6 @@ from app.time_tracking.schemas import (
 )
 
 router = APIRouter(prefix="/teams/{team_id}", tags=["time"])
-
-
-def _out(p: service.PricedEntry) -> TimeEntryOut:
-    return TimeEntryOut.model_validate(
-        {
-            **p.entry.__dict__,
-            "currency": p.currency,
-            "bill_rate_amount": p.bill_rate_amount,
-            "billable_amount": p.billable_amount,
-            "rate_missing": p.rate_missing,
-        }
-    )
-
-
-async def _one(session: DbSession, ctx: TeamCtx, entry) -> TimeEntryOut:  # type: ignore[no-untyped-def]
-    return _out(await service.priced(session, ctx, entry))
 
 
 @router.get("/time-entries", response_model=Page[TimeEntryOut])
@@ -59,31 +41,28 @@ async def list_entries(
     invoiced: bool | None = None,
 ) -> Page[TimeEntryOut]:
     """Time entries the caller may see, newest first, with their rates and amounts."""
-    team = await team_by_id(session, ctx.team_id)
-    started_from, started_before = period_bounds(team.timezone, from_, to)
     filters = service.EntryFilters(
         user_id=user_id,
         project_id=project_id,
         client_id=client_id,
-        started_from=started_from,
-        started_before=started_before,
+        started_from=from_,
+        started_before=to,
         billable=billable,
         invoiced=invoiced,
     )
-    rows, has_more, cursor = await service.list_entries(session, ctx, page, filters)
-    return Page[TimeEntryOut](data=[_out(p) for p in rows], has_more=has_more, next_cursor=cursor)
+    return await service.list_entries(session, ctx, page, filters)
 
 
 @router.post("/time-entries", status_code=status.HTTP_201_CREATED, response_model=TimeEntryOut)
 async def create_entry(data: TimeEntryIn, ctx: TeamCtx, session: DbSession) -> TimeEntryOut:
     """Log time by hand (no overlap with the user's entries; at least the team minimum)."""
-    return await _one(session, ctx, await service.create_entry(session, ctx, data))
+    return await service.create_entry(session, ctx, data)
 
 
 @router.get("/time-entries/{entry_id}", response_model=TimeEntryOut)
 async def get_entry(entry_id: uuid.UUID, ctx: TeamCtx, session: DbSession) -> TimeEntryOut:
     """One time entry."""
-    return await _one(session, ctx, await service.get_entry(session, ctx, entry_id))
+    return await service.read_entry(session, ctx, entry_id)
 
 
 @router.patch("/time-entries/{entry_id}", response_model=TimeEntryOut)
@@ -91,7 +70,7 @@ async def update_entry(
     entry_id: uuid.UUID, data: TimeEntryPatch, ctx: TeamCtx, session: DbSession
 ) -> TimeEntryOut:
     """Change an uninvoiced entry."""
-    return await _one(session, ctx, await service.update_entry(session, ctx, entry_id, data))
+    return await service.update_entry(session, ctx, entry_id, data)
 
 
 @router.delete("/time-entries/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -106,7 +85,7 @@ async def move_entry(
 ) -> TimeEntryOut:
     """Move an uninvoiced entry to another project; who, when, from, to and why are kept."""
     ip = request.client.host if request.client else None
-    return await _one(session, ctx, await service.move_entry(session, ctx, entry_id, data, ip))
+    return await service.move_entry(session, ctx, entry_id, data, ip)
 
 
 @router.get("/time-entries/{entry_id}/history", response_model=Page[TimeEntryMoveOut])
@@ -120,7 +99,7 @@ async def entry_history(
 @router.get("/timer", response_model=TimeEntryOut)
 async def get_timer(ctx: TeamCtx, session: DbSession) -> TimeEntryOut:
     """The caller's running entry, or 404."""
-    return await _one(session, ctx, await service.get_timer(session, ctx))
+    return await service.get_timer(session, ctx)
 
 
 @router.post("/timer/start", status_code=status.HTTP_201_CREATED, response_model=TimeEntryOut)
@@ -131,10 +110,10 @@ async def start_timer(
     switch: Annotated[bool, Query(description="Stop a running timer first")] = False,
 ) -> TimeEntryOut:
     """Start the caller's timer."""
-    return await _one(session, ctx, await service.start_timer(session, ctx, data, switch=switch))
+    return await service.start_timer(session, ctx, data, switch=switch)
 
 
 @router.post("/timer/stop", response_model=TimeEntryOut)
 async def stop_timer(ctx: TeamCtx, session: DbSession) -> TimeEntryOut:
     """Stop the caller's timer and return the finished entry."""
-    return await _one(session, ctx, await service.stop_timer(session, ctx))
+    return await service.stop_timer(session, ctx)

@@ -7,25 +7,33 @@ constraint and a partial unique index), so concurrent requests cannot slip past 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client, ClientStatus
+from app.core.clock import period_bounds
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.money import amount_for_seconds
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission, access_of
-from app.core.tenancy import get_authorized, team_select
+from app.core.tenancy import get_authorized, in_team, same_team, team_select
+from app.projects.membership import member_project_ids
 from app.projects.models import Project, ProjectMember, ProjectStatus, Task
-from app.rates.service import BillingTarget, bill_rates, billing_targets
+from app.rates.service import BillRates, bill_rates, sees_rates
 from app.teams.models import Membership, Team
 from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry, TimeEntryMove
-from app.time_tracking.schemas import TimeEntryIn, TimeEntryMoveIn, TimeEntryPatch, TimerStart
+from app.time_tracking.schemas import (
+    TimeEntryIn,
+    TimeEntryMoveIn,
+    TimeEntryOut,
+    TimeEntryPatch,
+    TimerStart,
+)
 
 _ERRORS = {
     "ex_time_entry_no_overlap": Conflict(
@@ -70,7 +78,10 @@ async def price_entries(
             )
             for e in entries
         ]
-    rates = await bill_rates(session, team, entries)
+    return _priced(await bill_rates(session, team, entries), entries)
+
+
+def _priced(rates: BillRates, entries: Sequence[TimeEntry]) -> list[PricedEntry]:
     priced = []
     for e in entries:
         target = rates.targets[e.project_id]
@@ -92,8 +103,27 @@ async def price_entries(
     return priced
 
 
-def _sees_rates(ctx: TeamContext) -> bool:
-    return ctx.grant(Permission.RATES_READ) is not None
+async def _outs(
+    session: AsyncSession, ctx: TeamContext, entries: Sequence[TimeEntry]
+) -> list[TimeEntryOut]:
+    """Entries as the API shows them: priced, money fields null for callers who may not
+    read rates (any reach of RATES_READ shows them)."""
+    team = await team_by_id(session, ctx.team_id)
+    priced = await price_entries(session, team, entries, show_rates=sees_rates(ctx, Access.OWN))
+    return [
+        TimeEntryOut.of(
+            p.entry,
+            currency=p.currency,
+            bill_rate_amount=p.bill_rate_amount,
+            billable_amount=p.billable_amount,
+            rate_missing=p.rate_missing,
+        )
+        for p in priced
+    ]
+
+
+async def _out(session: AsyncSession, ctx: TeamContext, entry: TimeEntry) -> TimeEntryOut:
+    return (await _outs(session, ctx, [entry]))[0]
 
 
 def visible_entries(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
@@ -104,9 +134,7 @@ def visible_entries(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     if reach is Access.PROJECTS:
         return or_(
             own,
-            TimeEntry.project_id.in_(
-                select(ProjectMember.project_id).where(ProjectMember.user_id == ctx.user_id)
-            ),
+            TimeEntry.project_id.in_(member_project_ids(ctx)),
         )
     return own
 
@@ -133,6 +161,11 @@ async def get_entry(
     )
 
 
+async def read_entry(session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID) -> TimeEntryOut:
+    """An entry the caller may see, priced, as the API shows it."""
+    return await _out(session, ctx, await get_entry(session, ctx, entry_id))
+
+
 def _not_invoiced(entry: TimeEntry) -> None:
     if entry.invoice_id is not None:
         raise Conflict(
@@ -147,10 +180,8 @@ async def _loggable_project(
     row = (
         await session.execute(
             select(Project, Client.status)
-            .outerjoin(
-                Client, (Client.team_id == Project.team_id) & (Client.id == Project.client_id)
-            )
-            .where(Project.team_id == ctx.team_id, Project.id == project_id)
+            .outerjoin(Client, same_team(Client, Project) & (Client.id == Project.client_id))
+            .where(in_team(Project, ctx), Project.id == project_id)
         )
     ).one_or_none()
     if row is None:
@@ -166,9 +197,7 @@ async def _loggable_project(
         reach = ctx.grant(Permission.TIME_WRITE)
     else:
         role = await session.scalar(
-            select(Membership.role).where(
-                Membership.team_id == ctx.team_id, Membership.user_id == user_id
-            )
+            select(Membership.role).where(in_team(Membership, ctx), Membership.user_id == user_id)
         )
         if role is None:
             raise Unprocessable("`user_id` is not a member of the team.", code="not_team_member")
@@ -192,11 +221,13 @@ async def _check_task(session: AsyncSession, project: Project, task_id: uuid.UUI
         raise Unprocessable("The task is not part of this project.", code="unknown_task")
 
 
-def _check_minimum(team: Team, started_at: datetime, ended_at: datetime) -> None:
-    if (
-        ended_at > started_at
-        and (ended_at - started_at).total_seconds() < team.time_entry_min_seconds
-    ):
+def _check_span(team: Team, started_at: datetime, ended_at: datetime) -> None:
+    """A finished entry ends after it starts and lasts at least the team's minimum."""
+    if ended_at <= started_at:
+        raise Unprocessable(
+            "`ended_at` must be after `started_at`.", code="time_entry_ends_before_start"
+        )
+    if (ended_at - started_at).total_seconds() < team.time_entry_min_seconds:
         raise Unprocessable(
             f"Entries must last at least {team.time_entry_min_seconds} seconds.",
             code="time_entry_too_short",
@@ -212,18 +243,14 @@ def _owner_of_new_entry(ctx: TeamContext, user_id: uuid.UUID | None) -> uuid.UUI
     return ctx.user_id
 
 
-async def create_entry(session: AsyncSession, ctx: TeamContext, data: TimeEntryIn) -> TimeEntry:
+async def create_entry(session: AsyncSession, ctx: TeamContext, data: TimeEntryIn) -> TimeEntryOut:
     """A manual entry; at least the team's minimum long, overlapping nothing of its user."""
     user_id = _owner_of_new_entry(ctx, data.user_id)
     team = await team_by_id(session, ctx.team_id)
     project = await _loggable_project(session, ctx, data.project_id, user_id)
     await _check_task(session, project, data.task_id)
     started_at, ended_at = _second(data.started_at), _second(data.ended_at)
-    if ended_at <= started_at:
-        raise Unprocessable(
-            "`ended_at` must be after `started_at`.", code="time_entry_ends_before_start"
-        )
-    _check_minimum(team, started_at, ended_at)
+    _check_span(team, started_at, ended_at)
     entry = TimeEntry(
         team_id=ctx.team_id,
         user_id=user_id,
@@ -238,12 +265,13 @@ async def create_entry(session: AsyncSession, ctx: TeamContext, data: TimeEntryI
     session.add(entry)
     await flush_or_raise(session, _ERRORS)
     await session.refresh(entry)
-    return entry
+    return await _out(session, ctx, entry)
 
 
 async def update_entry(
     session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID, patch: TimeEntryPatch
-) -> TimeEntry:
+) -> TimeEntryOut:
+    """Change an uninvoiced entry the caller may change; answers it priced."""
     entry = await get_entry(session, ctx, entry_id, write=True, for_update=True)
     _not_invoiced(entry)
     fields = patch.changes()
@@ -260,20 +288,17 @@ async def update_entry(
         if entry.ended_at is not None and ended_at is None:
             raise Unprocessable("A finished entry needs `ended_at`.", code="field_not_nullable")
         if ended_at is not None:
-            if ended_at <= started_at:
-                raise Unprocessable(
-                    "`ended_at` must be after `started_at`.", code="time_entry_ends_before_start"
-                )
-            _check_minimum(await team_by_id(session, ctx.team_id), started_at, ended_at)
+            _check_span(await team_by_id(session, ctx.team_id), started_at, ended_at)
         fields["started_at"], fields["ended_at"] = started_at, ended_at
     for field, value in fields.items():
         setattr(entry, field, value)
     await flush_or_raise(session, _ERRORS)
     await session.refresh(entry)
-    return entry
+    return await _out(session, ctx, entry)
 
 
 async def delete_entry(session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID) -> None:
+    """Delete an uninvoiced entry the caller may change."""
     entry = await get_entry(session, ctx, entry_id, write=True, for_update=True)
     _not_invoiced(entry)
     await session.delete(entry)
@@ -282,19 +307,26 @@ async def delete_entry(session: AsyncSession, ctx: TeamContext, entry_id: uuid.U
 
 @dataclass(frozen=True)
 class EntryFilters:
+    """`started_from`/`started_before` as instants, or dates in the team's time zone
+    (`started_before` then includes that day)."""
+
     user_id: uuid.UUID | None = None
     project_id: uuid.UUID | None = None
     client_id: uuid.UUID | None = None
-    started_from: datetime | None = None
-    started_before: datetime | None = None
+    started_from: datetime | date | None = None
+    started_before: datetime | date | None = None
     billable: bool | None = None
     invoiced: bool | None = None
 
 
 async def list_entries(
     session: AsyncSession, ctx: TeamContext, params: PageParams, filters: EntryFilters
-) -> tuple[list[PricedEntry], bool, str | None]:
+) -> Page[TimeEntryOut]:
     """Entries the caller may see, newest first, each priced (constant query count)."""
+    team = await team_by_id(session, ctx.team_id)
+    started_from, started_before = period_bounds(
+        team.timezone, filters.started_from, filters.started_before
+    )
     reach = ctx.access(Permission.TIME_READ)
     stmt = team_select(TimeEntry, ctx).where(visible_entries(ctx, reach))
     f = filters
@@ -305,15 +337,13 @@ async def list_entries(
     if f.client_id is not None:
         stmt = stmt.where(
             TimeEntry.project_id.in_(
-                select(Project.id).where(
-                    Project.team_id == ctx.team_id, Project.client_id == f.client_id
-                )
+                select(Project.id).where(in_team(Project, ctx), Project.client_id == f.client_id)
             )
         )
-    if f.started_from is not None:
-        stmt = stmt.where(TimeEntry.started_at >= f.started_from)
-    if f.started_before is not None:
-        stmt = stmt.where(TimeEntry.started_at < f.started_before)
+    if started_from is not None:
+        stmt = stmt.where(TimeEntry.started_at >= started_from)
+    if started_before is not None:
+        stmt = stmt.where(TimeEntry.started_at < started_before)
     if f.billable is not None:
         stmt = stmt.where(TimeEntry.billable.is_(f.billable))
     if f.invoiced is not None:
@@ -323,34 +353,27 @@ async def list_entries(
     rows, has_more, cursor = await paginate(
         session, stmt, params, model=TimeEntry, order_by=[TimeEntry.started_at], descending=True
     )
-    team = await team_by_id(session, ctx.team_id)
-    return (
-        await price_entries(session, team, rows, show_rates=_sees_rates(ctx)),
-        has_more,
-        cursor,
+    return Page[TimeEntryOut](
+        data=await _outs(session, ctx, rows), has_more=has_more, next_cursor=cursor
     )
-
-
-async def priced(session: AsyncSession, ctx: TeamContext, entry: TimeEntry) -> PricedEntry:
-    team = await team_by_id(session, ctx.team_id)
-    return (await price_entries(session, team, [entry], show_rates=_sees_rates(ctx)))[0]
 
 
 # ---------------------------------------------------------------- timer
 
 
-def _running(ctx: TeamContext):  # type: ignore[no-untyped-def]
+def _running(ctx: TeamContext) -> Select[tuple[TimeEntry]]:
     return team_select(TimeEntry, ctx).where(
         TimeEntry.user_id == ctx.user_id, TimeEntry.ended_at.is_(None)
     )
 
 
-async def get_timer(session: AsyncSession, ctx: TeamContext) -> TimeEntry:
+async def get_timer(session: AsyncSession, ctx: TeamContext) -> TimeEntryOut:
+    """The caller's running entry (404 when none runs)."""
     ctx.access(Permission.TIME_WRITE)
     entry = (await session.execute(_running(ctx))).scalar_one_or_none()
     if entry is None:
         raise NotFound("Running timer", code="timer_not_running")
-    return entry
+    return await _out(session, ctx, entry)
 
 
 async def _stop(session: AsyncSession, entry: TimeEntry) -> TimeEntry:
@@ -363,7 +386,7 @@ async def _stop(session: AsyncSession, entry: TimeEntry) -> TimeEntry:
 
 async def start_timer(
     session: AsyncSession, ctx: TeamContext, data: TimerStart, *, switch: bool
-) -> TimeEntry:
+) -> TimeEntryOut:
     """Start the caller's timer; a running one is a 409 unless `switch` stops it first."""
     ctx.access(Permission.TIME_WRITE)
     project = await _loggable_project(session, ctx, data.project_id, ctx.user_id)
@@ -372,7 +395,7 @@ async def start_timer(
     # (409 timer_running) instead of tripping over the overlap constraint.
     await session.execute(
         select(Membership.user_id)
-        .where(Membership.team_id == ctx.team_id, Membership.user_id == ctx.user_id)
+        .where(in_team(Membership, ctx), Membership.user_id == ctx.user_id)
         .with_for_update(key_share=True)
     )
     running = (await session.execute(_running(ctx).with_for_update())).scalar_one_or_none()
@@ -399,15 +422,16 @@ async def start_timer(
     session.add(entry)
     await flush_or_raise(session, _ERRORS)
     await session.refresh(entry)
-    return entry
+    return await _out(session, ctx, entry)
 
 
-async def stop_timer(session: AsyncSession, ctx: TeamContext) -> TimeEntry:
+async def stop_timer(session: AsyncSession, ctx: TeamContext) -> TimeEntryOut:
+    """Stop the caller's timer; answers the finished entry."""
     ctx.access(Permission.TIME_WRITE)
     entry = (await session.execute(_running(ctx).with_for_update())).scalar_one_or_none()
     if entry is None:
         raise Conflict("No timer is running.", code="timer_not_running")
-    return await _stop(session, entry)
+    return await _out(session, ctx, await _stop(session, entry))
 
 
 # ---------------------------------------------------------------- moving time
@@ -419,7 +443,7 @@ async def move_entry(
     entry_id: uuid.UUID,
     data: TimeEntryMoveIn,
     ip: str | None,
-) -> TimeEntry:
+) -> TimeEntryOut:
     """Move an uninvoiced entry to another project; the move is audited."""
     entry = await get_entry(session, ctx, entry_id, write=True, for_update=True)
     _not_invoiced(entry)
@@ -441,12 +465,13 @@ async def move_entry(
     entry.task_id = None  # tasks belong to the project the entry left
     await session.flush()
     await session.refresh(entry)
-    return entry
+    return await _out(session, ctx, entry)
 
 
 async def entry_history(
     session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID, params: PageParams
 ) -> tuple[list[TimeEntryMove], bool, str | None]:
+    """A visible entry's moves between projects, oldest first, one page."""
     entry = await get_entry(session, ctx, entry_id)
     stmt = team_select(TimeEntryMove, ctx).where(TimeEntryMove.time_entry_id == entry.id)
     return await paginate(session, stmt, params, model=TimeEntryMove)
@@ -458,6 +483,7 @@ async def entry_history(
 async def tracked_seconds_by_task(
     session: AsyncSession, task_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
+    """Seconds tracked per task, for any number of tasks in one query."""
     if not task_ids:
         return {}
     rows = await session.execute(
@@ -485,18 +511,16 @@ async def project_time(session: AsyncSession, team: Team, project_id: uuid.UUID)
     entries = list(
         (
             await session.execute(
-                select(TimeEntry).where(
-                    TimeEntry.team_id == team.id,
-                    TimeEntry.project_id == project_id,
-                    TimeEntry.ended_at.isnot(None),
+                team_select(TimeEntry, team.id).where(
+                    TimeEntry.project_id == project_id, TimeEntry.ended_at.isnot(None)
                 )
             )
         ).scalars()
     )
-    rows = await price_entries(session, team, entries)
-    target: BillingTarget | None = (await billing_targets(session, team, [project_id])).get(
-        project_id
-    )
+    # The project's own target gives its currency even when no entry names it.
+    rates = await bill_rates(session, team, entries, projects=[project_id])
+    rows = _priced(rates, entries)
+    target = rates.targets.get(project_id)
     billable = [p for p in rows if p.entry.billable]
     uninvoiced = [p for p in billable if p.entry.invoice_id is None]
     seconds = lambda items: sum(p.entry.duration_seconds or 0 for p in items)  # noqa: E731
