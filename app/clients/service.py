@@ -121,10 +121,8 @@ async def list_clients(
         )
     if owner_id is not None:
         stmt = stmt.where(Client.owner_id == owner_id)
-    rows, has_more, cursor = await paginate(session, stmt, params, model=Client)
-    return Page[ClientOut](
-        data=await client_outs(session, ctx, rows), has_more=has_more, next_cursor=cursor
-    )
+    found = await paginate(session, stmt, params, model=Client)
+    return found.page(await client_outs(session, ctx, found.rows))
 
 
 async def create_client(session: AsyncSession, ctx: TeamContext, data: ClientIn) -> Client:

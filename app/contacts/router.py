@@ -14,7 +14,7 @@ from app.contacts.schemas import (
     ContactPatch,
 )
 from app.core.deps import DbSession, SecretsDep, SettingsDep
-from app.core.pagination import Page, PageQuery, page_of
+from app.core.pagination import Page, PageQuery
 
 router = APIRouter(prefix="/teams/{team_id}/contacts", tags=["contacts"])
 
@@ -83,7 +83,7 @@ async def list_activities(
     contact_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
 ) -> Page[ActivityOut]:
     """The contact's activity history, newest first."""
-    return page_of(await service.list_activities(session, ctx, contact_id, page), ActivityOut)
+    return await service.list_activities(session, ctx, contact_id, page)
 
 
 @router.post(

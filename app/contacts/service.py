@@ -10,7 +10,14 @@ from app.clients.models import Client
 from app.clients.service import held_by_caller, require_client, visible_clients
 from app.config import Settings
 from app.contacts.models import Activity, Contact, ContactAssignee, PortalToken
-from app.contacts.schemas import ActivityIn, ActivityPatch, ContactIn, ContactOut, ContactPatch
+from app.contacts.schemas import (
+    ActivityIn,
+    ActivityOut,
+    ActivityPatch,
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+)
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, Unprocessable
@@ -104,8 +111,8 @@ async def list_contacts(
                 Contact.email.icontains(q, autoescape=True),
             )
         )
-    rows, has_more, cursor = await paginate(session, stmt, params, model=Contact)
-    return Page[ContactOut](data=await _outs(session, rows), has_more=has_more, next_cursor=cursor)
+    found = await paginate(session, stmt, params, model=Contact)
+    return found.page(await _outs(session, found.rows))
 
 
 async def _flush_unique_email(session: AsyncSession) -> None:
@@ -278,13 +285,14 @@ def _may_moderate(ctx: TeamContext) -> bool:
 
 async def list_activities(
     session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, params: PageParams
-) -> tuple[list[Activity], bool, str | None]:
+) -> Page[ActivityOut]:
     """A visible contact's activities, newest first, one page."""
     contact = await get_contact(session, ctx, contact_id)
     stmt = team_select(Activity, ctx).where(Activity.contact_id == contact.id)
-    return await paginate(
+    found = await paginate(
         session, stmt, params, model=Activity, order_by=[Activity.occurred_at], descending=True
     )
+    return found.page_of(ActivityOut)
 
 
 async def log_activity(

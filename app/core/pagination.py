@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.core.errors import BadRequest
 
 T = TypeVar("T")
+R = TypeVar("R")
 S = TypeVar("S", bound=BaseModel)
 
 
@@ -86,6 +87,30 @@ def _decode(cursor: str, width: int) -> list[Any]:
     return values
 
 
+@dataclass(frozen=True)
+class Slice(Generic[R]):
+    """One page of rows before shaping: the rows and where the next page starts."""
+
+    rows: list[R]
+    has_more: bool
+    next_cursor: str | None
+
+    def page(self, items: list[S]) -> Page[S]:
+        """The page as the API shows it; `items` are the shaped rows, in order.
+
+        The one place a list response is built. It is not validated here: the endpoint's
+        `response_model` validates it once.
+        """
+        return Page[S].model_construct(
+            data=items, has_more=self.has_more, next_cursor=self.next_cursor
+        )
+
+    def page_of(self, schema: type[S], convert: Callable[[R], S] | None = None) -> Page[S]:
+        """The page with each row shaped by `convert` (default `schema.model_validate`)."""
+        make = convert or schema.model_validate
+        return self.page([make(r) for r in self.rows])
+
+
 async def paginate(
     session: AsyncSession,
     stmt: Select[Any],
@@ -95,8 +120,8 @@ async def paginate(
     order_by: Sequence[InstrumentedAttribute[Any]] | None = None,
     descending: bool = False,
     pk: InstrumentedAttribute[Any] | None = None,
-) -> tuple[list[Any], bool, str | None]:
-    """One page of `stmt`: (rows, has_more, next_cursor).
+) -> Slice[Any]:
+    """One page of `stmt`.
 
     `order_by` is made total by appending the primary key (`pk`, default `model.id`).
     """
@@ -124,14 +149,4 @@ async def paginate(
     if has_more:
         last = rows[-1]
         cursor = _encode([getattr(last, k.key) for k in keys])
-    return rows, has_more, cursor
-
-
-def page_of(
-    result: tuple[list[Any], bool, str | None],
-    schema: type[S],
-    convert: Callable[[Any], S] | None = None,
-) -> Page[S]:
-    rows, has_more, cursor = result
-    make = convert or schema.model_validate
-    return Page[schema](data=[make(r) for r in rows], has_more=has_more, next_cursor=cursor)  # type: ignore[valid-type]
+    return Slice(rows, has_more, cursor)

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Permission
 from app.core.tenancy import get_in_team, in_team, team_select
 from app.invoices.models import ExchangeRate
-from app.invoices.schemas import ExchangeRateIn
+from app.invoices.schemas import ExchangeRateIn, ExchangeRateOut
 from app.teams.models import Team
 from app.teams.service import team_by_id
 
@@ -44,10 +44,11 @@ async def exchange_rate_on(session: AsyncSession, team: Team, currency: str, on:
 
 async def list_exchange_rates(
     session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> tuple[list[ExchangeRate], bool, str | None]:
+) -> Page[ExchangeRateOut]:
     """The team's rates, a page at a time."""
     ctx.access(Permission.INVOICES_READ)
-    return await paginate(session, team_select(ExchangeRate, ctx), params, model=ExchangeRate)
+    found = await paginate(session, team_select(ExchangeRate, ctx), params, model=ExchangeRate)
+    return found.page_of(ExchangeRateOut)
 
 
 async def create_exchange_rate(

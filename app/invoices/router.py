@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from app.auth.dependencies import TeamCtx
 from app.core.deps import DbSession, SettingsDep
-from app.core.pagination import Page, PageQuery, page_of
+from app.core.pagination import Page, PageQuery
 from app.invoices import billing_settings, drafts, exchange_rates, lifecycle, runs, service
 from app.invoices.models import InvoiceStatus
 from app.invoices.pdf import pdf_download
@@ -151,7 +151,7 @@ async def list_exchange_rates(
     ctx: TeamCtx, session: DbSession, page: PageQuery
 ) -> Page[ExchangeRateOut]:
     """Rates to the team's base currency, by currency and date."""
-    return page_of(await exchange_rates.list_exchange_rates(session, ctx, page), ExchangeRateOut)
+    return await exchange_rates.list_exchange_rates(session, ctx, page)
 
 
 @router.post("/exchange-rates", status_code=status.HTTP_201_CREATED, response_model=ExchangeRateOut)
@@ -184,4 +184,4 @@ async def list_invoice_runs(
     ctx: TeamCtx, session: DbSession, page: PageQuery
 ) -> Page[InvoiceRunOut]:
     """Invoice runs (scheduled and manual) with their status and invoice, newest first."""
-    return page_of(await runs.list_runs(session, ctx, page), InvoiceRunOut)
+    return await runs.list_runs(session, ctx, page)

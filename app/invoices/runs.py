@@ -21,7 +21,7 @@ from app.core.context import TeamContext
 from app.core.errors import AppError, Unprocessable
 from app.core.ids import new_id
 from app.core.jobs import defer
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import in_team, same_team, team_select
 from app.invoices.billing_settings import invoice_settings_for
@@ -33,7 +33,7 @@ from app.invoices.models import (
     InvoiceSettings,
     RunStatus,
 )
-from app.invoices.schemas import InvoiceIn, InvoiceRunAccepted, InvoiceRunIn
+from app.invoices.schemas import InvoiceIn, InvoiceRunAccepted, InvoiceRunIn, InvoiceRunOut
 from app.invoices.sending import billing_recipients, queue_send
 from app.projects.models import Project
 from app.teams.models import Team
@@ -256,17 +256,13 @@ async def start_run(
 
 async def list_runs(
     session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> tuple[list[InvoiceRun], bool, str | None]:
+) -> Page[InvoiceRunOut]:
     """Runs of the clients the caller may see, newest first."""
     reach = ctx.access(Permission.INVOICES_READ)
     stmt = team_select(InvoiceRun, ctx)
     if reach is not Access.ALL:
         stmt = stmt.where(InvoiceRun.client_id.in_(own_client_ids(ctx)))
-    return await paginate(
-        session,
-        stmt,
-        params,
-        model=InvoiceRun,
-        order_by=[InvoiceRun.created_at],
-        descending=True,
+    found = await paginate(
+        session, stmt, params, model=InvoiceRun, order_by=[InvoiceRun.created_at], descending=True
     )
+    return found.page_of(InvoiceRunOut)

@@ -128,14 +128,10 @@ async def list_invoices(
         stmt = stmt.where(Invoice.status == status)
     if client_id is not None:
         stmt = stmt.where(Invoice.client_id == client_id)
-    rows, has_more, cursor = await paginate(
+    found = await paginate(
         session, stmt, params, model=Invoice, order_by=[Invoice.created_at], descending=True
     )
-    return Page[InvoiceOut](
-        data=await invoice_outs(session, settings, ctx.team_id, rows),
-        has_more=has_more,
-        next_cursor=cursor,
-    )
+    return found.page(await invoice_outs(session, settings, ctx.team_id, found.rows))
 
 
 async def invoice_by_pay_token(session: AsyncSession, token: str) -> Invoice:

@@ -7,7 +7,7 @@ from pydantic import AwareDatetime
 
 from app.auth.dependencies import TeamCtx
 from app.core.deps import DbSession, SettingsDep
-from app.core.pagination import Page, PageQuery, page_of
+from app.core.pagination import Page, PageQuery
 from app.invoices.schemas import PublicInvoice
 from app.payments import checkout as checkouts
 from app.payments import service, webhooks
@@ -38,7 +38,7 @@ async def list_invoice_payments(
     invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
 ) -> Page[PaymentOut]:
     """The invoice's payments, failed attempts included."""
-    return page_of(await service.list_invoice_payments(session, ctx, invoice_id, page), PaymentOut)
+    return await service.list_invoice_payments(session, ctx, invoice_id, page)
 
 
 @router.get("/payments", response_model=Page[PaymentOut])
@@ -52,10 +52,9 @@ async def list_payments(
     to: AwareDatetime | date | None = None,
 ) -> Page[PaymentOut]:
     """The team's payments, newest first."""
-    result = await service.list_payments(
+    return await service.list_payments(
         session, ctx, page, client_id=client_id, method=method, paid_from=from_, paid_to=to
     )
-    return page_of(result, PaymentOut)
 
 
 @router.post(

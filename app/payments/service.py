@@ -23,13 +23,13 @@ from app.core.ids import new_id
 from app.core.jobs import emit
 from app.core.mail import queue_email
 from app.core.money import exponent, format_amount
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission, roles_with
 from app.core.tenancy import get_in_team, in_team, team_select
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.service import get_invoice, visible_invoices
 from app.payments.models import Payment, PaymentMethodUsed, PaymentStatus, Refund
-from app.payments.schemas import PaymentIn, RefundIn
+from app.payments.schemas import PaymentIn, PaymentOut, RefundIn
 from app.teams.models import Membership
 from app.teams.service import team_by_id
 
@@ -353,11 +353,11 @@ async def create_manual_payment(
 
 async def list_invoice_payments(
     session: AsyncSession, ctx: TeamContext, invoice_id: uuid.UUID, params: PageParams
-) -> tuple[list[Payment], bool, str | None]:
+) -> Page[PaymentOut]:
     """The payments of an invoice the caller may see, failed attempts included."""
     invoice = await get_invoice(session, ctx, invoice_id)
     stmt = team_select(Payment, ctx).where(Payment.invoice_id == invoice.id)
-    return await paginate(session, stmt, params, model=Payment)
+    return (await paginate(session, stmt, params, model=Payment)).page_of(PaymentOut)
 
 
 async def list_payments(
@@ -369,7 +369,7 @@ async def list_payments(
     method: PaymentMethodUsed | None,
     paid_from: datetime | date | None,
     paid_to: datetime | date | None,
-) -> tuple[list[Payment], bool, str | None]:
+) -> Page[PaymentOut]:
     """The team's payments, newest first; a date bound is a whole day of the team's clock."""
     reach = ctx.access(Permission.INVOICES_READ)
     team = await team_by_id(session, ctx.team_id)
@@ -386,9 +386,10 @@ async def list_payments(
         stmt = stmt.where(Payment.paid_at >= since)
     if before is not None:
         stmt = stmt.where(Payment.paid_at < before)
-    return await paginate(
+    found = await paginate(
         session, stmt, params, model=Payment, order_by=[Payment.paid_at], descending=True
     )
+    return found.page_of(PaymentOut)
 
 
 async def refund_payment(

@@ -243,10 +243,8 @@ async def list_tasks(
         stmt = stmt.where(Task.column_id == column_id)
     if assignee_id is not None:
         stmt = stmt.where(Task.assignee_id == assignee_id)
-    rows, has_more, cursor = await paginate(session, stmt, params, model=Task)
-    return Page[TaskOut](
-        data=await _task_outs(session, rows), has_more=has_more, next_cursor=cursor
-    )
+    found = await paginate(session, stmt, params, model=Task)
+    return found.page(await _task_outs(session, found.rows))
 
 
 async def _check_assignee(

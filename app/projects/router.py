@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, status
 
 from app.auth.dependencies import TeamCtx
 from app.core.deps import DbSession
-from app.core.pagination import Page, PageQuery, page_of
+from app.core.pagination import Page, PageQuery
 from app.projects import board as boards
 from app.projects import service
 from app.projects.models import ProjectStatus
@@ -180,7 +180,7 @@ async def list_members(
     project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
 ) -> Page[ProjectMemberOut]:
     """Team members of the project and their project role."""
-    return page_of(await service.list_members(session, ctx, project_id, page), ProjectMemberOut)
+    return await service.list_members(session, ctx, project_id, page)
 
 
 @router.post(
@@ -220,7 +220,7 @@ async def list_viewers(
     project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
 ) -> Page[ViewerOut]:
     """Client contacts who see the project in the portal."""
-    return page_of(await service.list_viewers(session, ctx, project_id, page), ViewerOut)
+    return await service.list_viewers(session, ctx, project_id, page)
 
 
 @router.post("/{project_id}/viewers", status_code=status.HTTP_201_CREATED, response_model=ViewerOut)

@@ -14,7 +14,7 @@ from app.contacts.models import Contact
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Page, PageParams, Slice, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, in_team, team_select
 from app.projects.membership import member_project_ids
@@ -29,7 +29,15 @@ from app.projects.models import (
     ProjectViewer,
     Task,
 )
-from app.projects.schemas import ColumnCount, ProjectIn, ProjectOut, ProjectPatch, ProjectStats
+from app.projects.schemas import (
+    ColumnCount,
+    ProjectIn,
+    ProjectMemberOut,
+    ProjectOut,
+    ProjectPatch,
+    ProjectStats,
+    ViewerOut,
+)
 from app.rates.service import shown_rate
 from app.teams import service as teams_service
 from app.time_tracking.models import TimeEntry
@@ -127,10 +135,8 @@ async def list_projects(
         stmt = stmt.where(Project.client_id == client_id)
     if q:
         stmt = stmt.where(Project.name.icontains(q, autoescape=True))
-    rows, has_more, cursor = await paginate(session, stmt, params, model=Project)
-    return Page[ProjectOut](
-        data=await _outs(session, ctx, rows), has_more=has_more, next_cursor=cursor
-    )
+    found = await paginate(session, stmt, params, model=Project)
+    return found.page(await _outs(session, ctx, found.rows))
 
 
 async def _create(
@@ -254,7 +260,7 @@ async def _links_page(
     params: PageParams,
     link: type[Link],
     key: InstrumentedAttribute[uuid.UUID],
-) -> tuple[list[Link], bool, str | None]:
+) -> Slice[Link]:
     """One page of a visible project's member or viewer rows, ordered by `key`."""
     project = await get_project(session, ctx, project_id)
     stmt = select(link).where(link.project_id == project.id)
@@ -263,9 +269,12 @@ async def _links_page(
 
 async def list_members(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
-) -> tuple[list[ProjectMember], bool, str | None]:
+) -> Page[ProjectMemberOut]:
     """The project's members and their project roles."""
-    return await _links_page(session, ctx, project_id, params, ProjectMember, ProjectMember.user_id)
+    found = await _links_page(
+        session, ctx, project_id, params, ProjectMember, ProjectMember.user_id
+    )
+    return found.page_of(ProjectMemberOut)
 
 
 async def add_member(
@@ -329,11 +338,12 @@ async def remove_member(
 
 async def list_viewers(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
-) -> tuple[list[ProjectViewer], bool, str | None]:
+) -> Page[ViewerOut]:
     """The contacts who view the project in the portal."""
-    return await _links_page(
+    found = await _links_page(
         session, ctx, project_id, params, ProjectViewer, ProjectViewer.contact_id
     )
+    return found.page_of(ViewerOut)
 
 
 async def attach_viewer(

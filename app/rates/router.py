@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from app.auth.dependencies import TeamCtx
 from app.core.deps import DbSession
-from app.core.pagination import Page, PageQuery, page_of
+from app.core.pagination import Page, PageQuery
 from app.rates import service
 from app.rates.models import RateKind, RateScope
 from app.rates.schemas import RateIn, RateOut, RatePatch
@@ -24,7 +24,7 @@ async def list_rates(
     project_id: uuid.UUID | None = None,
 ) -> Page[RateOut]:
     """Rates and their history (one row per effective date)."""
-    result = await service.list_rates(
+    return await service.list_rates(
         session,
         ctx,
         page,
@@ -34,7 +34,6 @@ async def list_rates(
         client_id=client_id,
         project_id=project_id,
     )
-    return page_of(result, RateOut)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RateOut)

@@ -25,13 +25,13 @@ from app.core.clock import local_date
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_in_team, in_team, same_team, team_select
 from app.projects.membership import member_project_ids
 from app.projects.models import Project
 from app.rates.models import SCOPE_IDS, Rate, RateKind, RateScope
-from app.rates.schemas import RateIn, RatePatch
+from app.rates.schemas import RateIn, RateOut, RatePatch
 from app.teams import service as teams_service
 from app.teams.models import Team
 from app.teams.service import team_by_id
@@ -258,7 +258,7 @@ async def list_rates(
     user_id: uuid.UUID | None,
     client_id: uuid.UUID | None,
     project_id: uuid.UUID | None,
-) -> tuple[list[Rate], bool, str | None]:
+) -> Page[RateOut]:
     """Rates with their history (every effective date is a row)."""
     reach = ctx.access(Permission.RATES_READ)
     stmt = team_select(Rate, ctx).where(visible_rates(ctx, reach))
@@ -271,7 +271,7 @@ async def list_rates(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    return await paginate(session, stmt, params, model=Rate)
+    return (await paginate(session, stmt, params, model=Rate)).page_of(RateOut)
 
 
 async def _expected_currency(session: AsyncSession, ctx: TeamContext, data: RateIn) -> str | None:

@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from app.auth.dependencies import TeamCtx
 from app.core.deps import DbSession, SecretsDep, SettingsDep
-from app.core.pagination import Page, PageQuery, page_of
+from app.core.pagination import Page, PageQuery
 from app.onboarding import invitations
 from app.teams import service
 from app.teams.schemas import (
@@ -46,7 +46,7 @@ async def delete_team(ctx: TeamCtx, session: DbSession) -> None:
 @router.get("/members", response_model=Page[MemberOut])
 async def list_members(ctx: TeamCtx, session: DbSession, page: PageQuery) -> Page[MemberOut]:
     """The team's members and their roles."""
-    return page_of(await service.list_members(session, ctx, page), MemberOut, MemberOut.of)
+    return await service.list_members(session, ctx, page)
 
 
 @router.patch("/members/{user_id}", response_model=MemberOut)
@@ -76,7 +76,7 @@ async def list_invitations(
     ctx: TeamCtx, session: DbSession, page: PageQuery
 ) -> Page[InvitationOut]:
     """Invitations of the team, pending and past."""
-    return page_of(await service.list_invitations(session, ctx, page), InvitationOut)
+    return await service.list_invitations(session, ctx, page)
 
 
 @router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -96,7 +96,7 @@ async def create_api_key(
 @router.get("/api-keys", response_model=Page[ApiKeyOut])
 async def list_api_keys(ctx: TeamCtx, session: DbSession, page: PageQuery) -> Page[ApiKeyOut]:
     """The team's API keys (never their secrets)."""
-    return page_of(await service.list_api_keys(session, ctx, page), ApiKeyOut)
+    return await service.list_api_keys(session, ctx, page)
 
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -13,12 +13,20 @@ from app.config import Settings
 from app.core.context import TeamContext
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.mail import queue_email
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Permission, Role, may_assign_role, may_manage_member, role_within
 from app.core.security import Secrets, new_api_key, opaque_token
 from app.core.tenancy import get_in_team, in_team, team_select
 from app.teams.models import ApiKey, Invitation, Membership, Team
-from app.teams.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, InvitationIn, TeamPatch
+from app.teams.schemas import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    InvitationIn,
+    InvitationOut,
+    MemberOut,
+    TeamPatch,
+)
 
 # ---------------------------------------------------------------- teams
 
@@ -75,9 +83,10 @@ def _members(ctx: TeamContext):  # type: ignore[no-untyped-def]
 
 async def list_members(
     session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> tuple[list[Membership], bool, str | None]:
+) -> Page[MemberOut]:
     ctx.access(Permission.MEMBERS_READ)
-    return await paginate(session, _members(ctx), params, model=Membership, pk=Membership.user_id)
+    found = await paginate(session, _members(ctx), params, model=Membership, pk=Membership.user_id)
+    return found.page_of(MemberOut, MemberOut.of)
 
 
 async def _membership(
@@ -257,9 +266,10 @@ async def invite(
 
 async def list_invitations(
     session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> tuple[list[Invitation], bool, str | None]:
+) -> Page[InvitationOut]:
     ctx.access(Permission.MEMBERS_MANAGE)
-    return await paginate(session, team_select(Invitation, ctx), params, model=Invitation)
+    found = await paginate(session, team_select(Invitation, ctx), params, model=Invitation)
+    return found.page_of(InvitationOut)
 
 
 async def revoke_invitation(
@@ -306,9 +316,10 @@ async def create_api_key(
 
 async def list_api_keys(
     session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> tuple[list[ApiKey], bool, str | None]:
+) -> Page[ApiKeyOut]:
     ctx.access(Permission.API_KEYS_MANAGE)
-    return await paginate(session, team_select(ApiKey, ctx), params, model=ApiKey)
+    found = await paginate(session, team_select(ApiKey, ctx), params, model=ApiKey)
+    return found.page_of(ApiKeyOut)
 
 
 async def revoke_api_key(session: AsyncSession, ctx: TeamContext, key_id: uuid.UUID) -> None:

@@ -7,7 +7,7 @@ from pydantic import AwareDatetime
 
 from app.auth.dependencies import TeamCtx
 from app.core.deps import DbSession
-from app.core.pagination import Page, PageQuery, page_of
+from app.core.pagination import Page, PageQuery
 from app.time_tracking import service
 from app.time_tracking.schemas import (
     TimeEntryIn,
@@ -93,7 +93,7 @@ async def entry_history(
     entry_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
 ) -> Page[TimeEntryMoveOut]:
     """The entry's moves between projects, oldest first."""
-    return page_of(await service.entry_history(session, ctx, entry_id, page), TimeEntryMoveOut)
+    return await service.entry_history(session, ctx, entry_id, page)
 
 
 @router.get("/timer", response_model=TimeEntryOut)

@@ -30,6 +30,7 @@ from app.time_tracking.models import TimeEntry, TimeEntryMove
 from app.time_tracking.schemas import (
     TimeEntryIn,
     TimeEntryMoveIn,
+    TimeEntryMoveOut,
     TimeEntryOut,
     TimeEntryPatch,
     TimerStart,
@@ -350,12 +351,10 @@ async def list_entries(
         stmt = stmt.where(
             TimeEntry.invoice_id.isnot(None) if f.invoiced else TimeEntry.invoice_id.is_(None)
         )
-    rows, has_more, cursor = await paginate(
+    found = await paginate(
         session, stmt, params, model=TimeEntry, order_by=[TimeEntry.started_at], descending=True
     )
-    return Page[TimeEntryOut](
-        data=await _outs(session, ctx, rows), has_more=has_more, next_cursor=cursor
-    )
+    return found.page(await _outs(session, ctx, found.rows))
 
 
 # ---------------------------------------------------------------- timer
@@ -470,11 +469,11 @@ async def move_entry(
 
 async def entry_history(
     session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID, params: PageParams
-) -> tuple[list[TimeEntryMove], bool, str | None]:
+) -> Page[TimeEntryMoveOut]:
     """A visible entry's moves between projects, oldest first, one page."""
     entry = await get_entry(session, ctx, entry_id)
     stmt = team_select(TimeEntryMove, ctx).where(TimeEntryMove.time_entry_id == entry.id)
-    return await paginate(session, stmt, params, model=TimeEntryMove)
+    return (await paginate(session, stmt, params, model=TimeEntryMove)).page_of(TimeEntryMoveOut)
 
 
 # ---------------------------------------------------------------- figures
