@@ -98,10 +98,12 @@ class Slice(Generic[R]):
     def page(self, items: list[S]) -> Page[S]:
         """The page as the API shows it; `items` are the shaped rows, in order.
 
-        The one place a list response is built. It is not validated here: the endpoint's
-        `response_model` validates it once.
+        The one place a list response is built. Built without validation (the items are
+        schema instances already) and as the exact `Page[Item]` class, so the endpoint's
+        `response_model` accepts it as is and serializes it straight to JSON.
         """
-        return Page[S].model_construct(
+        kind: type[Page[Any]] = Page[type(items[0])] if items else Page[Any]  # type: ignore[misc]
+        return kind.model_construct(  # type: ignore[return-value]
             data=items, has_more=self.has_more, next_cursor=self.next_cursor
         )
 
