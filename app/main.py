@@ -10,11 +10,12 @@ from arq.connections import ArqRedis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings, get_settings
-from app.core.db import Database
+from app.core.db import Database, is_unavailable
 from app.core.errors import PROBLEM_JSON, AppError, problem
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.secret_key import resolve_secret_key
@@ -83,20 +84,40 @@ def _install_error_handlers(app: FastAPI) -> None:
             detail = f"No route {request.method} {request.url.path}."
         return _problem_response(exc.status_code, code, detail, headers=exc.headers)
 
+    # Handled here (inside the middleware stack), a lost database is an answer, not a crash.
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        return _unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        request_id = getattr(request.state, "request_id", None)
-        log.exception(
-            "unhandled error (request_id=%s) on %s %s", request_id, request.method, request.url.path
-        )
-        # This handler runs outside RequestIdMiddleware, so it sets the header itself.
+        return _unexpected(request, exc)
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """503 `database_unavailable` when the database cannot be reached, else a logged 500."""
+    request_id = getattr(request.state, "request_id", None)
+    # Generic handlers run outside RequestIdMiddleware, so they set the header themselves.
+    id_header = {"X-Request-ID": request_id} if request_id else {}
+    if is_unavailable(exc):
+        log.warning("database unavailable (request_id=%s): %s", request_id, exc)
         return _problem_response(
-            500,
-            "internal_error",
-            "An unexpected error occurred; it has been logged.",
+            503,
+            "database_unavailable",
+            "The database cannot be reached; try again shortly.",
             request_id=request_id,
-            headers={"X-Request-ID": request_id} if request_id else None,
+            headers={"Retry-After": "1", **id_header},
         )
+    log.exception(
+        "unhandled error (request_id=%s) on %s %s", request_id, request.method, request.url.path
+    )
+    return _problem_response(
+        500,
+        "internal_error",
+        "An unexpected error occurred; it has been logged.",
+        request_id=request_id,
+        headers=id_header or None,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

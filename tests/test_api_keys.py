@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import text
 
-from app.auth.dependencies import get_caller, get_team_context
+from app.auth.dependencies import get_team_context
 from app.core.db import Database, unit_of_work
 from app.core.errors import AppError
 from app.core.permissions import Permission, Role, access_of
@@ -519,8 +519,9 @@ async def test_key_grants_stay_within_its_role_and_its_creator(client, app, key_
         async with unit_of_work(app.state.db, app.state.redis) as session:
             credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=key["key"])
             request = Request({"type": "http", "app": app, "headers": []})
-            caller = await get_caller(request, session, app.state.secrets, credentials)
-            ctx = await get_team_context(owner.team_id, caller, session)
+            ctx = await get_team_context(
+                owner.team_id, request, session, app.state.secrets, credentials
+            )
     except AppError as refused:
         # Disabling the key while its creator lacks its rights is also within the rule.
         assert refused.status in (401, 403, 404)

@@ -5,9 +5,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.core.db import async_url
 from app.main import create_app
-from tests.helpers import PROBLEM_KEYS
+from tests.factories import make_actor
+from tests.helpers import PROBLEM_KEYS, assert_problem
 
 
 @pytest.fixture
@@ -119,6 +123,33 @@ async def test_health_is_503_when_the_database_is_down(settings):
             r = await c.get("/v1/health")
         assert r.status_code == 503, r.text
         assert r.json() == {"status": "unavailable", "database": "unavailable", "redis": "ok"}
+    finally:
+        await fresh.state.db.dispose()
+        await fresh.state.redis.aclose()
+
+
+async def test_a_dropped_connection_is_one_503_then_the_pool_recovers(settings, app):
+    """Without pre-ping, pooled connections killed by the server (a restart, an idle
+    timeout) fail their first statement: that request answers 503, the pool is discarded,
+    and the next request works on fresh connections."""
+    owner = await make_actor(app)  # through the shared app, so the test's rows are cleared
+    fresh = create_app(settings)
+    try:
+        async with _client(fresh) as c:
+            assert (await c.get(owner.url(), headers=owner.headers)).status_code == 200
+            async with fresh.state.db.engine.connect() as conn:
+                pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+            killer = create_async_engine(async_url(settings.database_url or ""))
+            async with killer.connect() as conn:
+                killed = await conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await killer.dispose()
+            assert killed is True
+
+            r = await c.get(owner.url(), headers=owner.headers)
+            body = assert_problem(r, 503, "database_unavailable")
+            assert r.headers["retry-after"] == "1"
+            assert "request_id" in body
+            assert (await c.get(owner.url(), headers=owner.headers)).status_code == 200
     finally:
         await fresh.state.db.dispose()
         await fresh.state.redis.aclose()

@@ -1,4 +1,8 @@
-"""The look-ups behind authentication: who a token or an API key is, and its role in a team."""
+"""The look-ups behind authentication: who a token or an API key is, and its role in a team.
+
+A team request resolves caller, team and role in one query: the session joined to its
+membership in the path's team, or the API key joined to its creator's membership.
+"""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -7,10 +11,10 @@ from arq.connections import ArqRedis
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import AuthSession, User
-from app.core.context import Caller
-from app.core.errors import Unauthorized
-from app.core.permissions import Role
+from app.accounts.models import AuthSession
+from app.core.context import Caller, TeamContext
+from app.core.errors import Forbidden, NotFound, Unauthorized
+from app.core.permissions import Role, key_role
 from app.core.security import API_KEY_PREFIX, Secrets, api_key_checksum_ok
 from app.core.tenancy import in_team, same_team
 from app.teams.models import ApiKey, Membership
@@ -18,6 +22,10 @@ from app.teams.models import ApiKey, Membership
 # Writing last_used_at on every call would turn every read into a write.
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
 TOUCH_API_KEY_JOB = "touch_api_key"
+# Stale stamps this process already asked the worker to replace: while the worker has not
+# run yet, later requests skip the queue instead of asking again.
+_NOTED: dict[uuid.UUID, datetime | None] = {}
+_NOTED_MAX = 10_000
 
 
 async def caller_for_token(
@@ -25,19 +33,100 @@ async def caller_for_token(
 ) -> Caller:
     """The caller a bearer token (access token or `hl_` API key) stands for, or 401."""
     if token.startswith(API_KEY_PREFIX):
-        return await _api_key_caller(session, queue, secrets, token)
-    return await _user_caller(session, secrets, token)
+        caller, _ = await _api_key_caller(session, queue, secrets, token)
+        return caller
+    user_id, session_id = _claims(secrets, token)
+    found = await session.scalar(_live_session(user_id, session_id).add_columns(AuthSession.id))
+    if found is None:
+        raise _session_ended()
+    return Caller(kind="user", user_id=user_id, session_id=session_id)
+
+
+async def team_context_for_token(
+    session: AsyncSession, queue: ArqRedis, secrets: Secrets, token: str, team_id: uuid.UUID
+) -> TeamContext:
+    """The caller and its role in `team_id`, in one query; another team is a 404."""
+    if token.startswith(API_KEY_PREFIX):
+        caller, creator_role = await _api_key_caller(session, queue, secrets, token)
+        return _key_context(caller, creator_role, team_id)
+    user_id, session_id = _claims(secrets, token)
+    row = (
+        await session.execute(
+            _live_session(user_id, session_id)
+            .add_columns(AuthSession.id, Membership.role)
+            .outerjoin(
+                Membership,
+                (Membership.user_id == AuthSession.user_id) & in_team(Membership, team_id),
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        raise _session_ended()
+    if row.role is None:
+        raise NotFound("Team")
+    caller = Caller(kind="user", user_id=user_id, session_id=session_id)
+    return TeamContext(caller=caller, team_id=team_id, role=row.role)
+
+
+def _key_context(caller: Caller, creator_role: Role, team_id: uuid.UUID) -> TeamContext:
+    if caller.api_key_team_id != team_id or caller.api_key_role is None:
+        raise NotFound("Team")
+    role = key_role(caller.api_key_role, creator_role)
+    if role is None:
+        raise Forbidden(
+            "This key's role no longer fits its creator's role; issue a new key.",
+            code="api_key_suspended",
+        )
+    return TeamContext(caller=caller, team_id=team_id, role=role)
+
+
+def _claims(secrets: Secrets, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+    claims = secrets.decode_access_token(token)
+    if claims is None:
+        raise Unauthorized("Invalid or expired access token.", code="invalid_token")
+    try:
+        return uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
+    except (KeyError, ValueError):
+        raise Unauthorized("Invalid access token.", code="invalid_token") from None
+
+
+def _live_session(user_id: uuid.UUID, session_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """FROM auth_session WHERE it is this user's and not revoked (columns added by callers).
+
+    A session's user exists: the foreign key deletes sessions with their user.
+    """
+    return (
+        select()
+        .select_from(AuthSession)
+        .where(
+            AuthSession.id == session_id,
+            AuthSession.user_id == user_id,
+            AuthSession.revoked_at.is_(None),
+        )
+    )
+
+
+def _session_ended() -> Unauthorized:
+    return Unauthorized("This session has ended; log in again.", code="session_revoked")
 
 
 async def _api_key_caller(
     session: AsyncSession, queue: ArqRedis, secrets: Secrets, token: str
-) -> Caller:
+) -> tuple[Caller, Role]:
+    """The key's caller and its creator's current role in the key's team, or 401."""
     if not api_key_checksum_ok(token):
         raise Unauthorized("Malformed API key.", code="invalid_api_key")
     now = datetime.now(UTC)
     row = (
         await session.execute(
-            select(ApiKey, Membership.role)
+            select(
+                ApiKey.id,
+                ApiKey.team_id,
+                ApiKey.created_by_id,
+                ApiKey.role,
+                ApiKey.last_used_at,
+                Membership.role.label("creator_role"),
+            )
             .join(
                 Membership,
                 same_team(Membership, ApiKey) & (Membership.user_id == ApiKey.created_by_id),
@@ -51,17 +140,17 @@ async def _api_key_caller(
     ).one_or_none()
     if row is None:
         raise Unauthorized("Unknown, revoked or expired API key.", code="invalid_api_key")
-    key, creator_role = row
-    if key.last_used_at is None or key.last_used_at < now - _LAST_USED_GRANULARITY:
-        await _note_api_key_use(queue, key.id, key.last_used_at, now)
-    return Caller(
+    if row.last_used_at is None or row.last_used_at < now - _LAST_USED_GRANULARITY:
+        await _note_api_key_use(queue, row.id, row.last_used_at, now)
+    caller = Caller(
         kind="api_key",
-        user_id=key.created_by_id,
-        api_key_id=key.id,
-        api_key_team_id=key.team_id,
-        api_key_role=key.role,
-        creator_role=creator_role,
+        user_id=row.created_by_id,
+        api_key_id=row.id,
+        api_key_team_id=row.team_id,
+        api_key_role=row.role,
+        creator_role=row.creator_role,
     )
+    return caller, row.creator_role
 
 
 async def _note_api_key_use(
@@ -74,6 +163,8 @@ async def _note_api_key_use(
     after the commit, so a use counts even when the request then fails. The job id names
     the stamp it replaces, so a burst that saw the same stale stamp makes one job.
     """
+    if key_id in _NOTED and _NOTED[key_id] == stale:
+        return
     replaces = stale.isoformat() if stale else "never"
     await queue.enqueue_job(
         TOUCH_API_KEY_JOB,
@@ -81,6 +172,9 @@ async def _note_api_key_use(
         now.isoformat(),
         _job_id=f"{TOUCH_API_KEY_JOB}:{key_id}:{replaces}",
     )
+    if len(_NOTED) >= _NOTED_MAX:
+        _NOTED.clear()
+    _NOTED[key_id] = stale
 
 
 async def record_api_key_use(session: AsyncSession, key_id: uuid.UUID, used_at: datetime) -> None:
@@ -93,40 +187,3 @@ async def record_api_key_use(session: AsyncSession, key_id: uuid.UUID, used_at: 
         )
         .values(last_used_at=used_at)
     )
-
-
-async def _user_caller(session: AsyncSession, secrets: Secrets, token: str) -> Caller:
-    claims = secrets.decode_access_token(token)
-    if claims is None:
-        raise Unauthorized("Invalid or expired access token.", code="invalid_token")
-    try:
-        user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
-    except (KeyError, ValueError):
-        raise Unauthorized("Invalid access token.", code="invalid_token") from None
-    alive = (
-        await session.execute(
-            select(AuthSession.id)
-            .join(User, User.id == AuthSession.user_id)
-            .where(
-                AuthSession.id == session_id,
-                AuthSession.user_id == user_id,
-                AuthSession.revoked_at.is_(None),
-            )
-        )
-    ).scalar_one_or_none()
-    if alive is None:
-        raise Unauthorized("This session has ended; log in again.", code="session_revoked")
-    return Caller(kind="user", user_id=user_id, session_id=session_id)
-
-
-async def role_in_team(
-    session: AsyncSession, team_id: uuid.UUID, user_id: uuid.UUID
-) -> Role | None:
-    """The role `user_id` holds in `team_id`, or None when it is not a member."""
-    return (
-        await session.execute(
-            select(Membership.role).where(
-                in_team(Membership, team_id), Membership.user_id == user_id
-            )
-        )
-    ).scalar_one_or_none()

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, ForeignKeyConstraint, Index, MetaData, Uuid, func
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -103,15 +103,35 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# Connections are replaced after this long, so none outlives a server-side idle timeout.
+POOL_RECYCLE_SECONDS = 1800
+
+
 class Database:
+    """The engine and its session factory.
+
+    No pre-ping: checking every connection out with a round trip would cost each request
+    one. A connection that died anyway (a database restart) fails its first statement;
+    SQLAlchemy then discards the whole pool, and that one request answers 503
+    `database_unavailable` (`is_unavailable`); the next gets fresh connections.
+    """
+
     def __init__(self, url: str, *, pool_size: int = 10, **engine_kw: Any) -> None:
+        engine_kw.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
         self.engine: AsyncEngine = create_async_engine(
-            async_url(url), pool_size=pool_size, pool_pre_ping=True, **engine_kw
+            async_url(url), pool_size=pool_size, **engine_kw
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached (not a bad statement)."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, OSError | TimeoutError)
 
 
 async def flush_or_raise(session: AsyncSession, errors: dict[str, Exception]) -> None:

@@ -1,4 +1,8 @@
-"""Request-scoped resources: the unit-of-work session and the Redis/arq client."""
+"""Request-scoped resources: the unit-of-work session and the Redis/arq client.
+
+Dependencies are `async def` even when they do not await: FastAPI runs plain `def`
+dependencies in a thread pool, which costs more than the work they do.
+"""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -21,17 +25,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_redis(request: Request) -> ArqRedis:
+async def get_redis(request: Request) -> ArqRedis:
     if request.app.state.redis is None:
         raise ServiceUnavailable("REDIS_URL is not set.", code="not_configured")
     return request.app.state.redis  # type: ignore[no-any-return]
 
 
-def get_secrets(request: Request) -> Secrets:
+async def get_secrets(request: Request) -> Secrets:
     return request.app.state.secrets  # type: ignore[no-any-return]
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 

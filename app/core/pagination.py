@@ -40,7 +40,7 @@ class PageParams:
     updated_since: datetime | None = None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     updated_since: Annotated[

@@ -102,4 +102,5 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     409: _problem_response("State conflict"),
     422: _problem_response("Validation failed"),
     429: _problem_response("Rate limited"),
+    503: _problem_response("The database or another service the request needs is unavailable"),
 }
