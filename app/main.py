@@ -20,7 +20,7 @@ from app.core.errors import PROBLEM_JSON, AppError, problem
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.secret_key import resolve_secret_key
 from app.core.security import Secrets
-from app.routes import api_router
+from app.routes import include_routes
 from app.worker import start_worker_task
 
 log = logging.getLogger("hourline")
@@ -163,5 +163,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
-    app.include_router(api_router)
+    include_routes(app)
     return app

@@ -1,6 +1,6 @@
 """Every router of the API under /v1."""
 
-from fastapi import APIRouter
+from fastapi import FastAPI
 
 from app import health
 from app.accounts import router as accounts
@@ -14,16 +14,25 @@ from app.rates import router as rates
 from app.teams import router as teams
 from app.time_tracking import router as time_tracking
 
-api_router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
-api_router.include_router(health.router)
-api_router.include_router(accounts.router)
-api_router.include_router(teams.router)
-api_router.include_router(teams.public_router)
-api_router.include_router(clients.router)
-api_router.include_router(invoices.router)
-api_router.include_router(contacts.router)
-api_router.include_router(projects.router)
-api_router.include_router(time_tracking.router)
-api_router.include_router(rates.router)
-api_router.include_router(payments.router)
-api_router.include_router(payments.public_router)
+# Each router is included straight into the app under /v1 (see `include_routes`): every
+# level of nested routers is walked again on every request.
+ROUTERS = [
+    health.router,
+    accounts.router,
+    teams.router,
+    teams.public_router,
+    clients.router,
+    invoices.router,
+    contacts.router,
+    projects.router,
+    time_tracking.router,
+    rates.router,
+    payments.router,
+    payments.public_router,
+]
+
+
+def include_routes(app: FastAPI) -> None:
+    """Mount every router of the API under /v1, with the problem responses they share."""
+    for router in ROUTERS:
+        app.include_router(router, prefix="/v1", responses=PROBLEM_RESPONSES)

@@ -8,11 +8,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
-from sqlalchemy import or_, select, update
+from sqlalchemy import Uuid, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import AuthSession
 from app.core.context import Caller, TeamContext
+from app.core.db import read_rows
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.permissions import Role, key_role
 from app.core.security import API_KEY_PREFIX, Secrets, api_key_checksum_ok
@@ -28,6 +29,44 @@ _NOTED: dict[uuid.UUID, datetime | None] = {}
 _NOTED_MAX = 10_000
 
 
+# Built once: every request runs one of these, and building a statement costs more than
+# running it.
+_LIVE_SESSION = (
+    AuthSession.id == bindparam("session_id"),
+    AuthSession.user_id == bindparam("user_id"),
+    AuthSession.revoked_at.is_(None),
+)
+# The session (401 when none) and the user's role in the path's team (404 when null).
+# A session's user exists: the foreign key deletes sessions with their user.
+_SESSION = select(AuthSession.id).where(*_LIVE_SESSION)
+_SESSION_ROLE = (
+    select(AuthSession.id, Membership.role)
+    .outerjoin(
+        Membership,
+        (Membership.user_id == AuthSession.user_id)
+        & in_team(Membership, bindparam("team_id", type_=Uuid)),
+    )
+    .where(*_LIVE_SESSION)
+)
+# The key, and its creator's current role in the key's team.
+_KEY = (
+    select(
+        ApiKey.id,
+        ApiKey.team_id,
+        ApiKey.created_by_id,
+        ApiKey.role,
+        ApiKey.last_used_at,
+        Membership.role.label("creator_role"),
+    )
+    .join(Membership, same_team(Membership, ApiKey) & (Membership.user_id == ApiKey.created_by_id))
+    .where(
+        ApiKey.key_hash == bindparam("key_hash"),
+        ApiKey.revoked_at.is_(None),
+        or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > bindparam("now")),
+    )
+)
+
+
 async def caller_for_token(
     session: AsyncSession, queue: ArqRedis, secrets: Secrets, token: str
 ) -> Caller:
@@ -36,7 +75,7 @@ async def caller_for_token(
         caller, _ = await _api_key_caller(session, queue, secrets, token)
         return caller
     user_id, session_id = _claims(secrets, token)
-    found = await session.scalar(_live_session(user_id, session_id).add_columns(AuthSession.id))
+    found = await session.scalar(_SESSION, {"session_id": session_id, "user_id": user_id})
     if found is None:
         raise _session_ended()
     return Caller(kind="user", user_id=user_id, session_id=session_id)
@@ -50,18 +89,12 @@ async def team_context_for_token(
         caller, creator_role = await _api_key_caller(session, queue, secrets, token)
         return _key_context(caller, creator_role, team_id)
     user_id, session_id = _claims(secrets, token)
-    row = (
-        await session.execute(
-            _live_session(user_id, session_id)
-            .add_columns(AuthSession.id, Membership.role)
-            .outerjoin(
-                Membership,
-                (Membership.user_id == AuthSession.user_id) & in_team(Membership, team_id),
-            )
-        )
-    ).one_or_none()
-    if row is None:
+    rows = await read_rows(
+        session, _SESSION_ROLE, {"session_id": session_id, "user_id": user_id, "team_id": team_id}
+    )
+    if not rows:
         raise _session_ended()
+    row = rows[0]
     if row.role is None:
         raise NotFound("Team")
     caller = Caller(kind="user", user_id=user_id, session_id=session_id)
@@ -90,22 +123,6 @@ def _claims(secrets: Secrets, token: str) -> tuple[uuid.UUID, uuid.UUID]:
         raise Unauthorized("Invalid access token.", code="invalid_token") from None
 
 
-def _live_session(user_id: uuid.UUID, session_id: uuid.UUID):  # type: ignore[no-untyped-def]
-    """FROM auth_session WHERE it is this user's and not revoked (columns added by callers).
-
-    A session's user exists: the foreign key deletes sessions with their user.
-    """
-    return (
-        select()
-        .select_from(AuthSession)
-        .where(
-            AuthSession.id == session_id,
-            AuthSession.user_id == user_id,
-            AuthSession.revoked_at.is_(None),
-        )
-    )
-
-
 def _session_ended() -> Unauthorized:
     return Unauthorized("This session has ended; log in again.", code="session_revoked")
 
@@ -117,27 +134,8 @@ async def _api_key_caller(
     if not api_key_checksum_ok(token):
         raise Unauthorized("Malformed API key.", code="invalid_api_key")
     now = datetime.now(UTC)
-    row = (
-        await session.execute(
-            select(
-                ApiKey.id,
-                ApiKey.team_id,
-                ApiKey.created_by_id,
-                ApiKey.role,
-                ApiKey.last_used_at,
-                Membership.role.label("creator_role"),
-            )
-            .join(
-                Membership,
-                same_team(Membership, ApiKey) & (Membership.user_id == ApiKey.created_by_id),
-            )
-            .where(
-                ApiKey.key_hash == secrets.keyed_hash(token),
-                ApiKey.revoked_at.is_(None),
-                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
-            )
-        )
-    ).one_or_none()
+    rows = await read_rows(session, _KEY, {"key_hash": secrets.keyed_hash(token), "now": now})
+    row = rows[0] if rows else None
     if row is None:
         raise Unauthorized("Unknown, revoked or expired API key.", code="invalid_api_key")
     if row.last_used_at is None or row.last_used_at < now - _LAST_USED_GRANULARITY:

@@ -1,10 +1,9 @@
 import uuid
 from datetime import datetime
-from typing import Self
 
 from pydantic import Field
 
-from app.clients.models import Client, ClientStatus, PaymentMethod
+from app.clients.models import ClientStatus, PaymentMethod
 from app.core.schemas import MAX_RATE, Currency, Email, InputSchema, Name, PatchSchema, Timestamps
 
 Text = Field(default=None, max_length=5000)
@@ -55,18 +54,6 @@ class ClientOut(Timestamps):
     address: str | None
     tax_id: str | None
     notes: str | None
-
-    @classmethod
-    def of(
-        cls, client: Client, *, member_ids: list[uuid.UUID], hourly_rate_amount: int | None
-    ) -> Self:
-        """A client row with its members and the rate the caller may see."""
-        columns = ClientOut.model_fields.keys() - {"member_ids", "hourly_rate_amount"}
-        return cls(
-            **{name: getattr(client, name) for name in columns},
-            member_ids=member_ids,
-            hourly_rate_amount=hourly_rate_amount,
-        )
 
 
 class OnboardedContact(Timestamps):

@@ -14,7 +14,7 @@ from app.core.errors import Unprocessable
 from app.core.links import links_of, replace_links
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_authorized, in_team, team_select
+from app.core.tenancy import get_authorized, in_team, team_rows, team_select
 from app.projects.membership import member_project_ids
 from app.projects.models import Project
 from app.rates.service import shown_rate
@@ -111,7 +111,7 @@ async def list_clients(
 ) -> Page[ClientOut]:
     """Clients the caller may see, filtered, one page."""
     reach = ctx.access(Permission.CRM_READ)
-    stmt = team_select(Client, ctx).where(visible_clients(ctx, reach), Client.status == status)
+    stmt = team_rows(Client, ctx).where(visible_clients(ctx, reach), Client.status == status)
     if q:
         stmt = stmt.where(
             or_(

@@ -1,10 +1,9 @@
 import uuid
 from datetime import datetime
-from typing import Self
 
 from pydantic import AwareDatetime, Field
 
-from app.contacts.models import ActivityKind, Contact
+from app.contacts.models import ActivityKind
 from app.core.schemas import Email, InputSchema, Name, PatchSchema, Timestamps
 
 
@@ -41,12 +40,6 @@ class ContactOut(Timestamps):
     portal_access_granted_at: datetime | None
     last_contacted_at: datetime | None
     notes: str | None
-
-    @classmethod
-    def of(cls, contact: Contact, *, assignee_ids: list[uuid.UUID]) -> Self:
-        """A contact row with its assignees."""
-        columns = ContactOut.model_fields.keys() - {"assignee_ids"}
-        return cls(**{name: getattr(contact, name) for name in columns}, assignee_ids=assignee_ids)
 
 
 class ActivityIn(InputSchema):

@@ -2,10 +2,14 @@
 
 import uuid
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, any_, bindparam, delete, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import read_rows
 
 
 async def replace_links(
@@ -26,6 +30,14 @@ async def replace_links(
         )
 
 
+@cache
+def _links(model: Any, parent: str) -> Select[Any]:
+    """(parent id, user id) of the parents `:ids`, built once per link table."""
+    column = getattr(model, parent)
+    ids = bindparam("ids", type_=ARRAY(column.type))
+    return select(column, model.user_id).where(column == any_(ids)).order_by(model.user_id)
+
+
 async def links_of(
     session: AsyncSession, model: Any, *, parent: str, parent_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
@@ -34,10 +46,7 @@ async def links_of(
     result: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
     if not ids:
         return result
-    column = getattr(model, parent)
-    rows = await session.execute(
-        select(column, model.user_id).where(column.in_(ids)).order_by(model.user_id)
-    )
+    rows = await read_rows(session, _links(model, parent), {"ids": ids})
     for parent_id, user_id in rows:
         result[parent_id].append(user_id)
     return result

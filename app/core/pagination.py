@@ -20,6 +20,7 @@ from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core.db import read_rows
 from app.core.errors import BadRequest
 
 T = TypeVar("T")
@@ -144,7 +145,11 @@ async def paginate(
         else:
             stmt = stmt.where(tuple_(*keys) > tuple_(*after))
     stmt = stmt.order_by(*(k.desc() if descending else k.asc() for k in keys))
-    rows = list((await session.execute(stmt.limit(params.limit + 1))).scalars().all())
+    stmt = stmt.limit(params.limit + 1)
+    if len(stmt.column_descriptions) == 1:  # one ORM entity (or column): its objects
+        rows = list((await session.execute(stmt)).scalars().all())
+    else:  # columns (`team_rows`): plain rows, cheaper to read
+        rows = list(await read_rows(session, stmt))
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]
     cursor = None

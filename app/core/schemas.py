@@ -1,7 +1,7 @@
 """Shared pydantic building blocks."""
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Self
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
@@ -14,8 +14,30 @@ MAX_RATE = 10**9  # minor units per hour
 MAX_SECONDS = 10**9
 
 
+class _With:
+    """An object's attributes with some added: what `Schema.of` validates from."""
+
+    __slots__ = ("_extra", "_obj")
+
+    def __init__(self, obj: object, extra: dict[str, Any]) -> None:
+        self._obj, self._extra = obj, extra
+
+    def __getattr__(self, name: str) -> Any:
+        extra = self._extra
+        return extra[name] if name in extra else getattr(self._obj, name)
+
+
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, obj: object, **extra: Any) -> Self:
+        """`obj` (an ORM object or a result row) as this schema, with `extra` fields added
+        (derived values such as member ids, or a rate hidden from the caller's role)."""
+        mapping = getattr(obj, "_mapping", None)  # a result row: validating a dict is fastest
+        if mapping is not None:
+            return cls.model_validate({**mapping, **extra})
+        return cls.model_validate(_With(obj, extra) if extra else obj)
 
 
 class InputSchema(BaseModel):

@@ -53,6 +53,15 @@ def team_select(model: type[M], ctx: TeamRef) -> Select[tuple[M]]:
     return select(model).where(in_team(model, ctx))
 
 
+def team_rows(model: type[M], ctx: TeamRef) -> Select[Any]:
+    """`SELECT` every column of `model`'s table, scoped to one team, as plain rows.
+
+    For lists: rows cost a fraction of ORM objects to load, and schemas validate from
+    their attributes all the same.
+    """
+    return select(model.__table__).where(in_team(model, ctx))  # type: ignore[attr-defined]
+
+
 async def get_in_team(
     session: AsyncSession,
     model: type[M],

@@ -13,6 +13,7 @@ from app.clients.service import own_client_ids
 from app.config import Settings
 from app.core.clock import today_in
 from app.core.context import TeamContext
+from app.core.db import any_of
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
@@ -74,7 +75,7 @@ async def lines_of(
     if invoice_ids:
         rows = await session.execute(
             select(InvoiceLine)
-            .where(InvoiceLine.invoice_id.in_(invoice_ids))
+            .where(any_of(InvoiceLine.invoice_id, invoice_ids))
             .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
         )
         for line in rows.scalars():

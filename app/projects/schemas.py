@@ -1,10 +1,9 @@
 import uuid
-from typing import Self
 
 from pydantic import Field
 
 from app.core.schemas import MAX_RATE, MAX_SECONDS, InputSchema, PatchSchema, Schema, Timestamps
-from app.projects.models import ColumnKind, Project, ProjectRole, ProjectStatus, Task
+from app.projects.models import ColumnKind, ProjectRole, ProjectStatus
 
 ProjectName = Field(min_length=1, max_length=255)
 
@@ -40,16 +39,6 @@ class ProjectOut(Timestamps):
     hourly_rate_amount: int | None
     budget_seconds: int | None
     board_id: uuid.UUID
-
-    @classmethod
-    def of(cls, project: Project, *, board_id: uuid.UUID, hourly_rate_amount: int | None) -> Self:
-        """A project row with its board and the rate the caller may see."""
-        columns = ProjectOut.model_fields.keys() - {"board_id", "hourly_rate_amount"}
-        return cls(
-            **{name: getattr(project, name) for name in columns},
-            board_id=board_id,
-            hourly_rate_amount=hourly_rate_amount,
-        )
 
 
 class TaskIn(InputSchema):
@@ -87,14 +76,6 @@ class TaskOut(Timestamps):
     assignee_id: uuid.UUID | None
     estimate_seconds: int | None
     tracked_seconds: int = 0
-
-    @classmethod
-    def of(cls, task: Task, *, tracked_seconds: int) -> Self:
-        """A task row with the time tracked on it."""
-        columns = TaskOut.model_fields.keys() - {"tracked_seconds"}
-        return cls(
-            **{name: getattr(task, name) for name in columns}, tracked_seconds=tracked_seconds
-        )
 
 
 class ColumnIn(InputSchema):

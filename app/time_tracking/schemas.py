@@ -1,11 +1,9 @@
 import uuid
 from datetime import datetime
-from typing import Self
 
 from pydantic import AwareDatetime, Field, IPvAnyAddress
 
 from app.core.schemas import InputSchema, PatchSchema, Timestamps
-from app.time_tracking.models import TimeEntry
 
 
 class TimeEntryIn(InputSchema):
@@ -54,26 +52,6 @@ class TimeEntryOut(Timestamps):
     bill_rate_amount: int | None
     billable_amount: int | None
     rate_missing: bool
-
-    @classmethod
-    def of(
-        cls,
-        entry: TimeEntry,
-        *,
-        currency: str,
-        bill_rate_amount: int | None,
-        billable_amount: int | None,
-        rate_missing: bool,
-    ) -> Self:
-        """An entry row with its price."""
-        money = {"currency", "bill_rate_amount", "billable_amount", "rate_missing"}
-        return cls(
-            **{name: getattr(entry, name) for name in TimeEntryOut.model_fields.keys() - money},
-            currency=currency,
-            bill_rate_amount=bill_rate_amount,
-            billable_amount=billable_amount,
-            rate_missing=rate_missing,
-        )
 
 
 class TimeEntryMoveOut(Timestamps):

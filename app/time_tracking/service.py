@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clients.models import Client, ClientStatus
 from app.core.clock import period_bounds
 from app.core.context import TeamContext
-from app.core.db import flush_or_raise
+from app.core.db import any_of, flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.money import amount_for_seconds
 from app.core.pagination import Page, PageParams, paginate
@@ -487,7 +487,7 @@ async def tracked_seconds_by_task(
         return {}
     rows = await session.execute(
         select(TimeEntry.task_id, func.coalesce(func.sum(TimeEntry.duration_seconds), 0))
-        .where(TimeEntry.task_id.in_(task_ids))
+        .where(any_of(TimeEntry.task_id, task_ids))
         .group_by(TimeEntry.task_id)
     )
     return {task_id: int(total) for task_id, total in rows}
