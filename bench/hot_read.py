@@ -20,45 +20,29 @@ request rate at which p99 crosses 50 ms (open-loop runs at rising rates).
 import argparse
 import asyncio
 import os
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
+from harness import Run, closed_loop, get, open_loop, services, start  # bench/harness.py
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.accounts import service as accounts_service
-from app.cli import migrate
 from app.config import Settings
-from app.core.db import async_url, unit_of_work
-from app.core.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from app.core.db import unit_of_work
+from app.core.embedded import free_port
 from app.main import create_app
 from app.teams import service as teams_service
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-key-" + "x" * 32
 CLIENTS = 60  # more than a page, so the page carries a cursor
 P99_GOAL_MS = 50.0
 
 
 # ---------------------------------------------------------------- set-up
-
-
-async def reset(database_url: str) -> None:
-    engine = create_async_engine(async_url(database_url))
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-    await asyncio.to_thread(migrate, database_url)
 
 
 async def seed(settings: Settings) -> tuple[str, str, str]:
@@ -113,154 +97,17 @@ async def seed(settings: Settings) -> tuple[str, str, str]:
     return str(team.id), tokens.access_token, key
 
 
-def start(name: str, argv: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit(f"{name} did not start")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children that were waited for."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(f) for f in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-# ---------------------------------------------------------------- load
-
-
-@dataclass
-class Run:
-    requests: int
-    seconds: float
-    latencies: list[float]
-    server_cpu: float
-    client_cpu: float
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds
-
-    def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
-async def _conn(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.open_connection(host, port)
-
-
-async def _request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
-) -> tuple[int, bytes]:
-    writer.write(raw)
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:])
-    return status, await reader.readexactly(length)
-
-
-def _raw(url: str, token: str) -> bytes:
-    parts = urlsplit(url)
-    return (
-        f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        f"Authorization: Bearer {token}\r\n\r\n"
-    ).encode()
-
-
-async def closed_loop(url: str, token: str, pid: int, connections: int, seconds: float) -> Run:
-    """`connections` clients, each sending the next request when the last one is answered."""
-    parts = urlsplit(url)
-    raw = _raw(url, token)
-    latencies: list[float] = []
-    stop = time.monotonic() + seconds
-
-    async def client() -> None:
-        reader, writer = await _conn(parts.hostname or "", parts.port or 80)
-        try:
-            while time.monotonic() < stop:
-                t0 = time.perf_counter()
-                status, _ = await _request(reader, writer, raw)
-                assert status == 200, status
-                latencies.append(time.perf_counter() - t0)
-        finally:
-            writer.close()
-
-    cpu0, ccpu0, t0 = cpu_seconds(pid), time.process_time(), time.monotonic()
-    await asyncio.gather(*(client() for _ in range(connections)))
-    elapsed = time.monotonic() - t0
-    return Run(
-        len(latencies), elapsed, latencies, cpu_seconds(pid) - cpu0, time.process_time() - ccpu0
-    )
-
-
-async def open_loop(url: str, token: str, pid: int, rate: float, seconds: float) -> Run:
-    """Requests sent on a fixed schedule (`rate` per second) whatever the answers; latency
-    counts from the scheduled time, so queueing shows (no coordinated omission)."""
-    parts = urlsplit(url)
-    raw = _raw(url, token)
-    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
-    for _ in range(64):
-        idle.put_nowait(await _conn(parts.hostname or "", parts.port or 80))
-    latencies: list[float] = []
-
-    async def one(due: float) -> None:
-        reader, writer = await idle.get()
-        try:
-            status, _ = await _request(reader, writer, raw)
-            assert status == 200, status
-            latencies.append(time.perf_counter() - due)
-        finally:
-            idle.put_nowait((reader, writer))
-
-    cpu0, ccpu0 = cpu_seconds(pid), time.process_time()
-    start_at = time.perf_counter()
-    tasks = []
-    for i in range(int(rate * seconds)):
-        due = start_at + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(due)))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start_at
-    while not idle.empty():
-        idle.get_nowait()[1].close()
-    return Run(
-        len(latencies), elapsed, latencies, cpu_seconds(pid) - cpu0, time.process_time() - ccpu0
-    )
-
-
 # ---------------------------------------------------------------- main
 
 
 async def main(args: argparse.Namespace) -> None:
-    home = Path(tempfile.mkdtemp(prefix="hourline-bench-"))
-    embedded: list[EmbeddedPostgres | EmbeddedRedis] = []
+    async with services() as (database_url, redis_url, home):
+        await measure(args, database_url, redis_url, home)
+
+
+async def measure(args: argparse.Namespace, database_url: str, redis_url: str, home: Path) -> None:
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        database_url = os.environ.get("BENCH_DATABASE_URL")
-        redis_url = os.environ.get("BENCH_REDIS_URL")
-        if not database_url:
-            embedded.append(EmbeddedPostgres(home / "pg"))
-            database_url = embedded[-1].start("hourline_bench")  # type: ignore[union-attr]
-        if not redis_url:
-            embedded.append(EmbeddedRedis(home / "redis"))
-            redis_url = embedded[-1].start()
-        await reset(database_url)
         settings = Settings(
             database_url=database_url, redis_url=redis_url, secret_key=SECRET, hourline_home=home
         )
@@ -328,14 +175,17 @@ async def main(args: argparse.Namespace) -> None:
         # Warm up both (statement caches, prepared statements, pools).
         for name, url in urls.items():
             for secret in auths.values():
-                await closed_loop(url, secret, pids[name], args.connections, 1.0)
+                await closed_loop(
+                    url, lambda r=get(url, secret): r, pids[name], args.connections, 1.0
+                )
 
         results: dict[tuple[str, str], list[Run]] = {}
         for _ in range(args.rounds):
             for label, secret in auths.items():
                 for name in ("baseline", "hourline"):
+                    raw = get(urls[name], secret)
                     run = await closed_loop(
-                        urls[name], secret, pids[name], args.connections, args.seconds
+                        urls[name], lambda r=raw: r, pids[name], args.connections, args.seconds
                     )
                     results.setdefault((name, label), []).append(run)
 
@@ -369,7 +219,9 @@ async def main(args: argparse.Namespace) -> None:
             last_ok = 0.0
             for share in (0.2, 0.35, 0.5, 0.65, 0.8, 0.9):
                 rate = round(top * share)
-                run = await open_loop(urls[name], token, pids[name], rate, args.seconds)
+                run = await open_loop(
+                    urls[name], get(urls[name], token), pids[name], rate, args.seconds
+                )
                 p99 = run.pct(0.99)
                 print(f"  {name:9} {rate:5d} req/s  p50 {run.pct(0.5):6.1f} ms  p99 {p99:7.1f} ms")
                 if p99 >= P99_GOAL_MS:
@@ -380,9 +232,6 @@ async def main(args: argparse.Namespace) -> None:
         for proc in procs:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=30)
-        for service in reversed(embedded):
-            service.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

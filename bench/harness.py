@@ -1,0 +1,207 @@
+"""What the benches share: services, servers as subprocesses, and a small load client.
+
+Services come from BENCH_DATABASE_URL / BENCH_REDIS_URL, else embedded ones are started
+in a temporary folder. The load client speaks HTTP/1.1 over asyncio streams with
+keep-alive; it is cheap enough to share the machine with the server it loads, and it
+reports its own CPU use.
+"""
+
+import asyncio
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.cli import migrate
+from app.core.db import async_url
+from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@asynccontextmanager
+async def services() -> AsyncIterator[tuple[str, str, Path]]:
+    """(database URL, Redis URL, a scratch folder); the database is emptied and migrated."""
+    home = Path(tempfile.mkdtemp(prefix="hourline-bench-"))
+    embedded: list[EmbeddedPostgres | EmbeddedRedis] = []
+    try:
+        database_url = os.environ.get("BENCH_DATABASE_URL")
+        redis_url = os.environ.get("BENCH_REDIS_URL")
+        if not database_url:
+            pg = EmbeddedPostgres(home / "pg")
+            embedded.append(pg)
+            database_url = pg.start("hourline_bench")
+        if not redis_url:
+            redis = EmbeddedRedis(home / "redis")
+            embedded.append(redis)
+            redis_url = redis.start()
+        await reset(database_url)
+        yield database_url, redis_url, home
+    finally:
+        for service in reversed(embedded):
+            service.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def reset(database_url: str) -> None:
+    engine = create_async_engine(async_url(database_url))
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+    await asyncio.to_thread(migrate, database_url)
+
+
+def start(name: str, argv: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"{name} did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children that were waited for."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(f) for f in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- load
+
+
+@dataclass
+class Run:
+    requests: int
+    seconds: float
+    latencies: list[float]
+    server_cpu: float
+    client_cpu: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def _conn(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection(host, port)
+
+
+async def _request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+) -> tuple[int, bytes]:
+    writer.write(raw)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    return status, await reader.readexactly(length)
+
+
+def get(url: str, token: str) -> bytes:
+    """A raw GET with a bearer token."""
+    parts = urlsplit(url)
+    return (
+        f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Authorization: Bearer {token}\r\n\r\n"
+    ).encode()
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """A raw POST of a JSON body."""
+    parts = urlsplit(url)
+    lines = [
+        f"POST {parts.path} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        "Content-Type: application/json",
+    ]
+    lines += [f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def closed_loop(
+    url: str, next_request: Callable[[], bytes], pid: int, connections: int, seconds: float
+) -> Run:
+    """`connections` clients, each sending the next request when the last one is answered."""
+    parts = urlsplit(url)
+    latencies: list[float] = []
+    stop = time.monotonic() + seconds
+
+    async def client() -> None:
+        reader, writer = await _conn(parts.hostname or "", parts.port or 80)
+        try:
+            while time.monotonic() < stop:
+                raw = next_request()
+                t0 = time.perf_counter()
+                status, _ = await _request(reader, writer, raw)
+                assert status in (200, 202), status
+                latencies.append(time.perf_counter() - t0)
+        finally:
+            writer.close()
+
+    cpu0, ccpu0, t0 = cpu_seconds(pid), time.process_time(), time.monotonic()
+    await asyncio.gather(*(client() for _ in range(connections)))
+    elapsed = time.monotonic() - t0
+    return Run(
+        len(latencies), elapsed, latencies, cpu_seconds(pid) - cpu0, time.process_time() - ccpu0
+    )
+
+
+async def open_loop(url: str, raw: bytes, pid: int, rate: float, seconds: float) -> Run:
+    """Requests sent on a fixed schedule (`rate` per second) whatever the answers; latency
+    counts from the scheduled time, so queueing shows (no coordinated omission)."""
+    parts = urlsplit(url)
+    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(64):
+        idle.put_nowait(await _conn(parts.hostname or "", parts.port or 80))
+    latencies: list[float] = []
+
+    async def one(due: float) -> None:
+        reader, writer = await idle.get()
+        try:
+            status, _ = await _request(reader, writer, raw)
+            assert status in (200, 202), status
+            latencies.append(time.perf_counter() - due)
+        finally:
+            idle.put_nowait((reader, writer))
+
+    cpu0, ccpu0 = cpu_seconds(pid), time.process_time()
+    start_at = time.perf_counter()
+    tasks = []
+    for i in range(int(rate * seconds)):
+        due = start_at + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start_at
+    while not idle.empty():
+        idle.get_nowait()[1].close()
+    return Run(
+        len(latencies), elapsed, latencies, cpu_seconds(pid) - cpu0, time.process_time() - ccpu0
+    )
