@@ -26,7 +26,7 @@ from app.core.mail import queue_email
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
-from app.core.tenancy import get_authorized, get_in_team, same_team, team_select
+from app.core.tenancy import get_authorized, get_in_team, same_team, team_rows
 from app.teams import service as teams_service
 
 PORTAL_LINK_TTL = timedelta(days=7)
@@ -99,7 +99,7 @@ async def list_contacts(
 ) -> Page[ContactOut]:
     """Contacts the caller may see, filtered, one page."""
     reach = ctx.access(Permission.CRM_READ)
-    stmt = team_select(Contact, ctx).where(visible_contacts(ctx, reach))
+    stmt = team_rows(Contact, ctx).where(visible_contacts(ctx, reach))
     if client_id is not None:
         stmt = stmt.where(Contact.client_id == client_id)
     if owner_id is not None:
@@ -288,7 +288,7 @@ async def list_activities(
 ) -> Page[ActivityOut]:
     """A visible contact's activities, newest first, one page."""
     contact = await get_contact(session, ctx, contact_id)
-    stmt = team_select(Activity, ctx).where(Activity.contact_id == contact.id)
+    stmt = team_rows(Activity, ctx).where(Activity.contact_id == contact.id)
     found = await paginate(
         session, stmt, params, model=Activity, order_by=[Activity.occurred_at], descending=True
     )

@@ -13,7 +13,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Permission
-from app.core.tenancy import get_in_team, in_team, team_select
+from app.core.tenancy import get_in_team, in_team, team_rows
 from app.invoices.models import ExchangeRate
 from app.invoices.schemas import ExchangeRateIn, ExchangeRateOut
 from app.teams.models import Team
@@ -47,7 +47,7 @@ async def list_exchange_rates(
 ) -> Page[ExchangeRateOut]:
     """The team's rates, a page at a time."""
     ctx.access(Permission.INVOICES_READ)
-    found = await paginate(session, team_select(ExchangeRate, ctx), params, model=ExchangeRate)
+    found = await paginate(session, team_rows(ExchangeRate, ctx), params, model=ExchangeRate)
     return found.page_of(ExchangeRateOut)
 
 

@@ -23,7 +23,7 @@ from app.core.ids import new_id
 from app.core.jobs import defer
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import in_team, same_team, team_select
+from app.core.tenancy import in_team, same_team, team_rows
 from app.invoices.billing_settings import invoice_settings_for
 from app.invoices.drafts import build_draft
 from app.invoices.lifecycle import finalize
@@ -259,7 +259,7 @@ async def list_runs(
 ) -> Page[InvoiceRunOut]:
     """Runs of the clients the caller may see, newest first."""
     reach = ctx.access(Permission.INVOICES_READ)
-    stmt = team_select(InvoiceRun, ctx)
+    stmt = team_rows(InvoiceRun, ctx)
     if reach is not Access.ALL:
         stmt = stmt.where(InvoiceRun.client_id.in_(own_client_ids(ctx)))
     found = await paginate(

@@ -17,7 +17,7 @@ from app.core.db import any_of
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_authorized, team_select
+from app.core.tenancy import get_authorized, team_rows
 from app.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from app.invoices.schemas import InvoiceOut, PublicInvoice, PublicLine
 from app.teams.service import team_by_id
@@ -124,7 +124,7 @@ async def list_invoices(
 ) -> Page[InvoiceOut]:
     """Invoices the caller may see, newest first."""
     reach = ctx.access(Permission.INVOICES_READ)
-    stmt = team_select(Invoice, ctx).where(visible_invoices(ctx, reach))
+    stmt = team_rows(Invoice, ctx).where(visible_invoices(ctx, reach))
     if status is not None:
         stmt = stmt.where(Invoice.status == status)
     if client_id is not None:

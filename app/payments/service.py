@@ -25,7 +25,7 @@ from app.core.mail import queue_email
 from app.core.money import exponent, format_amount
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission, roles_with
-from app.core.tenancy import get_in_team, in_team, team_select
+from app.core.tenancy import get_in_team, in_team, team_rows
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.service import get_invoice, visible_invoices
 from app.payments.models import Payment, PaymentMethodUsed, PaymentStatus, Refund
@@ -356,7 +356,7 @@ async def list_invoice_payments(
 ) -> Page[PaymentOut]:
     """The payments of an invoice the caller may see, failed attempts included."""
     invoice = await get_invoice(session, ctx, invoice_id)
-    stmt = team_select(Payment, ctx).where(Payment.invoice_id == invoice.id)
+    stmt = team_rows(Payment, ctx).where(Payment.invoice_id == invoice.id)
     return (await paginate(session, stmt, params, model=Payment)).page_of(PaymentOut)
 
 
@@ -374,7 +374,7 @@ async def list_payments(
     reach = ctx.access(Permission.INVOICES_READ)
     team = await team_by_id(session, ctx.team_id)
     since, before = period_bounds(team.timezone, paid_from, paid_to)
-    stmt = team_select(Payment, ctx)
+    stmt = team_rows(Payment, ctx)
     if reach is not Access.ALL or client_id is not None:
         invoices = select(Invoice.id).where(in_team(Invoice, ctx), visible_invoices(ctx, reach))
         if client_id is not None:

@@ -16,7 +16,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.pagination import Page, PageParams, Slice, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_authorized, in_team, team_select
+from app.core.tenancy import get_authorized, in_team, team_rows, team_select
 from app.projects.membership import member_project_ids
 from app.projects.models import (
     Board,
@@ -130,7 +130,7 @@ async def list_projects(
 ) -> Page[ProjectOut]:
     """Projects the caller may see, filtered, one page."""
     reach = ctx.access(Permission.PROJECTS_READ)
-    stmt = team_select(Project, ctx).where(visible_projects(ctx, reach), Project.status == status)
+    stmt = team_rows(Project, ctx).where(visible_projects(ctx, reach), Project.status == status)
     if client_id is not None:
         stmt = stmt.where(Project.client_id == client_id)
     if q:

@@ -27,7 +27,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_in_team, in_team, same_team, team_select
+from app.core.tenancy import get_in_team, in_team, same_team, team_rows, team_select
 from app.projects.membership import member_project_ids
 from app.projects.models import Project
 from app.rates.models import SCOPE_IDS, Rate, RateKind, RateScope
@@ -261,7 +261,7 @@ async def list_rates(
 ) -> Page[RateOut]:
     """Rates with their history (every effective date is a row)."""
     reach = ctx.access(Permission.RATES_READ)
-    stmt = team_select(Rate, ctx).where(visible_rates(ctx, reach))
+    stmt = team_rows(Rate, ctx).where(visible_rates(ctx, reach))
     for column, value in (
         (Rate.kind, kind),
         (Rate.scope, scope),

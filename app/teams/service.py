@@ -16,7 +16,7 @@ from app.core.mail import queue_email
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Permission, Role, may_assign_role, may_manage_member, role_within
 from app.core.security import Secrets, new_api_key, opaque_token
-from app.core.tenancy import get_in_team, in_team, team_select
+from app.core.tenancy import get_in_team, in_team, team_rows, team_select
 from app.teams.models import ApiKey, Invitation, Membership, Team
 from app.teams.schemas import (
     ApiKeyCreated,
@@ -268,7 +268,7 @@ async def list_invitations(
     session: AsyncSession, ctx: TeamContext, params: PageParams
 ) -> Page[InvitationOut]:
     ctx.access(Permission.MEMBERS_MANAGE)
-    found = await paginate(session, team_select(Invitation, ctx), params, model=Invitation)
+    found = await paginate(session, team_rows(Invitation, ctx), params, model=Invitation)
     return found.page_of(InvitationOut)
 
 
@@ -318,7 +318,7 @@ async def list_api_keys(
     session: AsyncSession, ctx: TeamContext, params: PageParams
 ) -> Page[ApiKeyOut]:
     ctx.access(Permission.API_KEYS_MANAGE)
-    found = await paginate(session, team_select(ApiKey, ctx), params, model=ApiKey)
+    found = await paginate(session, team_rows(ApiKey, ctx), params, model=ApiKey)
     return found.page_of(ApiKeyOut)
 
 

@@ -20,7 +20,7 @@ from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.money import amount_for_seconds
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission, access_of
-from app.core.tenancy import get_authorized, in_team, same_team, team_select
+from app.core.tenancy import get_authorized, in_team, same_team, team_rows, team_select
 from app.projects.membership import member_project_ids
 from app.projects.models import Project, ProjectMember, ProjectStatus, Task
 from app.rates.service import BillRates, bill_rates, sees_rates
@@ -329,7 +329,7 @@ async def list_entries(
         team.timezone, filters.started_from, filters.started_before
     )
     reach = ctx.access(Permission.TIME_READ)
-    stmt = team_select(TimeEntry, ctx).where(visible_entries(ctx, reach))
+    stmt = team_rows(TimeEntry, ctx).where(visible_entries(ctx, reach))
     f = filters
     if f.user_id is not None:
         stmt = stmt.where(TimeEntry.user_id == f.user_id)
@@ -472,7 +472,7 @@ async def entry_history(
 ) -> Page[TimeEntryMoveOut]:
     """A visible entry's moves between projects, oldest first, one page."""
     entry = await get_entry(session, ctx, entry_id)
-    stmt = team_select(TimeEntryMove, ctx).where(TimeEntryMove.time_entry_id == entry.id)
+    stmt = team_rows(TimeEntryMove, ctx).where(TimeEntryMove.time_entry_id == entry.id)
     return (await paginate(session, stmt, params, model=TimeEntryMove)).page_of(TimeEntryMoveOut)
 
 
