@@ -127,13 +127,13 @@ async def test_signup_invalid_payload_is_422(client, app, payload, loc):
     assert await _scalar(app, select(func.count()).select_from(User)) == 0
 
 
-async def test_signup_malformed_json_is_422(client, app):
+async def test_signup_malformed_json_is_400(client, app):
     r = await client.post(
         "/v1/auth/signup",
         content=b'{"email": "a@example.com",',
         headers={"content-type": "application/json"},
     )
-    body = assert_problem(r, 422, "validation_error")
+    body = assert_problem(r, 400, "malformed_json")
     assert body["errors"] and all({"loc", "msg"} <= e.keys() for e in body["errors"])
     assert await _scalar(app, select(func.count()).select_from(User)) == 0
 
