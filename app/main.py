@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.config import Settings, get_settings
 from app.core.db import Database, is_unavailable
@@ -212,6 +213,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    if settings.trusted_proxies:
+        # The one place forwarded headers are read (`hourline serve` turns uvicorn's off):
+        # the client address and scheme come from X-Forwarded-For/-Proto only when the
+        # peer is a proxy listed in TRUSTED_PROXIES.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     include_routes(app)
     return app

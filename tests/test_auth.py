@@ -4,12 +4,15 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from app.accounts.models import AuthSession, RefreshToken, User
 from app.core.db import unit_of_work
 from app.core.permissions import Role
+from app.main import create_app
 from app.teams import service as teams_service
 from app.teams.models import Membership, Team
 from tests.factories import make_actor
@@ -30,6 +33,11 @@ def _signup_body(email: str = "ada@example.com", **over: object) -> dict[str, ob
 async def _scalar(app, stmt):  # type: ignore[no-untyped-def]
     async with app.state.db.sessionmaker() as session:
         return (await session.execute(stmt)).scalar_one()
+
+
+def _client_of(application) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
 async def _login(client, email: str, password: str = "correct horse battery"):  # type: ignore[no-untyped-def]
@@ -371,6 +379,58 @@ async def test_login_rate_limited_per_ip(client, app, monkeypatch):
     r = await _login(client, actor.email, actor.password)
     assert_problem(r, 429, "rate_limited")
     assert int(r.headers["retry-after"]) > 0
+
+
+async def test_forwarded_for_counts_only_from_a_trusted_proxy(client, app, settings):
+    async def attempts(http) -> list[int]:  # type: ignore[no-untyped-def]
+        statuses = []
+        for n in range(3):
+            r = await http.post(
+                "/v1/auth/login",
+                json={"email": f"nobody{n}@example.com", "password": "wrong password"},
+                headers={"X-Forwarded-For": f"203.0.113.{n + 1}"},
+            )
+            statuses.append(r.status_code)
+        return statuses
+
+    limited = {"login_rate_limit_per_ip": 2}
+    # TRUSTED_PROXIES empty (the default): the header is the caller's word, not counted.
+    fresh = create_app(settings.model_copy(update=limited))
+    try:
+        async with _client_of(fresh) as http:
+            assert await attempts(http) == [401, 401, 429]
+    finally:
+        await fresh.state.db.dispose()
+        await fresh.state.redis.aclose()
+    await app.state.redis.flushdb()
+
+    # Behind a listed proxy (the test client's address), each forwarded client counts apart.
+    fresh = create_app(settings.model_copy(update={**limited, "trusted_proxies": "127.0.0.1"}))
+    try:
+        async with _client_of(fresh) as http:
+            assert await attempts(http) == [401, 401, 401]
+            r = await http.post(
+                "/v1/auth/login",
+                json={"email": "nobody9@example.com", "password": "wrong password"},
+                headers={"X-Forwarded-For": "203.0.113.1"},
+            )
+            assert_problem(r, 401, "invalid_credentials")
+            r = await http.post(
+                "/v1/auth/login",
+                json={"email": "nobody8@example.com", "password": "wrong password"},
+                headers={"X-Forwarded-For": "203.0.113.1"},
+            )
+            assert_problem(r, 429, "rate_limited")
+    finally:
+        await fresh.state.db.dispose()
+        await fresh.state.redis.aclose()
+
+
+def test_trusted_proxies_are_addresses_or_networks(settings):
+    assert settings.model_validate({"trusted_proxies": "10.0.0.5, 10.1.0.0/16,::1"})
+    for typo in ("10.0.0.300", "proxy.internal", "10.1.0.5/16"):
+        with pytest.raises(ValidationError):
+            settings.model_validate({"trusted_proxies": typo})
 
 
 # ---------------------------------------------------------------- /v1/me with an API key
