@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import jwt
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
@@ -238,6 +239,37 @@ async def test_expired_access_token_is_401(client, app, monkeypatch):
     # The same session with a valid token still works: the expiry alone was refused.
     r = await client.get("/v1/me", headers=actor.headers)
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sid": 12345},
+        {"sid": ["a", "b"]},
+        {"sid": {"id": "x"}},
+        {"sid": None},
+        {"sid": "not-a-uuid"},
+        {"sid": "DROP"},
+        {"sub": "not-a-uuid"},
+    ],
+    ids=["int", "list", "object", "null", "text", "missing", "sub-text"],
+)
+async def test_a_validly_signed_token_with_malformed_claims_is_401(client, app, claims):
+    actor = await make_actor(app)
+    good = app.state.secrets.decode_access_token(actor.access_token)
+    bad = {**good, **claims}
+    if claims.get("sid") == "DROP":
+        del bad["sid"]
+    token = jwt.encode(bad, app.state.settings.secret_key, algorithm="HS256")
+    r = await client.get("/v1/me", headers=bearer(token))
+    assert_problem(r, 401, "invalid_token")
+    r = await client.get(f"/v1/teams/{actor.team_id}", headers=bearer(token))
+    assert_problem(r, 401, "invalid_token")
+    # The idempotency middleware, which reads the caller before the route, too.
+    r = await client.post(
+        "/v1/auth/logout", headers={**bearer(token), "Idempotency-Key": "malformed-claims"}
+    )
+    assert_problem(r, 401, "invalid_token")
 
 
 async def test_malformed_api_key_is_401(client):

@@ -107,9 +107,9 @@ def _caller_of(headers: Headers, scope: Scope, secrets: Any) -> str:
     auth = headers.get("authorization", "")
     token = auth[7:] if auth[:7].lower() == "bearer " else ""
     if token:
-        claims = secrets.decode_access_token(token)
-        if claims is not None:
-            return f"user:{claims['sub']}"
+        subject = secrets.access_token_subject(token)
+        if subject is not None:
+            return f"user:{subject[0]}"
         return f"token:{secrets.keyed_hash(token)}"
     client = scope.get("client")
     return f"anon:{client[0] if client else ''}"
