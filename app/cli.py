@@ -95,6 +95,9 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
             port=port,
             workers=workers,
             log_level=settings.log_level.lower(),
+            # uvicorn would trust X-Forwarded-For from any local peer; the app reads
+            # forwarded headers itself, from TRUSTED_PROXIES only (app/main.py).
+            proxy_headers=False,
         )
     finally:
         for service in reversed(started):

@@ -1,9 +1,10 @@
 """Every environment variable Hourline reads, in one place."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +36,19 @@ class Settings(BaseSettings):
     login_rate_limit_window_seconds: int = 900
 
     idempotency_ttl_seconds: int = 24 * 3600
+
+    # Comma-separated addresses or networks of the reverse proxies in front of the API.
+    # Only a request from one of them may say, by X-Forwarded-For/-Proto, who the client
+    # is (the per-IP login limit counts that address). Empty: no forwarded header counts.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        """Refuse a typo at start-up: uvicorn would take it as a host name, silently."""
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            ipaddress.ip_network(item)  # an address or a network (no host bits set), as uvicorn
+        return value
 
     # argon2 cost; tests lower it, production keeps the library's defaults.
     argon2_time_cost: int = 3

@@ -11,14 +11,19 @@ from arq.connections import ArqRedis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.config import Settings, get_settings
 from app.core.db import Database, is_unavailable
 from app.core.errors import PROBLEM_JSON, AppError, problem
+from app.core.guards import InputGuardMiddleware
 from app.core.idempotency import IdempotencyMiddleware
+from app.core.schemas import CODED_ERRORS
 from app.core.secret_key import resolve_secret_key
 from app.core.security import Secrets
 from app.routes import include_routes
@@ -68,22 +73,35 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI hands a body over as bytes when its Content-Type is not JSON.
+        if isinstance(exc.body, bytes):
+            return _problem_response(
+                415,
+                "unsupported_media_type",
+                "Send the body as JSON, with `Content-Type: application/json`.",
+            )
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
-        return _problem_response(
-            422, "validation_error", "The request is not valid.", errors=errors
-        )
+        if any(e["type"] == "json_invalid" for e in errors):
+            return _problem_response(
+                400, "malformed_json", "The body is not valid JSON.", errors=errors
+            )
+        code = next((e["type"] for e in errors if e["type"] in CODED_ERRORS), "validation_error")
+        return _problem_response(422, code, "The request is not valid.", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "route_not_found", 405: "method_not_allowed"}
+        codes = {404: "route_not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+        headers = exc.headers
         if exc.status_code == 404:
             detail = f"No route {request.method} {request.url.path}."
-        return _problem_response(exc.status_code, code, detail, headers=exc.headers)
+        elif exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        return _problem_response(exc.status_code, code, detail, headers=headers)
 
     # Handled here (inside the middleware stack), a lost database is an answer, not a crash.
     @app.exception_handler(DBAPIError)
@@ -93,6 +111,17 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         return _unexpected(request, exc)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route on the request's path (the router names only the
+    first route that matched the path, though several may share it)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -180,8 +209,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secrets = Secrets(settings, resolve_secret_key(settings))
 
     _install_error_handlers(app)
+    # The last added runs first.
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    if settings.trusted_proxies:
+        # The one place forwarded headers are read (`hourline serve` turns uvicorn's off):
+        # the client address and scheme come from X-Forwarded-For/-Proto only when the
+        # peer is a proxy listed in TRUSTED_PROXIES.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     include_routes(app)
     return app

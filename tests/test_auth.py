@@ -4,12 +4,16 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
+import jwt
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from app.accounts.models import AuthSession, RefreshToken, User
 from app.core.db import unit_of_work
 from app.core.permissions import Role
+from app.main import create_app
 from app.teams import service as teams_service
 from app.teams.models import Membership, Team
 from tests.factories import make_actor
@@ -30,6 +34,11 @@ def _signup_body(email: str = "ada@example.com", **over: object) -> dict[str, ob
 async def _scalar(app, stmt):  # type: ignore[no-untyped-def]
     async with app.state.db.sessionmaker() as session:
         return (await session.execute(stmt)).scalar_one()
+
+
+def _client_of(application) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
 async def _login(client, email: str, password: str = "correct horse battery"):  # type: ignore[no-untyped-def]
@@ -127,13 +136,13 @@ async def test_signup_invalid_payload_is_422(client, app, payload, loc):
     assert await _scalar(app, select(func.count()).select_from(User)) == 0
 
 
-async def test_signup_malformed_json_is_422(client, app):
+async def test_signup_malformed_json_is_400(client, app):
     r = await client.post(
         "/v1/auth/signup",
         content=b'{"email": "a@example.com",',
         headers={"content-type": "application/json"},
     )
-    body = assert_problem(r, 422, "validation_error")
+    body = assert_problem(r, 400, "malformed_json")
     assert body["errors"] and all({"loc", "msg"} <= e.keys() for e in body["errors"])
     assert await _scalar(app, select(func.count()).select_from(User)) == 0
 
@@ -230,6 +239,37 @@ async def test_expired_access_token_is_401(client, app, monkeypatch):
     # The same session with a valid token still works: the expiry alone was refused.
     r = await client.get("/v1/me", headers=actor.headers)
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sid": 12345},
+        {"sid": ["a", "b"]},
+        {"sid": {"id": "x"}},
+        {"sid": None},
+        {"sid": "not-a-uuid"},
+        {"sid": "DROP"},
+        {"sub": "not-a-uuid"},
+    ],
+    ids=["int", "list", "object", "null", "text", "missing", "sub-text"],
+)
+async def test_a_validly_signed_token_with_malformed_claims_is_401(client, app, claims):
+    actor = await make_actor(app)
+    good = app.state.secrets.decode_access_token(actor.access_token)
+    bad = {**good, **claims}
+    if claims.get("sid") == "DROP":
+        del bad["sid"]
+    token = jwt.encode(bad, app.state.settings.secret_key, algorithm="HS256")
+    r = await client.get("/v1/me", headers=bearer(token))
+    assert_problem(r, 401, "invalid_token")
+    r = await client.get(f"/v1/teams/{actor.team_id}", headers=bearer(token))
+    assert_problem(r, 401, "invalid_token")
+    # The idempotency middleware, which reads the caller before the route, too.
+    r = await client.post(
+        "/v1/auth/logout", headers={**bearer(token), "Idempotency-Key": "malformed-claims"}
+    )
+    assert_problem(r, 401, "invalid_token")
 
 
 async def test_malformed_api_key_is_401(client):
@@ -371,6 +411,42 @@ async def test_login_rate_limited_per_ip(client, app, monkeypatch):
     r = await _login(client, actor.email, actor.password)
     assert_problem(r, 429, "rate_limited")
     assert int(r.headers["retry-after"]) > 0
+
+
+async def test_forwarded_for_counts_only_from_a_trusted_proxy(app, settings):
+    async def statuses(changes: dict[str, object], addresses: list[str]) -> list[int]:
+        """A fresh app with `changes`; failed logins, each forwarded for one of `addresses`."""
+        fresh = create_app(settings.model_copy(update={"login_rate_limit_per_ip": 2, **changes}))
+        try:
+            async with _client_of(fresh) as http:
+                return [
+                    (
+                        await http.post(
+                            "/v1/auth/login",
+                            json={"email": f"nobody{n}@example.com", "password": "wrong"},
+                            headers={"X-Forwarded-For": address},
+                        )
+                    ).status_code
+                    for n, address in enumerate(addresses)
+                ]
+        finally:
+            await fresh.state.db.dispose()
+            await fresh.state.redis.aclose()
+
+    three = ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
+    # TRUSTED_PROXIES empty (the default): the header is the caller's word, not counted.
+    assert await statuses({}, three) == [401, 401, 429]
+    await app.state.redis.flushdb()
+    # Behind a listed proxy (the test client's address), each forwarded client counts apart.
+    behind_proxy = {"trusted_proxies": "127.0.0.1"}
+    assert await statuses(behind_proxy, [*three, three[0], three[0]]) == [401] * 4 + [429]
+
+
+def test_trusted_proxies_are_addresses_or_networks(settings):
+    assert settings.model_validate({"trusted_proxies": "10.0.0.5, 10.1.0.0/16,::1"})
+    for typo in ("10.0.0.300", "proxy.internal", "10.1.0.5/16"):
+        with pytest.raises(ValidationError):
+            settings.model_validate({"trusted_proxies": typo})
 
 
 # ---------------------------------------------------------------- /v1/me with an API key

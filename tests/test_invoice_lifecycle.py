@@ -282,6 +282,19 @@ async def test_voiding_a_draft_releases_its_entries(client, app):
     assert_problem(r, 409)
 
 
+async def test_sending_a_void_invoice_is_a_409_conflict(client, app, run_jobs):
+    owner = await make_actor(app)
+    cid, _ = await new_client_project(client, owner)
+    inv = await finalize(client, owner, (await manual_draft(client, owner, cid))["id"])
+    r = await client.post(owner.url(f"/invoices/{inv['id']}/void"), headers=owner.headers)
+    assert r.status_code == 200, r.text
+    r = await client.post(owner.url(f"/invoices/{inv['id']}/send"), headers=owner.headers)
+    assert_problem(r, 409, "invoice_void")
+    assert await run_jobs() == 0
+    after = await get_invoice(client, owner, inv["id"])
+    assert (after["status"], after["sent_at"], after["send_status"]) == ("void", None, None)
+
+
 async def test_overdue_is_derived_from_status_due_date_and_amount_due(client, app):
     owner = await make_actor(app)
     cid, _ = await new_client_project(client, owner)

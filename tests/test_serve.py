@@ -1,5 +1,6 @@
 """`hourline serve` with nothing configured: embedded PostgreSQL, Redis, mail sink, worker."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -138,3 +139,45 @@ async def test_standalone_worker_runs_jobs_and_stops_on_sigterm(app, settings, m
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), timeout=30)
     assert proc.returncode == 0
+
+
+async def test_serve_lets_no_local_peer_choose_its_address(app, settings):
+    """uvicorn trusts X-Forwarded-For from local peers by default; `hourline serve` must
+    not, or anyone on the host escapes the per-IP login limit (TRUSTED_PROXIES is empty)."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in {"TRUSTED_PROXIES", "RUN_WORKER"}},
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "SMTP_URL": settings.smtp_url,
+        "SECRET_KEY": settings.secret_key,
+        "LOGIN_RATE_LIMIT_PER_IP": "2",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--no-with-worker"),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            for _ in range(300):
+                assert proc.returncode is None, "hourline serve exited early"
+                try:
+                    if (await http.get("/v1/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            statuses = []
+            for n in range(3):
+                r = await http.post(
+                    "/v1/auth/login",
+                    json={"email": f"nobody{n}@example.com", "password": "wrong password"},
+                    headers={"X-Forwarded-For": f"203.0.113.{n + 1}"},
+                )
+                statuses.append(r.status_code)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), timeout=30)
+    assert statuses == [401, 401, 429]

@@ -225,6 +225,24 @@ async def test_webhook_signature_is_verified(client, app, run_jobs, stripe_api):
     assert r.status_code == 200, r.text
 
 
+async def test_webhook_signed_in_the_future_is_refused(client, app, run_jobs, stripe_api):
+    owner = await make_actor(app)
+    invoice = await open_invoice(client, owner, amount=10000)
+    body = checkout_completed(invoice["id"], str(owner.team_id), 10000, "EUR", pi())
+
+    # The 5 minutes hold both ways: an hour ahead is as stale as an hour behind.
+    r = await deliver(client, body, timestamp=int(time.time()) + 3600)
+    assert_problem(r, 400, "invalid_signature")
+    r = await deliver(client, body, timestamp=int(time.time()) + 600)
+    assert_problem(r, 400, "invalid_signature")
+    assert await run_jobs() == 0
+    assert await invoice_payments(client, owner, invoice["id"]) == []
+
+    # A signer whose clock is a little ahead is fine.
+    r = await deliver(client, body, timestamp=int(time.time()) + 120)
+    assert r.status_code == 200, r.text
+
+
 async def test_webhook_without_a_configured_secret_is_503(client, app, settings, monkeypatch):
     monkeypatch.setattr(settings, "stripe_webhook_secret", None)
     body = checkout_completed(str(uuid.uuid4()), str(uuid.uuid4()), 100, "EUR", pi())

@@ -1,10 +1,10 @@
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from app.contacts.models import ActivityKind
-from app.core.schemas import Email, InputSchema, Name, PatchSchema, Timestamps
+from app.core.schemas import Email, InputSchema, Instant, Name, PatchSchema, Timestamps
 
 
 class ContactBase(InputSchema):
@@ -45,7 +45,7 @@ class ContactOut(Timestamps):
 class ActivityIn(InputSchema):
     kind: ActivityKind
     body: str = Field(min_length=1, max_length=10000)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
 
 
 class ActivityPatch(PatchSchema):
@@ -53,7 +53,7 @@ class ActivityPatch(PatchSchema):
 
     kind: ActivityKind | None = None
     body: str | None = Field(default=None, min_length=1, max_length=10000)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
 
 
 class ActivityOut(Timestamps):

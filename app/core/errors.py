@@ -5,8 +5,11 @@ turn it into `application/problem+json` with a stable `code`. 422 is for payload
 validation only; state conflicts are 409.
 """
 
+import json
 from http import HTTPStatus
 from typing import Any
+
+from starlette.types import Send
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -106,3 +109,19 @@ def problem(
     }
     body.update(extra)
     return body
+
+
+async def send_problem(send: Send, status: int, code: str, detail: str) -> None:
+    """Answer with a problem straight from an ASGI middleware (outside the handlers)."""
+    body = json.dumps(problem(status, code, detail)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PROBLEM_JSON, problem
+from app.core.errors import send_problem
 from app.core.security import fingerprint
 
 _PENDING_TTL = 120
@@ -35,7 +35,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if not key or len(key) > _MAX_KEY:
-            await _send_problem(
+            await send_problem(
                 send, 400, "invalid_idempotency_key", "Idempotency-Key must be 1..255 characters."
             )
             return
@@ -54,14 +54,14 @@ class IdempotencyMiddleware:
             raw = await redis.get(record_key)
             record = json.loads(raw) if raw else {"state": "pending", "fp": request_fp}
             if record["fp"] != request_fp:
-                await _send_problem(
+                await send_problem(
                     send,
                     409,
                     "idempotency_key_reused",
                     "This Idempotency-Key was used with a different request.",
                 )
             elif record["state"] == "pending":
-                await _send_problem(
+                await send_problem(
                     send,
                     409,
                     "idempotency_key_in_use",
@@ -107,9 +107,9 @@ def _caller_of(headers: Headers, scope: Scope, secrets: Any) -> str:
     auth = headers.get("authorization", "")
     token = auth[7:] if auth[:7].lower() == "bearer " else ""
     if token:
-        claims = secrets.decode_access_token(token)
-        if claims is not None:
-            return f"user:{claims['sub']}"
+        subject = secrets.access_token_subject(token)
+        if subject is not None:
+            return f"user:{subject[0]}"
         return f"token:{secrets.keyed_hash(token)}"
     client = scope.get("client")
     return f"anon:{client[0] if client else ''}"
@@ -129,18 +129,3 @@ async def _replay(send: Send, record: dict[str, Any]) -> None:
     headers.append((b"idempotent-replayed", b"true"))
     await send({"type": "http.response.start", "status": record["status"], "headers": headers})
     await send({"type": "http.response.body", "body": base64.b64decode(record["body"])})
-
-
-async def _send_problem(send: Send, status: int, code: str, detail: str) -> None:
-    body = json.dumps(problem(status, code, detail)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -22,6 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.db import read_rows
 from app.core.errors import BadRequest
+from app.core.schemas import Instant
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -43,12 +44,14 @@ class PageParams:
 
 async def page_params(
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(description="`next_cursor` of the previous page; empty: the first")
+    ] = None,
     updated_since: Annotated[
-        datetime | None, Query(description="Only rows changed at or after this instant")
+        Instant | None, Query(description="Only rows changed at or after this instant")
     ] = None,
 ) -> PageParams:
-    return PageParams(limit=limit, cursor=cursor, updated_since=updated_since)
+    return PageParams(limit=limit, cursor=cursor or None, updated_since=updated_since)
 
 
 PageQuery = Annotated[PageParams, Depends(page_params)]

@@ -1,10 +1,31 @@
-"""Shared pydantic building blocks."""
+"""Shared pydantic building blocks.
 
-from datetime import datetime
-from typing import Annotated, Any, ClassVar, Self
+Every JSON body is an `InputSchema`: the one place that refuses NUL characters in body
+strings and lax JSON types (an integer or boolean must come as one). Every date and
+instant a client sends, in a body or a query, is a `Day` or an `Instant`: the one place
+that keeps them to RFC 3339 and to 2000-01-01..2100-12-31.
+"""
+
+import re
+from datetime import UTC, date, datetime, time
+from functools import cache
+from types import NoneType, UnionType
+from typing import Annotated, Any, ClassVar, Self, Union, get_args, get_origin
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError, PydanticKnownError
 
 from app.core.errors import Unprocessable
 from app.core.money import is_currency
@@ -12,6 +33,91 @@ from app.core.money import is_currency
 # Input bounds that keep every product of amounts and durations far inside BIGINT.
 MAX_RATE = 10**9  # minor units per hour
 MAX_SECONDS = 10**9
+
+# Dates and instants a client may send; beyond them PostgreSQL or date arithmetic
+# overflows, and nothing billed by the hour lives there.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+_FIRST_INSTANT = datetime.combine(FIRST_DAY, time(), UTC)
+_AFTER_LAST_INSTANT = datetime(LAST_DAY.year + 1, 1, 1, tzinfo=UTC)
+# The longest invoice or run period, both ends included (a leap year).
+MAX_PERIOD_DAYS = 366
+
+# Validation error types that name a rule of their own: the problem's `code` is the type.
+CODED_ERRORS = frozenset({"invalid_character", "date_out_of_range", "period_too_long"})
+
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def _rfc3339(value: Any) -> Any:
+    """An instant comes as an RFC 3339 string with an offset (never a number: lax parsing
+    would read `0.5` as a Unix time); Python callers may pass an aware datetime."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _RFC3339.fullmatch(value):
+        return value
+    raise PydanticCustomError(
+        "datetime_format",
+        "Input should be an RFC 3339 timestamp with an offset, e.g. 2026-03-01T09:00:00Z",
+    )
+
+
+def _instant_in_range(value: datetime) -> datetime:
+    # Compared, not converted: aware comparisons never overflow, astimezone() may.
+    if not _FIRST_INSTANT <= value < _AFTER_LAST_INSTANT:
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "Instants must fall between {first} and {last} (UTC).",
+            {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+    return value
+
+
+def _iso_day(value: Any) -> Any:
+    """A day comes as `YYYY-MM-DD`; Python callers may pass a date."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    raise PydanticCustomError("date_format", "Input should be a date as YYYY-MM-DD")
+
+
+def _day_in_range(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "Dates must fall between {first} and {last}.",
+            {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+    return value
+
+
+# Every instant and date a client sends, in a body or a query, is one of these.
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_instant_in_range)]
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_day_in_range)]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
+@cache
+def _json_scalar(annotation: Any) -> type | None:
+    """`int` or `bool` when a field holds one (or null): JSON has those types, so the
+    input must be one. Other types (ids, enums, decimals, dates) come as JSON strings."""
+    members = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    kinds = {m for m in members if m is not NoneType} if members else {annotation}
+    kind = next(iter(kinds)) if len(kinds) == 1 else None
+    return kind if kind in (int, bool) else None
 
 
 class _With:
@@ -41,7 +147,28 @@ class Schema(BaseModel):
 
 
 class InputSchema(BaseModel):
+    """A JSON body: unknown fields, NUL characters and lax JSON types are refused.
+
+    Not `strict=True`: FastAPI validates the parsed body in Python mode, where strict
+    pydantic refuses the strings JSON uses for ids, enums, decimals and dates. Lax parsing
+    is wrong only for integers and booleans (`true` read as 1, `"100"` as 100), so those
+    are checked here; instants and dates are `Instant` and `Day`.
+    """
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_input(cls, value: Any, info: ValidationInfo) -> Any:
+        # PostgreSQL cannot store U+0000 in text: refused here, before any statement.
+        if _has_nul(value):
+            raise PydanticCustomError(
+                "invalid_character", "Text must not contain NUL characters (U+0000)."
+            )
+        kind = _json_scalar(cls.model_fields[info.field_name or ""].annotation)
+        if kind is not None and value is not None and type(value) is not kind:
+            raise PydanticKnownError("int_type" if kind is int else "bool_type")
+        return value
 
 
 class PatchSchema(InputSchema):
@@ -60,6 +187,25 @@ class PatchSchema(InputSchema):
             if fields[name] is None:
                 raise Unprocessable(f"`{name}` cannot be null.", code="field_not_nullable")
         return fields
+
+
+class PeriodSchema(InputSchema):
+    """A body with a period of days (`period_start`..`period_end`, both included): at most
+    `MAX_PERIOD_DAYS` long when both ends are given. Subclasses may make them required."""
+
+    period_start: Day | None = None
+    period_end: Day | None = None
+
+    @model_validator(mode="after")
+    def _period_length(self) -> Self:
+        start, end = self.period_start, self.period_end
+        if start is not None and end is not None and (end - start).days >= MAX_PERIOD_DAYS:
+            raise PydanticCustomError(
+                "period_too_long",
+                "A period covers at most {days} days.",
+                {"days": MAX_PERIOD_DAYS},
+            )
+        return self
 
 
 class Timestamps(Schema):
@@ -122,6 +268,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     403: _problem_response("The caller's role forbids this"),
     404: _problem_response("Unknown object, or another team's"),
     409: _problem_response("State conflict"),
+    413: _problem_response("The body is over 1 MiB"),
+    415: _problem_response("The body is not JSON (`Content-Type: application/json`)"),
     422: _problem_response("Validation failed"),
     429: _problem_response("Rate limited"),
     503: _problem_response("The database or another service the request needs is unavailable"),

@@ -75,6 +75,20 @@ class Secrets:
             return None
         return claims if claims.get("typ") == "access" else None
 
+    def access_token_subject(self, token: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """(user id, session id) of a valid access token; None for any other token,
+        however well signed (a missing, non-string or non-UUID `sub` or `sid`)."""
+        claims = self.decode_access_token(token)
+        if claims is None:
+            return None
+        sub, sid = claims.get("sub"), claims.get("sid")
+        if not isinstance(sub, str) or not isinstance(sid, str):
+            return None
+        try:
+            return uuid.UUID(sub), uuid.UUID(sid)
+        except ValueError:
+            return None
+
     # opaque secrets
     def keyed_hash(self, token: str) -> str:
         return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()

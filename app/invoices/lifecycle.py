@@ -80,7 +80,7 @@ async def send_invoice(
         session, ctx, invoice_id, write=Permission.INVOICES_WRITE, for_update=True
     )
     if invoice.status is InvoiceStatus.void:
-        raise Unprocessable("A void invoice cannot be sent.", code="invoice_void")
+        raise Conflict("A void invoice cannot be sent.", code="invoice_void")
     if invoice.status is InvoiceStatus.draft:
         invoice = await finalize(session, await team_by_id(session, ctx.team_id), invoice)
     await queue_send(session, invoice)

@@ -5,7 +5,15 @@ from decimal import Decimal
 from pydantic import Field
 
 from app.clients.models import PaymentMethod
-from app.core.schemas import Currency, InputSchema, PatchSchema, Schema, Timestamps
+from app.core.schemas import (
+    Currency,
+    Day,
+    InputSchema,
+    PatchSchema,
+    PeriodSchema,
+    Schema,
+    Timestamps,
+)
 from app.invoices.models import (
     Invoice,
     InvoiceLine,
@@ -25,7 +33,7 @@ class InvoiceSettingsIn(InputSchema):
     rounding_seconds: int = Field(default=0, ge=0, le=86400)
     payment_methods: list[PaymentMethod] = Field(default_factory=list)
     notes: str | None = Field(default=None, max_length=5000)
-    next_run_on: date | None = None
+    next_run_on: Day | None = None
 
 
 class InvoiceSettingsOut(Timestamps):
@@ -48,14 +56,12 @@ class ManualLineIn(InputSchema):
     tax_rate_bps: int | None = Field(default=None, ge=0, le=10000)
 
 
-class InvoiceIn(InputSchema):
+class InvoiceIn(PeriodSchema):
     client_id: uuid.UUID
-    period_start: date | None = None
-    period_end: date | None = None
     project_ids: list[uuid.UUID] | None = None
     lines: list[ManualLineIn] = Field(default_factory=list, max_length=200)
-    issue_date: date | None = None
-    due_date: date | None = None
+    issue_date: Day | None = None
+    due_date: Day | None = None
     notes: str | None = Field(default=None, max_length=5000)
     discount_bps: int = Field(default=0, ge=0, le=10000)
     allow_missing_rates: bool = Field(
@@ -66,8 +72,8 @@ class InvoiceIn(InputSchema):
 class InvoicePatch(PatchSchema):
     not_null = frozenset({"discount_bps"})
 
-    issue_date: date | None = None
-    due_date: date | None = None
+    issue_date: Day | None = None
+    due_date: Day | None = None
     notes: str | None = Field(default=None, max_length=5000)
     discount_bps: int | None = Field(default=None, ge=0, le=10000)
     lines: list[ManualLineIn] | None = Field(
@@ -140,7 +146,7 @@ class InvoiceOut(Timestamps):
 class ExchangeRateIn(InputSchema):
     currency: Currency
     rate: Decimal = Field(gt=0, le=Decimal("1000000000"), decimal_places=10)
-    effective_from: date
+    effective_from: Day
 
 
 class ExchangeRateOut(Timestamps):
@@ -150,9 +156,9 @@ class ExchangeRateOut(Timestamps):
     effective_from: date
 
 
-class InvoiceRunIn(InputSchema):
-    period_start: date
-    period_end: date
+class InvoiceRunIn(PeriodSchema):
+    period_start: Day
+    period_end: Day
     client_ids: list[uuid.UUID] | None = None
 
 

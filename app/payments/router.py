@@ -1,13 +1,12 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
-from pydantic import AwareDatetime
 
 from app.auth.dependencies import TeamCtx
 from app.core.deps import DbSession, SettingsDep
 from app.core.pagination import Page, PageQuery
+from app.core.schemas import Day, Instant
 from app.invoices.schemas import PublicInvoice
 from app.payments import checkout as checkouts
 from app.payments import service, webhooks
@@ -48,8 +47,8 @@ async def list_payments(
     page: PageQuery,
     client_id: uuid.UUID | None = None,
     method: PaymentMethodUsed | None = None,
-    from_: Annotated[AwareDatetime | date | None, Query(alias="from")] = None,
-    to: AwareDatetime | date | None = None,
+    from_: Annotated[Instant | Day | None, Query(alias="from")] = None,
+    to: Instant | Day | None = None,
 ) -> Page[PaymentOut]:
     """The team's payments, newest first."""
     return await service.list_payments(

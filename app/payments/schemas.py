@@ -3,9 +3,9 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from app.core.schemas import InputSchema, Schema, Timestamps
+from app.core.schemas import InputSchema, Instant, Schema, Timestamps
 from app.payments.models import PaymentMethodUsed, PaymentStatus
 
 
@@ -23,7 +23,7 @@ class Provider(StrEnum):
 class PaymentIn(InputSchema):
     amount: int = Field(gt=0, le=10**15)
     method: ManualMethod
-    paid_at: AwareDatetime | None = None
+    paid_at: Instant | None = None
     reference: str | None = Field(default=None, max_length=200)
 
 

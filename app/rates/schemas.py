@@ -3,7 +3,7 @@ from datetime import date
 
 from pydantic import Field
 
-from app.core.schemas import MAX_RATE, Currency, InputSchema, PatchSchema, Timestamps
+from app.core.schemas import MAX_RATE, Currency, Day, InputSchema, PatchSchema, Timestamps
 from app.rates.models import RateKind, RateScope
 
 
@@ -15,7 +15,7 @@ class RateIn(InputSchema):
     project_id: uuid.UUID | None = None
     hourly_rate_amount: int = Field(ge=0, le=MAX_RATE)
     currency: Currency
-    effective_from: date
+    effective_from: Day
     note: str | None = Field(default=None, max_length=200)
 
 
@@ -23,7 +23,7 @@ class RatePatch(PatchSchema):
     not_null = frozenset({"hourly_rate_amount", "effective_from"})
 
     hourly_rate_amount: int | None = Field(default=None, ge=0, le=MAX_RATE)
-    effective_from: date | None = None
+    effective_from: Day | None = None
     note: str | None = Field(default=None, max_length=200)
 
 

@@ -1,13 +1,14 @@
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from app.core.permissions import Role
 from app.core.schemas import (
     Currency,
     Email,
     InputSchema,
+    Instant,
     Name,
     PatchSchema,
     Schema,
@@ -106,7 +107,7 @@ class AcceptOut(Schema):
 class ApiKeyIn(InputSchema):
     name: Name
     role: Role
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
 
 class ApiKeyOut(Timestamps):

@@ -1,13 +1,12 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
-from pydantic import AwareDatetime
 
 from app.auth.dependencies import TeamCtx
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery
+from app.core.schemas import Day, Instant
 from app.time_tracking import service
 from app.time_tracking.schemas import (
     TimeEntryIn,
@@ -30,11 +29,11 @@ async def list_entries(
     project_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
     from_: Annotated[
-        AwareDatetime | date | None,
+        Instant | Day | None,
         Query(alias="from", description="Started at or after (a date: in the team's time zone)"),
     ] = None,
     to: Annotated[
-        AwareDatetime | date | None,
+        Instant | Day | None,
         Query(description="Started before (a date: up to the end of that day)"),
     ] = None,
     billable: bool | None = None,

@@ -1,16 +1,16 @@
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field, IPvAnyAddress
+from pydantic import Field, IPvAnyAddress
 
-from app.core.schemas import InputSchema, PatchSchema, Timestamps
+from app.core.schemas import InputSchema, Instant, PatchSchema, Timestamps
 
 
 class TimeEntryIn(InputSchema):
     project_id: uuid.UUID
     task_id: uuid.UUID | None = None
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: Instant
+    ended_at: Instant
     note: str | None = Field(default=None, max_length=5000)
     billable: bool | None = Field(default=None, description="Defaults to the project's")
     user_id: uuid.UUID | None = Field(default=None, description="Managers may log for others")
@@ -20,8 +20,8 @@ class TimeEntryPatch(PatchSchema):
     not_null = frozenset({"started_at", "billable"})
 
     task_id: uuid.UUID | None = None
-    started_at: AwareDatetime | None = None
-    ended_at: AwareDatetime | None = None
+    started_at: Instant | None = None
+    ended_at: Instant | None = None
     note: str | None = Field(default=None, max_length=5000)
     billable: bool | None = None
 
