@@ -107,7 +107,8 @@ async def seed(app, entries: int) -> tuple[dict[str, str], str, str]:  # type: i
             )
         await conn.execute(
             text(
-                "INSERT INTO time_entry (id, team_id, user_id, project_id, started_at, ended_at, billable)"
+                "INSERT INTO time_entry"
+                " (id, team_id, user_id, project_id, started_at, ended_at, billable)"
                 " VALUES (:id, :team, :user, :project, :s, :e, true)"
             ),
             rows,

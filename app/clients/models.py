@@ -49,6 +49,9 @@ class Client(TeamScoped, RecordModel):
         CheckConstraint(PAYMENT_METHODS_CHECK, name="payment_methods"),
         Index("ix_client_team_id_status", "team_id", "status"),
         Index("ix_client_team_id_lower_name", "team_id", func.lower(text("name"))),
+        # The list's `owner_id` filter, and the owner foreign key's SET NULL when a
+        # member leaves (otherwise a scan of the team's clients).
+        Index("ix_client_team_id_owner_id", "team_id", "owner_id"),
     )
 
     name: Mapped[str] = mapped_column(String(200))

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,6 +35,9 @@ class Contact(TeamScoped, RecordModel):
             postgresql_where=text("email IS NOT NULL"),
         ),
         Index("ix_contact_team_id_client_id", "team_id", "client_id"),
+        # The list's `owner_id` filter, and the owner foreign key's SET NULL when a
+        # member leaves (otherwise a scan of the team's contacts).
+        Index("ix_contact_team_id_owner_id", "team_id", "owner_id"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -71,7 +75,13 @@ class Activity(TeamScoped, RecordModel):
     __tablename__ = "activity"
     __table_args__ = (
         team_fk("contact_id", "contact", ondelete="CASCADE"),
-        Index("ix_activity_contact_id_occurred_at", "contact_id", "occurred_at"),
+        # A contact's activities newest first (keyset (occurred_at, id)), read in order.
+        Index(
+            "ix_activity_contact_id_occurred_at_id",
+            "contact_id",
+            literal_column("occurred_at").desc(),
+            literal_column("id").desc(),
+        ),
     )
 
     contact_id: Mapped[uuid.UUID]

@@ -9,9 +9,9 @@ single column, so an entry is on at most one invoice; voiding or deleting clears
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy import ARRAY, Row, Select, Uuid, any_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
@@ -35,20 +35,36 @@ from app.teams.models import Team
 from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry
 
+# What a draft reads of an entry: who, where, when and how long; no full ORM entity
+# (building and tracking 10,000 of them cost more than the query itself).
+_Entry = Row[tuple[uuid.UUID, uuid.UUID, uuid.UUID, datetime, int | None]]
+
 
 @dataclass
 class _Group:
     project_id: uuid.UUID
     user_id: uuid.UUID
     rate: int | None
-    entries: list[TimeEntry]
+    entries: list[_Entry]
 
 
 def _billable_entries(
     team_id: uuid.UUID, project_ids: Select, since: datetime | None, until: datetime
 ) -> Select:  # type: ignore[type-arg]
+    """The uninvoiced billable finished entries of the period, locked, oldest first.
+
+    Found through `ix_time_entry_team_id_started_at_id_unbilled` (whose predicate is
+    the `billable IS TRUE AND invoice_id IS NULL` below) or, for a client with few
+    projects in a long history, `ix_time_entry_team_id_project_id_started_at`.
+    """
     stmt = (
-        select(TimeEntry)
+        select(
+            TimeEntry.id,
+            TimeEntry.project_id,
+            TimeEntry.user_id,
+            TimeEntry.started_at,
+            TimeEntry.duration_seconds,
+        )
         .where(
             in_team(TimeEntry, team_id),
             TimeEntry.project_id.in_(project_ids),
@@ -101,10 +117,8 @@ async def build_draft(
     # Hold the client's projects (FOR SHARE) while their time is collected: a concurrent
     # move of a project to another client waits, then sees the invoiced time (409).
     await session.execute(projects_of_client.with_for_update(read=True))
-    entries = list(
-        (
-            await session.execute(_billable_entries(team.id, projects_of_client, since, until))
-        ).scalars()
+    entries: list[_Entry] = list(
+        await session.execute(_billable_entries(team.id, projects_of_client, since, until))
     )
 
     if not entries and not data.lines:
@@ -115,9 +129,15 @@ async def build_draft(
     rates = await bill_rates(session, team, entries)
     groups: dict[tuple[uuid.UUID, uuid.UUID, int | None], _Group] = {}
     missing: list[uuid.UUID] = []
+    # A rate depends on the member, the project and the day only: resolve it once per
+    # such day, not once per entry (a member logs several entries a day).
+    day_rates: dict[tuple[uuid.UUID, uuid.UUID, date], int | None] = {}
     for e in entries:
-        rate = rates.rate(e)
-        amount = rate.hourly_rate_amount if rate else None
+        day = (e.user_id, e.project_id, local_date(e.started_at, team.timezone))
+        if day not in day_rates:
+            rate = rates.rate(e)
+            day_rates[day] = rate.hourly_rate_amount if rate else None
+        amount = day_rates[day]
         if amount is None:
             missing.append(e.id)
         key = (e.project_id, e.user_id, amount)
@@ -232,27 +252,38 @@ def _apply_totals(invoice: Invoice, lines: list[InvoiceLine]) -> None:
     invoice.total_amount = result.total_amount
 
 
-async def _stamp_entries(session: AsyncSession, invoice: Invoice, lines: list[InvoiceLine]) -> None:
-    """Point every billed entry at its invoice and line, in one statement."""
-    pairs = [(entry_id, line.id) for line in lines for entry_id in line.time_entry_ids]
-    if not pairs:
-        return
-    entry_ids, line_ids = zip(*pairs, strict=True)
-    await session.execute(
-        text(
-            "UPDATE time_entry AS t"
-            " SET invoice_id = :invoice_id, invoice_line_id = v.line_id, updated_at = now()"
-            " FROM unnest(CAST(:entry_ids AS uuid[]), CAST(:line_ids AS uuid[]))"
-            " AS v(entry_id, line_id)"
-            " WHERE t.team_id = :team_id AND t.id = v.entry_id AND t.invoice_id IS NULL"
-        ),
-        {
-            "invoice_id": invoice.id,
-            "team_id": invoice.team_id,
-            "entry_ids": list(entry_ids),
-            "line_ids": list(line_ids),
-        },
+# One UPDATE per line, its entries found by primary key (`id = ANY(...)`). A single
+# UPDATE ... FROM unnest(entry, line) pairs was planned as a hash join over the team's
+# entries: a scan of all of them, a million in a long history.
+_STAMP = (
+    update(TimeEntry.__table__)
+    .where(
+        in_team(TimeEntry, bindparam("b_team")),
+        TimeEntry.id == any_(bindparam("b_entries", type_=ARRAY(Uuid))),
+        TimeEntry.invoice_id.is_(None),
     )
+    .values(
+        invoice_id=bindparam("b_invoice"),
+        invoice_line_id=bindparam("b_line"),
+        updated_at=func.now(),
+    )
+)
+
+
+async def _stamp_entries(session: AsyncSession, invoice: Invoice, lines: list[InvoiceLine]) -> None:
+    """Point every billed entry at its invoice and line: the lines' UPDATEs in one batch."""
+    batch = [
+        {
+            "b_team": invoice.team_id,
+            "b_invoice": invoice.id,
+            "b_line": line.id,
+            "b_entries": line.time_entry_ids,
+        }
+        for line in lines
+        if line.time_entry_ids
+    ]
+    if batch:
+        await session.execute(_STAMP, batch)
 
 
 async def release_entries(

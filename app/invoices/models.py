@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -89,6 +90,13 @@ class Invoice(TeamScoped, RecordModel):
         Index("uq_invoice_team_id_number", "team_id", "number", unique=True),
         Index("ix_invoice_team_id_client_id", "team_id", "client_id"),
         Index("ix_invoice_team_id_status", "team_id", "status"),
+        # The list's order: newest first, keyset (created_at, id).
+        Index(
+            "ix_invoice_team_id_created_at_id",
+            "team_id",
+            literal_column("created_at").desc(),
+            literal_column("id").desc(),
+        ),
         CheckConstraint("discount_bps BETWEEN 0 AND 10000", name="discount_bps"),
         CheckConstraint("amount_paid >= 0 AND amount_paid <= total_amount", name="amount_paid"),
         CheckConstraint(
@@ -197,6 +205,8 @@ class ExchangeRate(TeamScoped, RecordModel):
     __table_args__ = (
         UniqueConstraint("team_id", "currency", "effective_from"),
         CheckConstraint("rate > 0", name="rate_positive"),
+        # The list's order (keyset by id) within the team.
+        Index("ix_exchange_rate_team_id_id", "team_id", "id"),
     )
 
     currency: Mapped[str] = mapped_column(String(3))
@@ -218,6 +228,13 @@ class InvoiceRun(TeamScoped, RecordModel):
         UniqueConstraint("team_id", "id"),
         UniqueConstraint("team_id", "client_id", "period_start", "period_end"),
         team_fk("client_id", "client", ondelete="CASCADE"),
+        # The list's order: newest first, keyset (created_at, id).
+        Index(
+            "ix_invoice_run_team_id_created_at_id",
+            "team_id",
+            literal_column("created_at").desc(),
+            literal_column("id").desc(),
+        ),
     )
 
     client_id: Mapped[uuid.UUID]

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -53,7 +54,13 @@ class Payment(TeamScoped, RecordModel):
             postgresql_where=text("status = 'succeeded' AND provider_payment_id IS NOT NULL"),
         ),
         Index("ix_payment_team_id_invoice_id", "team_id", "invoice_id"),
-        Index("ix_payment_team_id_paid_at", "team_id", "paid_at"),
+        # The list's order: newest first, keyset (paid_at, id); `from`/`to` bound paid_at.
+        Index(
+            "ix_payment_team_id_paid_at_id",
+            "team_id",
+            literal_column("paid_at").desc(),
+            literal_column("id").desc(),
+        ),
     )
 
     invoice_id: Mapped[uuid.UUID]

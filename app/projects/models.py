@@ -109,7 +109,8 @@ class Task(TeamScoped, RecordModel):
         UniqueConstraint("column_id", "position", deferrable=True, initially="DEFERRED"),
         CheckConstraint("position >= 0", name="position"),
         CheckConstraint("estimate_seconds >= 0", name="estimate_not_negative"),
-        Index("ix_task_project_id", "project_id"),
+        # A project's tasks in the list's order (keyset by id); also the foreign key's.
+        Index("ix_task_project_id_id", "project_id", "id"),
     )
 
     project_id: Mapped[uuid.UUID]

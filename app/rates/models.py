@@ -67,6 +67,8 @@ class Rate(TeamScoped, RecordModel):
             postgresql_nulls_not_distinct=True,
         ),
         Index("ix_rate_team_id_kind_effective_from", "team_id", "kind", "effective_from"),
+        # The list's order (keyset by id) within the team.
+        Index("ix_rate_team_id_id", "team_id", "id"),
     )
 
     kind: Mapped[RateKind] = mapped_column(enum_column(RateKind, "rate_kind"))

@@ -52,11 +52,11 @@ class Invitation(RecordModel):
             unique=True,
             postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
         ),
+        # The list's order (keyset by id) within the team; also the team foreign key's.
+        Index("ix_team_invitation_team_id_id", "team_id", "id"),
     )
 
-    team_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("team.id", ondelete="CASCADE"), index=True
-    )
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[Role] = mapped_column(RoleColumn)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -70,11 +70,13 @@ class Invitation(RecordModel):
 
 class ApiKey(RecordModel):
     __tablename__ = "api_key"
-    __table_args__ = (CheckConstraint("role <> 'superadmin'", name="not_superadmin"),)
-
-    team_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("team.id", ondelete="CASCADE"), index=True
+    __table_args__ = (
+        CheckConstraint("role <> 'superadmin'", name="not_superadmin"),
+        # The list's order (keyset by id) within the team; also the team foreign key's.
+        Index("ix_api_key_team_id_id", "team_id", "id"),
     )
+
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
     created_by_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE")
     )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import INET, ExcludeConstraint
@@ -56,6 +57,32 @@ class TimeEntry(TeamScoped, RecordModel):
         Index("ix_time_entry_team_id_project_id_started_at", "team_id", "project_id", "started_at"),
         Index("ix_time_entry_team_id_invoice_id", "team_id", "invoice_id"),
         Index("ix_time_entry_task_id", "task_id"),
+        # The list's order (newest first, keyset (started_at, id)): unfiltered and
+        # `from`/`to` read one page of it instead of sorting the team's entries.
+        Index(
+            "ix_time_entry_team_id_started_at_id",
+            "team_id",
+            literal_column("started_at").desc(),
+            literal_column("id").desc(),
+        ),
+        # Uninvoiced billable time, small however long the history: the list with
+        # `billable=true&invoiced=false` and the draft's entries. `IS TRUE` because that
+        # is what the queries say and PostgreSQL does not prove `billable` from it.
+        Index(
+            "ix_time_entry_team_id_started_at_id_unbilled",
+            "team_id",
+            literal_column("started_at").desc(),
+            literal_column("id").desc(),
+            postgresql_where=text("billable IS TRUE AND invoice_id IS NULL"),
+        ),
+        # The foreign key to invoice_line: deleting a draft's lines checks it per line.
+        # Partial: most entries carry no line, and the check looks for a non-null one.
+        Index(
+            "ix_time_entry_team_id_invoice_line_id",
+            "team_id",
+            "invoice_line_id",
+            postgresql_where=text("invoice_line_id IS NOT NULL"),
+        ),
     )
 
     # Entries outlive a member's departure from the team: billing history stays intact.
@@ -85,7 +112,8 @@ class TimeEntryMove(TeamScoped, RecordModel):
     __tablename__ = "time_entry_move"
     __table_args__ = (
         team_fk("time_entry_id", "time_entry", ondelete="CASCADE"),
-        Index("ix_time_entry_move_time_entry_id", "time_entry_id"),
+        # An entry's history in its order (keyset by id); also the foreign key's.
+        Index("ix_time_entry_move_time_entry_id_id", "time_entry_id", "id"),
     )
 
     time_entry_id: Mapped[uuid.UUID]
