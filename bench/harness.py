@@ -12,19 +12,23 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.accounts import service as accounts_service
 from app.cli import migrate
-from app.core.db import async_url
+from app.core.db import async_url, unit_of_work
 from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.teams import service as teams_service
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +64,25 @@ async def reset(database_url: str) -> None:
         await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
     await asyncio.to_thread(migrate, database_url)
+
+
+async def new_team(app: Any, name: str) -> tuple[uuid.UUID, uuid.UUID, str]:
+    """A user owning a new team, logged in: (team id, user id, access token)."""
+    async with unit_of_work(app.state.db, app.state.redis) as session:
+        user = await accounts_service.create_user(
+            session,
+            app.state.secrets,
+            email=f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com",
+            name=name,
+            password="bench-password",
+        )
+        team = await teams_service.create_team(
+            session, owner_id=user.id, name=name, base_currency="EUR", timezone="UTC"
+        )
+        tokens = await accounts_service.start_session(
+            session, app.state.secrets, app.state.settings, user.id
+        )
+    return team.id, user.id, tokens.access_token
 
 
 def start(name: str, argv: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:

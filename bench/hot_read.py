@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from harness import Run, closed_loop, get, open_loop, services, start  # bench/harness.py
+from harness import Run, closed_loop, get, new_team, open_loop, services, start  # bench/harness.py
 from sqlalchemy import text
 
 from app.accounts import service as accounts_service
@@ -35,7 +35,6 @@ from app.config import Settings
 from app.core.db import unit_of_work
 from app.core.embedded import free_port
 from app.main import create_app
-from app.teams import service as teams_service
 
 SECRET = "bench-secret-key-" + "x" * 32
 CLIENTS = 60  # more than a page, so the page carries a cursor
@@ -48,30 +47,22 @@ P99_GOAL_MS = 50.0
 async def seed(settings: Settings) -> tuple[str, str, str]:
     """A team with CLIENTS clients of two members each: (team id, access token, API key)."""
     app = create_app(settings)
+    team_id, owner_id, token = await new_team(app, "Bench")
     async with unit_of_work(app.state.db, app.state.redis) as session:
-        owner = await accounts_service.create_user(
-            session, app.state.secrets, email="owner@example.com", name="Owner", password="x" * 12
-        )
-        team = await teams_service.create_team(
-            session, owner_id=owner.id, name="Bench", base_currency="EUR", timezone="UTC"
-        )
         other = await accounts_service.create_user(
             session, app.state.secrets, email="member@example.com", name="Member", password="x" * 12
         )
-        tokens = await accounts_service.start_session(
-            session, app.state.secrets, settings, owner.id
-        )
-    headers = {"Authorization": f"Bearer {tokens.access_token}"}
+    headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench"
     ) as http:
-        base = f"/v1/teams/{team.id}"
+        base = f"/v1/teams/{team_id}"
         async with unit_of_work(app.state.db, app.state.redis) as session:
             await session.execute(
                 text(
                     "INSERT INTO team_membership (team_id, user_id, role) VALUES (:t, :u, 'member')"
                 ),
-                {"t": team.id, "u": other.id},
+                {"t": team_id, "u": other.id},
             )
         for i in range(CLIENTS):
             r = await http.post(
@@ -80,7 +71,7 @@ async def seed(settings: Settings) -> tuple[str, str, str]:
                     "name": f"Client {i:02d} — Ünïcode GmbH",
                     "currency": "EUR",
                     "email": f"billing{i}@example.com",
-                    "member_ids": [str(owner.id), str(other.id)],
+                    "member_ids": [str(owner_id), str(other.id)],
                     "hourly_rate_amount": 9000 + i,
                     "notes": "Net 30",
                 },
@@ -94,7 +85,7 @@ async def seed(settings: Settings) -> tuple[str, str, str]:
         key = r.json()["key"]
     await app.state.db.dispose()
     await app.state.redis.aclose()
-    return str(team.id), tokens.access_token, key
+    return str(team_id), token, key
 
 
 # ---------------------------------------------------------------- main

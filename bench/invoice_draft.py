@@ -19,37 +19,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from harness import new_team  # bench/harness.py
 from sqlalchemy import event, text
 
-from app.accounts import service as accounts_service
 from app.cli import migrate
 from app.config import Settings
-from app.core.db import unit_of_work
 from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.main import create_app
-from app.teams import service as teams_service
 
 
 async def seed(app, entries: int) -> tuple[dict[str, str], str, str]:  # type: ignore[no-untyped-def]
     """A team with one client, 5 projects, 4 members and `entries` billable entries."""
-    async with unit_of_work(app.state.db, app.state.redis) as session:
-        user = await accounts_service.create_user(
-            session,
-            app.state.secrets,
-            email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
-            name="Bench",
-            password="bench-password",
-        )
-        team = await teams_service.create_team(
-            session, owner_id=user.id, name="Bench", base_currency="EUR", timezone="UTC"
-        )
-        tokens = await accounts_service.start_session(
-            session, app.state.secrets, app.state.settings, user.id
-        )
-    headers = {"Authorization": f"Bearer {tokens.access_token}"}
+    team_id, user_id, token = await new_team(app, "Bench")
+    headers = {"Authorization": f"Bearer {token}"}
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-        base = f"/v1/teams/{team.id}"
+        base = f"/v1/teams/{team_id}"
         client = (
             await http.post(
                 f"{base}/clients", json={"name": "Client", "currency": "EUR"}, headers=headers
@@ -75,7 +60,7 @@ async def seed(app, entries: int) -> tuple[dict[str, str], str, str]:  # type: i
             },
             headers=headers,
         )
-    members = [user.id]
+    members = [user_id]
     async with app.state.db.engine.begin() as conn:
         for i in range(3):
             uid = uuid.uuid4()
@@ -87,7 +72,7 @@ async def seed(app, entries: int) -> tuple[dict[str, str], str, str]:  # type: i
                 text(
                     "INSERT INTO team_membership (team_id, user_id, role) VALUES (:t, :u, 'member')"
                 ),
-                {"t": team.id, "u": uid},
+                {"t": team_id, "u": uid},
             )
             members.append(uid)
         start = datetime(2025, 1, 1, tzinfo=UTC)
@@ -98,7 +83,7 @@ async def seed(app, entries: int) -> tuple[dict[str, str], str, str]:  # type: i
             rows.append(
                 {
                     "id": uuid.uuid4(),
-                    "team": team.id,
+                    "team": team_id,
                     "user": member,
                     "project": projects[n % len(projects)],
                     "s": began,
@@ -113,7 +98,7 @@ async def seed(app, entries: int) -> tuple[dict[str, str], str, str]:  # type: i
             ),
             rows,
         )
-    return headers, str(team.id), client["id"]
+    return headers, str(team_id), client["id"]
 
 
 async def draft_once(app, entries: int) -> tuple[float, int, int]:  # type: ignore[no-untyped-def]

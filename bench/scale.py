@@ -36,6 +36,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from harness import new_team  # bench/harness.py
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -46,7 +47,6 @@ from app.config import Settings
 from app.core.db import async_url, unit_of_work
 from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.main import create_app
-from app.teams import service as teams_service
 
 MEMBERS = 20
 CLIENTS = 5
@@ -139,22 +139,9 @@ LEFT JOIN bench_month bm
 async def seed(app: Any, entries: int) -> World:
     """The team, its clients and projects through the API; members, invoices and the
     entries by SQL."""
-    async with unit_of_work(app.state.db, app.state.redis) as session:
-        user = await accounts_service.create_user(
-            session,
-            app.state.secrets,
-            email=f"scale-{uuid.uuid4().hex[:8]}@example.com",
-            name="Scale",
-            password="bench-password",
-        )
-        team = await teams_service.create_team(
-            session, owner_id=user.id, name="Scale", base_currency="EUR", timezone="UTC"
-        )
-        tokens = await accounts_service.start_session(
-            session, app.state.secrets, app.state.settings, user.id
-        )
-    headers = {"Authorization": f"Bearer {tokens.access_token}"}
-    base = f"/v1/teams/{team.id}"
+    team_id, user_id, token = await new_team(app, "Scale")
+    headers = {"Authorization": f"Bearer {token}"}
+    base = f"/v1/teams/{team_id}"
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
         clients = [
@@ -194,7 +181,7 @@ async def seed(app: Any, entries: int) -> World:
             },
             headers,
         )
-    users = [str(user.id)]
+    users = [str(user_id)]
     async with app.state.db.engine.begin() as conn:
         for i in range(MEMBERS - 1):
             uid = uuid.uuid4()
@@ -206,7 +193,7 @@ async def seed(app: Any, entries: int) -> World:
                 text(
                     "INSERT INTO team_membership (team_id, user_id, role) VALUES (:t, :u, 'member')"
                 ),
-                {"t": team.id, "u": uid},
+                {"t": team_id, "u": uid},
             )
             users.append(str(uid))
     # The last DRAFT_ENTRIES * 5 entries are not invoiced yet; 2 in 10 of them are the
@@ -217,7 +204,7 @@ async def seed(app: Any, entries: int) -> World:
     cutoff = START + timedelta(hours=tail // MEMBERS)
     cutoff = cutoff.replace(day=1, hour=0, minute=0)
     params = {
-        "team": team.id,
+        "team": team_id,
         "clients": [draft_client, *clients],
         "start": START,
         "cutoff": cutoff,
