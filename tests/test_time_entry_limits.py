@@ -12,7 +12,7 @@ from sqlalchemy import text
 from app.core.db import unit_of_work
 from app.time_tracking.jobs import stop_overdue_timers
 from app.time_tracking.overdue import overdue_timers, stop_overdue_timer
-from app.worker import CRON_JOBS
+from app.worker import CRON_JOBS, build_worker
 from tests.factories import make_actor
 from tests.factories.projects import project_team
 from tests.factories.teams import patch_team
@@ -241,10 +241,14 @@ async def test_a_timer_stopped_after_the_limit_ends_at_the_limit(client, app, ma
 # ------------------------------------------------------------------ the worker
 
 
-def test_the_job_runs_every_five_minutes():
+async def test_the_job_runs_every_five_minutes_in_workers_that_keep_running(settings):
     [job] = [c for c in CRON_JOBS if c.coroutine is stop_overdue_timers]
     assert job.minute == set(range(0, 60, 5))
     assert job.unique
+    worker = build_worker(settings, handle_signals=False)
+    assert job in worker.cron_jobs
+    # A burst worker (`run_jobs`) only drains the queue: a tick would add jobs to a test.
+    assert build_worker(settings, burst=True).cron_jobs == []
 
 
 async def test_the_worker_stops_timers_left_running_and_emails_their_owners_once(
