@@ -300,10 +300,9 @@ async def update_entry(
     if "started_at" in fields or "ended_at" in fields:
         if entry.ended_at is None and fields.get("ended_at") is not None:
             raise Conflict("Stop the timer to end a running entry.", code="timer_running")
+        # Neither may be null (`not_null`): `ended_at` is None only for a running entry.
         started_at = _second(fields.get("started_at", entry.started_at))
         ended_at = fields.get("ended_at", entry.ended_at)
-        if entry.ended_at is not None and ended_at is None:
-            raise Unprocessable("A finished entry needs `ended_at`.", code="field_not_nullable")
         team = await team_by_id(session, ctx.team_id)
         if ended_at is None:
             _check_running(team, started_at)
