@@ -262,7 +262,7 @@ def _owner_of_new_entry(ctx: TeamContext, user_id: uuid.UUID | None) -> uuid.UUI
 
 
 async def create_entry(session: AsyncSession, ctx: TeamContext, data: TimeEntryIn) -> TimeEntryOut:
-    """A manual entry; at least the team's minimum long, overlapping nothing of its user."""
+    """A manual entry, the team's minimum to maximum long, overlapping nothing of its user."""
     user_id = _owner_of_new_entry(ctx, data.user_id)
     team = await team_by_id(session, ctx.team_id)
     project = await _loggable_project(session, ctx, data.project_id, user_id)
