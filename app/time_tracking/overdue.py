@@ -93,7 +93,7 @@ def _queue_stopped_email(
     queue_email(
         session,
         to=[user.email],
-        subject=f"Your timer on {project} was stopped after {longest}",
+        subject=f"Your timer was stopped after {longest}",  # no user-chosen name in a header
         text=(
             f"Hello {user.name},\n\n"
             f"Your timer on {project} in {team.name} started {start:%Y-%m-%d %H:%M} and was "
