@@ -14,6 +14,11 @@ def today_in(tz: str) -> date:
     return datetime.now(ZoneInfo(tz)).date()
 
 
+def local_time(moment: datetime, tz: str) -> datetime:
+    """`moment` on the wall clock of `tz`."""
+    return moment.astimezone(ZoneInfo(tz))
+
+
 def local_date(moment: datetime, tz: str) -> date:
     """The date `moment` falls on in `tz`."""
     return moment.astimezone(ZoneInfo(tz)).date()

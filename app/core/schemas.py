@@ -21,11 +21,13 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    GetJsonSchemaHandler,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError, PydanticKnownError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, PydanticKnownError
 
 from app.core.errors import Unprocessable
 from app.core.money import is_currency
@@ -171,14 +173,47 @@ class InputSchema(BaseModel):
         return value
 
 
+PATCH_DESCRIPTION = (
+    "A partial update: a field left out stays as it is; null clears a nullable field. "
+    "A field that is not nullable may be left out, but null is refused "
+    "(422 `field_not_nullable`)."
+)
+
+
+def _without_null(field: JsonSchemaValue) -> None:
+    """Drop the `null` branch (and the null default) of a field's JSON schema, in place."""
+    field.pop("default", None)
+    branches = field.get("anyOf")
+    if branches is None:
+        return
+    kept = [b for b in branches if b != {"type": "null"}]
+    if len(kept) == 1:
+        del field["anyOf"]
+        field.update(kept[0])
+    else:
+        field["anyOf"] = kept
+
+
 class PatchSchema(InputSchema):
-    """A partial update: fields left out stay as they are.
+    """A partial update: fields left out stay as they are; a null clears a field.
 
     `not_null` names the fields that may be left out but not cleared; `changes()` is the
-    one place that refuses a null for them (422 `field_not_nullable`).
+    one place that refuses a null for them (422 `field_not_nullable`), and the JSON schema
+    (so the OpenAPI) declares them not nullable. Every other field clears on null.
     """
 
     not_null: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = super().__get_pydantic_json_schema__(core_schema, handler)
+        target = handler.resolve_ref_schema(schema)
+        target.setdefault("description", PATCH_DESCRIPTION)
+        for name in cls.not_null:
+            _without_null(target["properties"][name])
+        return schema
 
     def changes(self) -> dict[str, Any]:
         """The fields sent, by name."""

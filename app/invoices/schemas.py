@@ -70,14 +70,15 @@ class InvoiceIn(PeriodSchema):
 
 
 class InvoicePatch(PatchSchema):
-    not_null = frozenset({"discount_bps"})
+    # `lines` replaces the manual lines: `[]` removes them, null is refused.
+    not_null = frozenset({"discount_bps", "lines"})
 
     issue_date: Day | None = None
     due_date: Day | None = None
     notes: str | None = Field(default=None, max_length=5000)
     discount_bps: int | None = Field(default=None, ge=0, le=10000)
     lines: list[ManualLineIn] | None = Field(
-        default=None, max_length=200, description="Replaces the manual lines"
+        default=None, max_length=200, description="Replaces the manual lines (`[]` removes them)"
     )
 
 

@@ -176,11 +176,12 @@ async def update_column(
     """Rename a column or move it among the others."""
     _, columns = await _managed_columns(session, ctx, project_id)
     column = _find_column(columns, column_id)
-    if patch.name is not None:
-        column.name = patch.name
-    if patch.position is not None:
+    fields = patch.changes()
+    if "name" in fields:
+        column.name = fields["name"]
+    if "position" in fields:
         columns.remove(column)
-        _place(columns, column, patch.position)
+        _place(columns, column, fields["position"])
     await session.flush()
     await session.refresh(column)
     return column

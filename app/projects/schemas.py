@@ -51,7 +51,8 @@ class TaskIn(InputSchema):
 
 
 class TaskPatch(PatchSchema):
-    not_null = frozenset({"title"})
+    # A task is always in a column, at a position: null cannot clear them.
+    not_null = frozenset({"title", "column_id", "position"})
 
     title: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=5000)
@@ -84,7 +85,9 @@ class ColumnIn(InputSchema):
     position: int | None = Field(default=None, ge=0)
 
 
-class ColumnPatch(InputSchema):
+class ColumnPatch(PatchSchema):
+    not_null = frozenset({"name", "position"})
+
     name: str | None = Field(default=None, min_length=1, max_length=100)
     position: int | None = Field(default=None, ge=0)
 

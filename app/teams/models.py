@@ -11,6 +11,9 @@ from app.core.permissions import Role
 if TYPE_CHECKING:
     from app.accounts.models import User
 
+# The longest a team may allow one time entry to last (a month); its default is a day.
+LONGEST_ENTRY_SECONDS = 31 * 86400
+
 RoleColumn = Enum(Role, name="team_role", values_callable=lambda e: [r.value for r in e])
 
 
@@ -18,12 +21,19 @@ class Team(RecordModel):
     __tablename__ = "team"
     __table_args__ = (
         CheckConstraint("time_entry_min_seconds BETWEEN 0 AND 86400", name="min_seconds"),
+        CheckConstraint(
+            f"time_entry_max_seconds BETWEEN 60 AND {LONGEST_ENTRY_SECONDS}"
+            " AND time_entry_max_seconds >= time_entry_min_seconds",
+            name="max_seconds",
+        ),
     )
 
     name: Mapped[str] = mapped_column(String(200))
     base_currency: Mapped[str] = mapped_column(String(3), server_default="EUR")
     timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
     time_entry_min_seconds: Mapped[int] = mapped_column(Integer, server_default="600")
+    # Longer manual entries are refused; a timer stops at this length (docs/decisions.md).
+    time_entry_max_seconds: Mapped[int] = mapped_column(Integer, server_default="86400")
     invoice_prefix: Mapped[str] = mapped_column(String(20), server_default="INV-")
 
 

@@ -15,7 +15,7 @@ from app.core.schemas import (
     Timestamps,
     TimeZone,
 )
-from app.teams.models import Membership
+from app.teams.models import LONGEST_ENTRY_SECONDS, Membership
 
 
 class TeamOut(Timestamps):
@@ -24,18 +24,32 @@ class TeamOut(Timestamps):
     base_currency: str
     timezone: str
     time_entry_min_seconds: int
+    time_entry_max_seconds: int
     invoice_prefix: str
 
 
 class TeamPatch(PatchSchema):
     not_null = frozenset(
-        {"name", "base_currency", "timezone", "time_entry_min_seconds", "invoice_prefix"}
+        {
+            "name",
+            "base_currency",
+            "timezone",
+            "time_entry_min_seconds",
+            "time_entry_max_seconds",
+            "invoice_prefix",
+        }
     )
 
     name: Name | None = None
     base_currency: Currency | None = None
     timezone: TimeZone | None = None
     time_entry_min_seconds: int | None = Field(default=None, ge=0, le=86400)
+    time_entry_max_seconds: int | None = Field(
+        default=None,
+        ge=60,
+        le=LONGEST_ENTRY_SECONDS,
+        description="Longest time entry (not below the minimum); a running timer stops there",
+    )
     invoice_prefix: str | None = Field(
         default=None,
         max_length=20,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from app.accounts.models import User
 from app.config import Settings
 from app.core.context import TeamContext
+from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.mail import queue_email
 from app.core.pagination import Page, PageParams, paginate
@@ -59,12 +60,22 @@ async def get_team(session: AsyncSession, ctx: TeamContext) -> Team:
     return team
 
 
+def _max_below_min() -> Unprocessable:
+    return Unprocessable(
+        "`time_entry_max_seconds` must not be below `time_entry_min_seconds`.",
+        code="time_entry_max_below_min",
+    )
+
+
 async def update_team(session: AsyncSession, ctx: TeamContext, patch: TeamPatch) -> Team:
     ctx.access(Permission.TEAM_ADMIN)
     team = await get_team(session, ctx)
     for field, value in patch.changes().items():
         setattr(team, field, value)
-    await session.flush()
+    if team.time_entry_max_seconds < team.time_entry_min_seconds:
+        raise _max_below_min()
+    # Two admins changing one bound each: the CHECK sees the row both leave behind.
+    await flush_or_raise(session, {"ck_team_max_seconds": _max_below_min()})
     await session.refresh(team)
     return team
 

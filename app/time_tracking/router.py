@@ -54,7 +54,8 @@ async def list_entries(
 
 @router.post("/time-entries", status_code=status.HTTP_201_CREATED, response_model=TimeEntryOut)
 async def create_entry(data: TimeEntryIn, ctx: TeamCtx, session: DbSession) -> TimeEntryOut:
-    """Log time by hand (no overlap with the user's entries; at least the team minimum)."""
+    """Log time by hand (no overlap with the user's entries; within the team's minimum and
+    maximum length)."""
     return await service.create_entry(session, ctx, data)
 
 
@@ -114,5 +115,6 @@ async def start_timer(
 
 @router.post("/timer/stop", response_model=TimeEntryOut)
 async def stop_timer(ctx: TeamCtx, session: DbSession) -> TimeEntryOut:
-    """Stop the caller's timer and return the finished entry."""
+    """Stop the caller's timer and return the finished entry (ended at the team's longest
+    entry if it ran longer)."""
     return await service.stop_timer(session, ctx)

@@ -17,7 +17,8 @@ class TimeEntryIn(InputSchema):
 
 
 class TimeEntryPatch(PatchSchema):
-    not_null = frozenset({"started_at", "billable"})
+    # A finished entry keeps an end (a running one gets it from the timer's stop).
+    not_null = frozenset({"started_at", "ended_at", "billable"})
 
     task_id: uuid.UUID | None = None
     started_at: Instant | None = None

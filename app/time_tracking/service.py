@@ -222,17 +222,34 @@ async def _check_task(session: AsyncSession, project: Project, task_id: uuid.UUI
         raise Unprocessable("The task is not part of this project.", code="unknown_task")
 
 
+def _too_long(team: Team) -> Unprocessable:
+    return Unprocessable(
+        f"Entries may last at most {team.time_entry_max_seconds} seconds.",
+        code="time_entry_too_long",
+    )
+
+
 def _check_span(team: Team, started_at: datetime, ended_at: datetime) -> None:
-    """A finished entry ends after it starts and lasts at least the team's minimum."""
+    """A finished entry ends after it starts and lasts the team's minimum to its maximum."""
     if ended_at <= started_at:
         raise Unprocessable(
             "`ended_at` must be after `started_at`.", code="time_entry_ends_before_start"
         )
-    if (ended_at - started_at).total_seconds() < team.time_entry_min_seconds:
+    seconds = (ended_at - started_at).total_seconds()
+    if seconds < team.time_entry_min_seconds:
         raise Unprocessable(
             f"Entries must last at least {team.time_entry_min_seconds} seconds.",
             code="time_entry_too_short",
         )
+    if seconds > team.time_entry_max_seconds:
+        raise _too_long(team)
+
+
+def _check_running(team: Team, started_at: datetime) -> None:
+    """A running entry whose start moves has not yet run longer than the team's maximum
+    (the worker would stop it at once, at a time already past)."""
+    if (_second(datetime.now(UTC)) - started_at).total_seconds() > team.time_entry_max_seconds:
+        raise _too_long(team)
 
 
 def _owner_of_new_entry(ctx: TeamContext, user_id: uuid.UUID | None) -> uuid.UUID:
@@ -245,7 +262,7 @@ def _owner_of_new_entry(ctx: TeamContext, user_id: uuid.UUID | None) -> uuid.UUI
 
 
 async def create_entry(session: AsyncSession, ctx: TeamContext, data: TimeEntryIn) -> TimeEntryOut:
-    """A manual entry; at least the team's minimum long, overlapping nothing of its user."""
+    """A manual entry, the team's minimum to maximum long, overlapping nothing of its user."""
     user_id = _owner_of_new_entry(ctx, data.user_id)
     team = await team_by_id(session, ctx.team_id)
     project = await _loggable_project(session, ctx, data.project_id, user_id)
@@ -283,13 +300,15 @@ async def update_entry(
     if "started_at" in fields or "ended_at" in fields:
         if entry.ended_at is None and fields.get("ended_at") is not None:
             raise Conflict("Stop the timer to end a running entry.", code="timer_running")
-        started_at = _second(fields.get("started_at") or entry.started_at)
+        # Neither may be null (`not_null`): `ended_at` is None only for a running entry.
+        started_at = _second(fields.get("started_at", entry.started_at))
         ended_at = fields.get("ended_at", entry.ended_at)
-        ended_at = _second(ended_at) if ended_at is not None else None
-        if entry.ended_at is not None and ended_at is None:
-            raise Unprocessable("A finished entry needs `ended_at`.", code="field_not_nullable")
-        if ended_at is not None:
-            _check_span(await team_by_id(session, ctx.team_id), started_at, ended_at)
+        team = await team_by_id(session, ctx.team_id)
+        if ended_at is None:
+            _check_running(team, started_at)
+        else:
+            ended_at = _second(ended_at)
+            _check_span(team, started_at, ended_at)
         fields["started_at"], fields["ended_at"] = started_at, ended_at
     for field, value in fields.items():
         setattr(entry, field, value)
@@ -375,9 +394,13 @@ async def get_timer(session: AsyncSession, ctx: TeamContext) -> TimeEntryOut:
     return await _out(session, ctx, entry)
 
 
-async def _stop(session: AsyncSession, entry: TimeEntry) -> TimeEntry:
+async def _stop(session: AsyncSession, team: Team, entry: TimeEntry) -> TimeEntry:
+    """End a running entry now, or at the team's longest entry if it ran longer (as the
+    worker would have: `overdue.py`)."""
+    now = _second(datetime.now(UTC))
+    longest = entry.started_at + timedelta(seconds=team.time_entry_max_seconds)
     # At least one second: a timer stopped right away is still a (tiny) entry.
-    entry.ended_at = max(_second(datetime.now(UTC)), entry.started_at + timedelta(seconds=1))
+    entry.ended_at = max(min(now, longest), entry.started_at + timedelta(seconds=1))
     await flush_or_raise(session, _ERRORS)
     await session.refresh(entry)
     return entry
@@ -403,7 +426,7 @@ async def start_timer(
             raise Conflict(
                 "A timer is already running; stop it or pass switch=true.", code="timer_running"
             )
-        await _stop(session, running)
+        await _stop(session, await team_by_id(session, ctx.team_id), running)
     now = _second(datetime.now(UTC))
     if running is not None and running.ended_at and running.ended_at > now:
         now = running.ended_at
@@ -430,7 +453,8 @@ async def stop_timer(session: AsyncSession, ctx: TeamContext) -> TimeEntryOut:
     entry = (await session.execute(_running(ctx).with_for_update())).scalar_one_or_none()
     if entry is None:
         raise Conflict("No timer is running.", code="timer_not_running")
-    return await _out(session, ctx, await _stop(session, entry))
+    team = await team_by_id(session, ctx.team_id)
+    return await _out(session, ctx, await _stop(session, team, entry))
 
 
 # ---------------------------------------------------------------- moving time
