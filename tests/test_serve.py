@@ -103,10 +103,8 @@ def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
     assert proc.returncode == 0
 
 
-async def test_standalone_worker_runs_jobs_and_stops_on_sigterm(app, settings, mailbox):
+async def test_standalone_worker_runs_jobs_and_stops_on_sigterm(app, settings, mailbox, tmp_path):
     """`hourline worker` with DATABASE_URL/REDIS_URL/SMTP_URL: the production worker path."""
-    import asyncio
-
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -114,16 +112,19 @@ async def test_standalone_worker_runs_jobs_and_stops_on_sigterm(app, settings, m
         "SMTP_URL": settings.smtp_url,
         "SECRET_KEY": settings.secret_key,
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "worker",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    # A file, not a pipe nobody reads: a worker that logs a lot would block on a full pipe.
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "app.cli",
+            "worker",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log,
+        )
     try:
         await app.state.redis.enqueue_job(
             "send_email",
@@ -132,13 +133,15 @@ async def test_standalone_worker_runs_jobs_and_stops_on_sigterm(app, settings, m
         for _ in range(200):
             if any(m["To"] == "worker@example.com" for m in mailbox.messages):
                 break
-            assert proc.returncode is None, "the worker exited early"
+            assert proc.returncode is None, "the worker exited early:\n" + log_path.read_text()
             await asyncio.sleep(0.1)
-        assert any(m["Subject"] == "from the worker" for m in mailbox.messages)
+        assert any(m["Subject"] == "from the worker" for m in mailbox.messages), (
+            log_path.read_text()
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), timeout=30)
-    assert proc.returncode == 0
+    assert proc.returncode == 0, log_path.read_text()
 
 
 async def test_serve_lets_no_local_peer_choose_its_address(app, settings):
