@@ -3,6 +3,7 @@ of range, malformed or non-JSON or oversized bodies, loose JSON types."""
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 
 from tests.factories import make_actor
 from tests.factories.clients import new_client, new_client_project
@@ -167,6 +168,30 @@ async def test_a_period_longer_than_366_days_is_422_period_too_long(client, app,
         client, owner, client_id, period_start="2024-01-01", period_end="2024-12-31"
     )
     assert_problem(r, 422, "nothing_to_invoice")
+
+
+async def test_a_draft_without_an_end_runs_to_today_and_is_bounded_too(client, app):
+    """No `period_end` means "up to today": a start more than 366 days back is as long a
+    period as any other, and a start after today is out of order."""
+    owner = await make_actor(app)
+    client_id = (await new_client(client, owner))["id"]
+    long_ago = (date.today() - timedelta(days=400)).isoformat()
+    assert_problem(
+        await post_invoice(client, owner, client_id, period_start=long_ago),
+        422,
+        "period_too_long",
+    )
+    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    assert_problem(
+        await post_invoice(client, owner, client_id, period_start=tomorrow), 422, "invalid_period"
+    )
+    recent = (date.today() - timedelta(days=30)).isoformat()
+    assert_problem(
+        await post_invoice(client, owner, client_id, period_start=recent),
+        422,
+        "nothing_to_invoice",
+    )
+    assert await list_all(client, owner, "/invoices") == []
 
 
 # ------------------------------------------------------------------ status codes

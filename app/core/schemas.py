@@ -46,7 +46,9 @@ _AFTER_LAST_INSTANT = datetime(LAST_DAY.year + 1, 1, 1, tzinfo=UTC)
 MAX_PERIOD_DAYS = 366
 
 # Validation error types that name a rule of their own: the problem's `code` is the type.
-CODED_ERRORS = frozenset({"invalid_character", "date_out_of_range", "period_too_long"})
+CODED_ERRORS = frozenset(
+    {"invalid_character", "date_out_of_range", "period_too_long", "invalid_period"}
+)
 
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
@@ -225,22 +227,28 @@ class PatchSchema(InputSchema):
 
 
 class PeriodSchema(InputSchema):
-    """A body with a period of days (`period_start`..`period_end`, both included): at most
-    `MAX_PERIOD_DAYS` long when both ends are given. Subclasses may make them required."""
+    """A body with a period of days (`period_start`..`period_end`, both included): in
+    order, and at most `MAX_PERIOD_DAYS` long when both ends are given (a draft without
+    an end runs to today: `check_period` then). Subclasses may make them required."""
 
     period_start: Day | None = None
     period_end: Day | None = None
 
     @model_validator(mode="after")
     def _period_length(self) -> Self:
-        start, end = self.period_start, self.period_end
-        if start is not None and end is not None and (end - start).days >= MAX_PERIOD_DAYS:
-            raise PydanticCustomError(
-                "period_too_long",
-                "A period covers at most {days} days.",
-                {"days": MAX_PERIOD_DAYS},
-            )
+        if self.period_start is not None and self.period_end is not None:
+            check_period(self.period_start, self.period_end)
         return self
+
+
+def check_period(start: date, end: date) -> None:
+    """`start`..`end` (both included) is in order and at most `MAX_PERIOD_DAYS` long."""
+    if start > end:
+        raise PydanticCustomError("invalid_period", "`period_start` is after `period_end`.")
+    if (end - start).days >= MAX_PERIOD_DAYS:
+        raise PydanticCustomError(
+            "period_too_long", "A period covers at most {days} days.", {"days": MAX_PERIOD_DAYS}
+        )
 
 
 class Timestamps(Schema):

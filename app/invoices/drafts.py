@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from pydantic_core import PydanticCustomError
 from sqlalchemy import ARRAY, Row, Select, Uuid, any_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,7 @@ from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.ids import new_id
 from app.core.permissions import Permission
+from app.core.schemas import check_period
 from app.core.security import opaque_token
 from app.core.tenancy import get_in_team, in_team
 from app.invoices import totals as calc
@@ -93,11 +95,13 @@ async def build_draft(
 ) -> Invoice:
     """A draft for `client` from its uninvoiced billable time in the period plus manual
     lines. A constant number of queries, whatever the number of entries."""
-    if data.period_start and data.period_end and data.period_start > data.period_end:
-        raise Unprocessable("`period_start` is after `period_end`.", code="invalid_period")
-    since, until = period_bounds(
-        team.timezone, data.period_start, data.period_end or today_in(team.timezone)
-    )
+    period_end = data.period_end or today_in(team.timezone)
+    if data.period_start is not None and data.period_end is None:
+        try:  # a period with no end runs to today, and is as bounded as any other
+            check_period(data.period_start, period_end)
+        except PydanticCustomError as exc:
+            raise Unprocessable(exc.message(), code=exc.type) from None
+    since, until = period_bounds(team.timezone, data.period_start, period_end)
     projects_of_client = select(Project.id).where(
         in_team(Project, team.id), Project.client_id == client.id
     )

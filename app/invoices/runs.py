@@ -222,8 +222,6 @@ async def start_run(
 ) -> InvoiceRunAccepted:
     """Queue a run for the period (after commit); the answer carries its job id."""
     ctx.access(Permission.INVOICES_WRITE)
-    if data.period_start > data.period_end:
-        raise Unprocessable("`period_start` is after `period_end`.", code="invalid_period")
     if data.client_ids:
         found = set(
             (
