@@ -26,16 +26,20 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.accounts import service as accounts_service
 from app.cli import migrate
+from app.config import Settings
 from app.core.db import async_url, unit_of_work
 from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.main import create_app
 from app.teams import service as teams_service
 
 ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret-key-long-enough-for-hs256-0123456789"
 
 
 @asynccontextmanager
-async def services() -> AsyncIterator[tuple[str, str, Path]]:
-    """(database URL, Redis URL, a scratch folder); the database is emptied and migrated."""
+async def services(*, wipe: bool = True) -> AsyncIterator[tuple[str, str, Path]]:
+    """(database URL, Redis URL, a scratch folder); the database is migrated, and emptied
+    first unless `wipe` is false (to measure data a previous run loaded)."""
     home = Path(tempfile.mkdtemp(prefix="hourline-bench-"))
     embedded: list[EmbeddedPostgres | EmbeddedRedis] = []
     try:
@@ -49,7 +53,11 @@ async def services() -> AsyncIterator[tuple[str, str, Path]]:
             redis = EmbeddedRedis(home / "redis")
             embedded.append(redis)
             redis_url = redis.start()
-        await reset(database_url)
+        if wipe:
+            await empty(database_url)
+        began = time.perf_counter()
+        await asyncio.to_thread(migrate, database_url)
+        print(f"migrated in {time.perf_counter() - began:.1f} s")
         yield database_url, redis_url, home
     finally:
         for service in reversed(embedded):
@@ -57,13 +65,27 @@ async def services() -> AsyncIterator[tuple[str, str, Path]]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-async def reset(database_url: str) -> None:
+async def empty(database_url: str) -> None:
+    """Drop every table of the database."""
     engine = create_async_engine(async_url(database_url))
     async with engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA public CASCADE"))
         await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
-    await asyncio.to_thread(migrate, database_url)
+
+
+def bench_app(database_url: str, redis_url: str, home: Path) -> Any:
+    """The app against the bench's services, with a fixed key and cheap password hashing."""
+    return create_app(
+        Settings(
+            database_url=database_url,
+            redis_url=redis_url,
+            secret_key=SECRET,
+            argon2_memory_cost=1024,
+            argon2_time_cost=1,
+            hourline_home=home,
+        )
+    )
 
 
 async def new_team(app: Any, name: str) -> tuple[uuid.UUID, uuid.UUID, str]:

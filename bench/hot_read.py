@@ -25,18 +25,26 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
-from harness import Run, closed_loop, get, new_team, open_loop, services, start  # bench/harness.py
+from harness import (
+    SECRET,
+    Run,
+    bench_app,
+    closed_loop,
+    get,
+    new_team,
+    open_loop,
+    services,
+    start,
+)  # bench/harness.py
 from sqlalchemy import text
 
 from app.accounts import service as accounts_service
-from app.config import Settings
 from app.core.db import unit_of_work
 from app.core.embedded import free_port
-from app.main import create_app
 
-SECRET = "bench-secret-key-" + "x" * 32
 CLIENTS = 60  # more than a page, so the page carries a cursor
 P99_GOAL_MS = 50.0
 
@@ -44,9 +52,8 @@ P99_GOAL_MS = 50.0
 # ---------------------------------------------------------------- set-up
 
 
-async def seed(settings: Settings) -> tuple[str, str, str]:
+async def seed(app: Any) -> tuple[str, str, str]:
     """A team with CLIENTS clients of two members each: (team id, access token, API key)."""
-    app = create_app(settings)
     team_id, owner_id, token = await new_team(app, "Bench")
     async with unit_of_work(app.state.db, app.state.redis) as session:
         other = await accounts_service.create_user(
@@ -99,10 +106,7 @@ async def main(args: argparse.Namespace) -> None:
 async def measure(args: argparse.Namespace, database_url: str, redis_url: str, home: Path) -> None:
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        settings = Settings(
-            database_url=database_url, redis_url=redis_url, secret_key=SECRET, hourline_home=home
-        )
-        team_id, token, key = await seed(settings)
+        team_id, token, key = await seed(bench_app(database_url, redis_url, home))
 
         env = {
             **os.environ,

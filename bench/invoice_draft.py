@@ -9,23 +9,14 @@ default) in one run, on a real PostgreSQL (BENCH_DATABASE_URL, else embedded) an
 
 import argparse
 import asyncio
-import os
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
-from harness import new_team  # bench/harness.py
+from harness import bench_app, new_team, services  # bench/harness.py
 from sqlalchemy import event, text
-
-from app.cli import migrate
-from app.config import Settings
-from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
-from app.main import create_app
 
 
 async def seed(app, entries: int) -> tuple[dict[str, str], str, str]:  # type: ignore[no-untyped-def]
@@ -126,29 +117,8 @@ async def draft_once(app, entries: int) -> tuple[float, int, int]:  # type: igno
 
 
 async def main(entries: int, repeat: int) -> None:
-    home = Path(tempfile.mkdtemp(prefix="hourline-bench-"))
-    started = []
-    db_url, redis_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_REDIS_URL")
-    if not db_url:
-        pg = EmbeddedPostgres(home / "pg")
-        db_url = pg.start("hourline_bench")
-        started.append(pg)
-    if not redis_url:
-        redis = EmbeddedRedis(home / "redis")
-        redis_url = redis.start()
-        started.append(redis)
-    try:
-        await asyncio.to_thread(migrate, db_url)
-        app = create_app(
-            Settings(
-                database_url=db_url,
-                redis_url=redis_url,
-                secret_key="bench-secret-key-long-enough-for-hs256-0123456789",
-                argon2_memory_cost=1024,
-                argon2_time_cost=1,
-                hourline_home=home,
-            )
-        )
+    async with services() as (db_url, redis_url, home):
+        app = bench_app(db_url, redis_url, home)
         print(f"{'entries':>8} {'lines':>6} {'queries':>8} {'median s':>9} {'per 1k entries':>15}")
         for n in (100, entries):
             runs = [await draft_once(app, n) for _ in range(repeat)]
@@ -156,10 +126,6 @@ async def main(entries: int, repeat: int) -> None:
             print(f"{n:>8} {runs[0][2]:>6} {runs[0][1]:>8} {med:>9.3f} {med / n * 1000:>15.3f}")
         await app.state.redis.aclose()
         await app.state.db.dispose()
-    finally:
-        for service in reversed(started):
-            service.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

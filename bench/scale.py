@@ -22,31 +22,22 @@ Redis from BENCH_REDIS_URL, else embedded.
 
 import argparse
 import asyncio
-import os
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-from harness import new_team  # bench/harness.py
+from harness import bench_app, new_team, services  # bench/harness.py
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.accounts import service as accounts_service
-from app.cli import migrate
-from app.config import Settings
-from app.core.db import async_url, unit_of_work
-from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
-from app.main import create_app
+from app.core.db import unit_of_work
 
 MEMBERS = 20
 CLIENTS = 5
@@ -444,53 +435,16 @@ def report(lists: list[tuple], drafts: list[tuple], entries: int, n: int, repeat
         )
 
 
-async def wipe(db_url: str) -> None:
-    engine = create_async_engine(async_url(db_url))
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-
-
 async def main(entries: int, n: int, repeat: int, reuse: bool) -> None:
-    home = Path(tempfile.mkdtemp(prefix="hourline-scale-"))
-    started: list[EmbeddedPostgres | EmbeddedRedis] = []
-    db_url, redis_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_REDIS_URL")
-    if not db_url:
-        pg = EmbeddedPostgres(home / "pg")
-        db_url = pg.start("hourline_scale")
-        started.append(pg)
-    if not redis_url:
-        redis = EmbeddedRedis(home / "redis")
-        redis_url = redis.start()
-        started.append(redis)
-    pg_url = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        if not reuse:
-            await wipe(db_url)
-        began = time.perf_counter()
-        await asyncio.to_thread(migrate, db_url)
-        print(f"migrated in {time.perf_counter() - began:.1f} s")
-        app = create_app(
-            Settings(
-                database_url=db_url,
-                redis_url=redis_url,
-                secret_key="bench-secret-key-long-enough-for-hs256-0123456789",
-                argon2_memory_cost=1024,
-                argon2_time_cost=1,
-                hourline_home=home,
-            )
-        )
+    async with services(wipe=not reuse) as (db_url, redis_url, home):
+        pg_url = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        app = bench_app(db_url, redis_url, home)
         world = await load_world(app) if reuse else await seed(app, entries)
         lists = await measure_lists(app, world, pg_url, n)
         drafts = await measure_draft(app, world, pg_url, repeat)
         report(lists, drafts, world.entries, n, repeat)
         await app.state.redis.aclose()
         await app.state.db.dispose()
-    finally:
-        for service in reversed(started):
-            service.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

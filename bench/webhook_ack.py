@@ -21,11 +21,10 @@ import time
 import uuid
 
 import stripe
-from harness import Run, closed_loop, post, services, start  # bench/harness.py
+from harness import SECRET, Run, closed_loop, post, services, start  # bench/harness.py
 
 from app.core.embedded import free_port
 
-SECRET = "bench-secret-key-" + "x" * 32
 WEBHOOK_SECRET = "whsec_bench_" + "y" * 24
 P99_GOAL_MS = 150.0
 
