@@ -30,15 +30,22 @@ from starlette.routing import Route
 KEY = os.environ["SECRET_KEY"].encode()
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
+# Like Hourline's, the authentication query confines the transaction to the team (row-level
+# security: `app.core.tenancy.scope_to_team`).
+SCOPE = "set_config('app.team_id', {team}::text, true), set_config('role', 'hourline_app', true)"
 SESSION_ROLE = (
-    "SELECT auth_session.id, team_membership.role FROM auth_session "
+    "SELECT auth_session.id, team_membership.role, "
+    + SCOPE.format(team="$1::UUID")
+    + " FROM auth_session "
     "LEFT OUTER JOIN team_membership ON team_membership.user_id = auth_session.user_id "
     "AND team_membership.team_id = $1::UUID WHERE auth_session.id = $2::UUID "
     "AND auth_session.user_id = $3::UUID AND auth_session.revoked_at IS NULL"
 )
 KEY_ROLE = (
     "SELECT api_key.id, api_key.team_id, api_key.created_by_id, api_key.role, "
-    "api_key.last_used_at, team_membership.role AS creator_role FROM api_key "
+    "api_key.last_used_at, team_membership.role AS creator_role, "
+    + SCOPE.format(team="api_key.team_id")
+    + " FROM api_key "
     "JOIN team_membership ON team_membership.team_id = api_key.team_id "
     "AND team_membership.user_id = api_key.created_by_id WHERE api_key.key_hash = $1::VARCHAR "
     "AND api_key.revoked_at IS NULL "

@@ -262,13 +262,13 @@ async def test_smtp_failure_keeps_the_invoice_queued_then_it_is_sent(
     assert invoice_mails(mailbox) == []
     # The job is still in the queue, deferred with a backoff.
     [job] = [j for j in await app.state.redis.queued_jobs() if j.function == "send_invoice"]
-    assert job.args == (inv["id"],)
+    assert job.args == (str(owner.team_id), inv["id"])
     assert job.score > time.time() * 1000 + 5_000
 
     # SMTP is back: the retry sends it.
     monkeypatch.setattr(settings, "smtp_url", working_smtp)
     ctx = {"db": app.state.db, "redis": app.state.redis, "settings": settings, "job_try": 2}
-    assert await send_invoice(ctx, inv["id"]) == "sent"
+    assert await send_invoice(ctx, str(owner.team_id), inv["id"]) == "sent"
 
     [message] = invoice_mails(mailbox)
     [attachment] = pdf_attachments(message)
@@ -291,7 +291,7 @@ async def test_send_job_gives_up_after_the_last_try_and_records_failure(
 
     ctx = {"db": app.state.db, "redis": app.state.redis, "settings": settings, "job_try": 6}
     with pytest.raises((aiosmtplib.SMTPException, OSError)):
-        await send_invoice(ctx, inv["id"])
+        await send_invoice(ctx, str(owner.team_id), inv["id"])
     failed = await get_invoice(client, owner, inv["id"])
     assert failed["send_status"] == "failed"
     assert failed["send_error"]

@@ -29,9 +29,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import Uuid, event, literal, select, text
 
 from app.core.permissions import Role
+from app.core.tenancy import scope_to_team
 from app.models import metadata
 from tests.factories import Actor, make_actor
 
@@ -378,10 +379,12 @@ def big_sorts(plan: dict[str, Any]) -> Iterator[str]:
         yield from big_sorts(child)
 
 
-async def _plans(app, s: Sent) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+async def _plans(app, s: Sent, team_id: uuid.UUID) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     """The statement's plan for its values, then its generic plan (PREPARE + EXECUTE
-    with plan_cache_mode forced generic: what a cached prepared statement may run)."""
+    with plan_cache_mode forced generic: what a cached prepared statement may run).
+    Planned as the requests ran it: confined to the team, under its row-level policies."""
     async with app.state.db.engine.connect() as conn:
+        await conn.execute(select(*scope_to_team(literal(team_id, Uuid))))
         custom = await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {s.sql}", s.params)
         plans = [_as_plan(custom.scalar_one())]
         if s.params:
@@ -420,7 +423,9 @@ async def test_every_list_reads_an_index_not_a_scan_of_a_team_table(app, client,
     unique = {(s.sql, repr(s.params)): s for s in sent}.values()
     found = []
     for s in unique:
-        for kind, plan in zip(("custom", "generic"), await _plans(app, s), strict=False):
+        for kind, plan in zip(
+            ("custom", "generic"), await _plans(app, s, seeded.owner.team_id), strict=False
+        ):
             for table in scans(plan):
                 if table in TEAM_TABLES and table not in SCANNED_ON_PURPOSE:
                     found.append(f"{s.request}: Seq Scan on {table} ({kind} plan)\n  {s.sql}")

@@ -6,9 +6,10 @@ membership in the path's team, or the API key joined to its creator's membership
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from arq.connections import ArqRedis
-from sqlalchemy import Uuid, bindparam, or_, select, update
+from sqlalchemy import Select, Uuid, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import AuthSession
@@ -17,7 +18,7 @@ from app.core.db import read_rows
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.permissions import Role, key_role
 from app.core.security import API_KEY_PREFIX, Secrets, api_key_checksum_ok
-from app.core.tenancy import in_team, same_team
+from app.core.tenancy import in_team, same_team, scope_to_team
 from app.teams.models import ApiKey, Membership
 
 # Writing last_used_at on every call would turn every read into a write.
@@ -38,13 +39,15 @@ _LIVE_SESSION = (
 )
 # The session (401 when none) and the user's role in the path's team (404 when null).
 # A session's user exists: the foreign key deletes sessions with their user.
+# The team look-ups also confine the rest of the transaction to the team they resolve
+# (`scope_to_team`): the request's later statements run under row-level security.
 _SESSION = select(AuthSession.id).where(*_LIVE_SESSION)
+_PATH_TEAM = bindparam("team_id", type_=Uuid)
 _SESSION_ROLE = (
-    select(AuthSession.id, Membership.role)
+    select(AuthSession.id, Membership.role, *scope_to_team(_PATH_TEAM))
     .outerjoin(
         Membership,
-        (Membership.user_id == AuthSession.user_id)
-        & in_team(Membership, bindparam("team_id", type_=Uuid)),
+        (Membership.user_id == AuthSession.user_id) & in_team(Membership, _PATH_TEAM),
     )
     .where(*_LIVE_SESSION)
 )
@@ -65,6 +68,7 @@ _KEY = (
         or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > bindparam("now")),
     )
 )
+_KEY_SCOPED = _KEY.add_columns(*scope_to_team(ApiKey.team_id))
 
 
 async def caller_for_token(
@@ -72,7 +76,7 @@ async def caller_for_token(
 ) -> Caller:
     """The caller a bearer token (access token or `hl_` API key) stands for, or 401."""
     if token.startswith(API_KEY_PREFIX):
-        caller, _ = await _api_key_caller(session, queue, secrets, token)
+        caller, _ = await _api_key_caller(session, queue, secrets, token, _KEY)
         return caller
     user_id, session_id = _claims(secrets, token)
     found = await session.scalar(_SESSION, {"session_id": session_id, "user_id": user_id})
@@ -86,7 +90,7 @@ async def team_context_for_token(
 ) -> TeamContext:
     """The caller and its role in `team_id`, in one query; another team is a 404."""
     if token.startswith(API_KEY_PREFIX):
-        caller, creator_role = await _api_key_caller(session, queue, secrets, token)
+        caller, creator_role = await _api_key_caller(session, queue, secrets, token, _KEY_SCOPED)
         return _key_context(caller, creator_role, team_id)
     user_id, session_id = _claims(secrets, token)
     rows = await read_rows(
@@ -125,13 +129,13 @@ def _session_ended() -> Unauthorized:
 
 
 async def _api_key_caller(
-    session: AsyncSession, queue: ArqRedis, secrets: Secrets, token: str
+    session: AsyncSession, queue: ArqRedis, secrets: Secrets, token: str, lookup: Select[Any]
 ) -> tuple[Caller, Role]:
     """The key's caller and its creator's current role in the key's team, or 401."""
     if not api_key_checksum_ok(token):
         raise Unauthorized("Malformed API key.", code="invalid_api_key")
     now = datetime.now(UTC)
-    rows = await read_rows(session, _KEY, {"key_hash": secrets.keyed_hash(token), "now": now})
+    rows = await read_rows(session, lookup, {"key_hash": secrets.keyed_hash(token), "now": now})
     row = rows[0] if rows else None
     if row is None:
         raise Unauthorized("Unknown, revoked or expired API key.", code="invalid_api_key")

@@ -38,6 +38,7 @@ from sqlalchemy.sql.base import Executable
 from app.core.errors import AppError
 from app.core.ids import new_id
 from app.core.jobs import send_deferred
+from app.core.tenancy import enter_team
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -187,10 +188,19 @@ async def flush_or_raise(session: AsyncSession, errors: dict[str, Exception]) ->
 
 
 @asynccontextmanager
-async def unit_of_work(db: Database, queue: Any) -> AsyncIterator[AsyncSession]:
-    """One transaction: commit on success, roll back on error, then send deferred jobs."""
+async def unit_of_work(
+    db: Database, queue: Any, *, team_id: uuid.UUID | None = None
+) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit on success, roll back on error, then send deferred jobs.
+
+    With `team_id` the transaction is confined to that team from its first statement
+    (row-level security, see `app.core.tenancy.enter_team`). A request's transaction is
+    confined by its authentication query instead, once the team is known.
+    """
     async with db.sessionmaker() as session:
         try:
+            if team_id is not None:
+                await enter_team(session, team_id)
             yield session
             await session.commit()
         except AppError as exc:

@@ -5,19 +5,47 @@ for reads, `in_team(Model, ctx)` as the condition of subqueries, joins, UPDATE a
 A row of another team is therefore indistinguishable from a missing row: a 404, never a
 403, so ids do not leak across teams. `tests/test_architecture.py` fails on a comparison
 with a `team_id` column anywhere else in `app/`.
+
+Behind these filters stands a second wall, PostgreSQL row-level security: a team-scoped
+transaction runs as the role `hourline_app` with `app.team_id` naming its team
+(`scope_to_team`, `enter_team`), and that role sees no other team's rows even through a
+statement that forgot its filter. `docs/security.md` lists the few cross-team paths.
 """
 
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, Text, Uuid, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, QueryableAttribute
 
 from app.core.context import TeamContext
 from app.core.errors import Forbidden, NotFound
 from app.core.permissions import Access, Permission
+
+# Created by the row-security migration; its policies read TEAM_SETTING.
+APP_ROLE = "hourline_app"
+TEAM_SETTING = "app.team_id"
+
+
+def scope_to_team(team_id: Any) -> tuple[ColumnElement[str], ColumnElement[str]]:
+    """Two columns that, selected, confine the rest of the transaction to one team.
+
+    `SET LOCAL app.team_id` and `SET LOCAL ROLE hourline_app` as expressions, so the
+    query that finds the team (the request's authentication query) scopes the transaction
+    in the same round trip. Both end with the transaction.
+    """
+    return (
+        func.set_config(TEAM_SETTING, cast(team_id, Text), True).label("scoped_team"),
+        func.set_config("role", APP_ROLE, True).label("scoped_role"),
+    )
+
+
+async def enter_team(session: AsyncSession, team_id: uuid.UUID) -> None:
+    """Confine the session's transaction to `team_id` (jobs, and paths that find their
+    team by a token): from here on, only that team's rows are visible or writable."""
+    await session.execute(select(*scope_to_team(literal(team_id, Uuid))))
 
 
 class HasTeam(Protocol):

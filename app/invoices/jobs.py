@@ -18,11 +18,12 @@ from app.invoices import runs, sending
 log = logging.getLogger(__name__)
 
 
-async def send_invoice(ctx: dict[str, Any], invoice_id: str) -> str:
+async def send_invoice(ctx: dict[str, Any], team_id: str, invoice_id: str) -> str:
     """arq job: render (or reuse) the PDF and email it; record success or failure."""
     db: Database = ctx["db"]
     settings: Settings = ctx["settings"]
-    async with unit_of_work(db, ctx["redis"]) as session:
+    team = uuid.UUID(team_id)
+    async with unit_of_work(db, ctx["redis"], team_id=team) as session:
         message = await sending.invoice_email(session, settings, uuid.UUID(invoice_id))
     if message is None:
         return "skipped"
@@ -30,7 +31,7 @@ async def send_invoice(ctx: dict[str, Any], invoice_id: str) -> str:
         await deliver(settings, message)
     except (aiosmtplib.SMTPException, OSError) as exc:
         retry = retry_later(ctx, exc)
-        async with unit_of_work(db, ctx["redis"]) as session:
+        async with unit_of_work(db, ctx["redis"], team_id=team) as session:
             await sending.record_send_failure(
                 session, uuid.UUID(invoice_id), exc, will_retry=retry is not None
             )
@@ -38,7 +39,7 @@ async def send_invoice(ctx: dict[str, Any], invoice_id: str) -> str:
             log.error("giving up on emailing invoice %s: %s", invoice_id, exc)
             raise
         raise retry from exc
-    async with unit_of_work(db, ctx["redis"]) as session:
+    async with unit_of_work(db, ctx["redis"], team_id=team) as session:
         await sending.record_sent(session, uuid.UUID(invoice_id))
     return "sent"
 
@@ -46,15 +47,16 @@ async def send_invoice(ctx: dict[str, Any], invoice_id: str) -> str:
 async def run_scheduled_invoices(ctx: dict[str, Any]) -> int:
     """arq cron job (hourly): generate every invoice whose schedule is due.
 
-    Each client is handled in its own transaction; the unique (client, period) run row
-    makes a rerun, a crash half-way or a second worker harmless.
+    Each client is handled in its own transaction, confined to its team; the unique
+    (client, period) run row makes a rerun, a crash half-way or a second worker harmless.
+    Finding the due clients is the one read across teams.
     """
     db: Database = ctx["db"]
     async with db.sessionmaker() as session:
         due = await runs.due_clients(session)
     generated = 0
-    for client_id in due:
-        async with unit_of_work(db, ctx["redis"]) as session:
+    for team_id, client_id in due:
+        async with unit_of_work(db, ctx["redis"], team_id=team_id) as session:
             generated += await runs.run_due_schedule(session, client_id, ctx["settings"])
     return generated
 
@@ -68,18 +70,19 @@ async def run_invoices(
 ) -> int:
     """arq job behind POST /invoice-runs: one run per client for the given period."""
     db: Database = ctx["db"]
+    team = uuid.UUID(team_id)
     start, end = date.fromisoformat(period_start), date.fromisoformat(period_end)
-    async with db.sessionmaker() as session:
+    async with unit_of_work(db, ctx["redis"], team_id=team) as session:
         ids = await runs.clients_to_run(
             session,
-            uuid.UUID(team_id),
+            team,
             start,
             end,
             [uuid.UUID(c) for c in client_ids or []] or None,
         )
     done = 0
     for client_id in ids:
-        async with unit_of_work(db, ctx["redis"]) as session:
+        async with unit_of_work(db, ctx["redis"], team_id=team) as session:
             done += await runs.run_client_period(
                 session, client_id, start, end, trigger="manual", settings=ctx["settings"]
             )

@@ -198,10 +198,13 @@ async def clients_to_run(
     return list((await session.execute(stmt.order_by(Client.id))).scalars())
 
 
-async def due_clients(session: AsyncSession) -> list[uuid.UUID]:
-    """Active clients whose invoice schedule is due on their team's today."""
+async def due_clients(session: AsyncSession) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """`(team_id, client_id)` of active clients whose schedule is due on their team's today.
+
+    A cross-team read (see docs/security.md); each client is then run in its own team.
+    """
     rows = await session.execute(
-        select(InvoiceSettings.client_id)
+        select(InvoiceSettings.team_id, InvoiceSettings.client_id)
         .join(Team, in_team(InvoiceSettings, Team.id))
         .join(
             Client,
@@ -214,7 +217,7 @@ async def due_clients(session: AsyncSession) -> list[uuid.UUID]:
             Client.status == ClientStatus.active,
         )
     )
-    return list(rows.scalars().all())
+    return [(row.team_id, row.client_id) for row in rows]
 
 
 async def start_run(

@@ -55,7 +55,7 @@ async def queue_send(session: AsyncSession, invoice: Invoice) -> None:
     invoice.send_status = SendStatus.queued
     invoice.send_error = None
     await session.flush()
-    defer(session, SEND_INVOICE_JOB, str(invoice.id))
+    defer(session, SEND_INVOICE_JOB, str(invoice.team_id), str(invoice.id))
 
 
 def _message(

@@ -17,7 +17,7 @@ from app.core.db import any_of
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_authorized, team_rows
+from app.core.tenancy import enter_team, get_authorized, team_rows
 from app.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from app.invoices.schemas import InvoiceOut, PublicInvoice, PublicLine
 from app.teams.service import team_by_id
@@ -140,6 +140,8 @@ async def invoice_by_pay_token(session: AsyncSession, token: str) -> Invoice:
     invoice = await session.scalar(select(Invoice).where(Invoice.pay_token == token))
     if invoice is None or invoice.status is InvoiceStatus.draft:
         raise NotFound("Invoice")
+    # The token named the team: the rest of the transaction is confined to it.
+    await enter_team(session, invoice.team_id)
     return invoice
 
 

@@ -9,6 +9,7 @@ from app.accounts import service as accounts_service
 from app.config import Settings
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.security import Secrets
+from app.core.tenancy import enter_team
 from app.teams.models import Invitation, Membership, Team
 from app.teams.schemas import AcceptedUser, AcceptIn, AcceptOut, TeamOut
 
@@ -32,6 +33,8 @@ async def accept_invitation(
         raise NotFound("Invitation")
     if invitation.expires_at <= datetime.now(UTC):
         raise Conflict("The invitation has expired; ask for a new one.", code="invitation_expired")
+    # The token named the team: the rest of the transaction is confined to it.
+    await enter_team(session, invitation.team_id)
     tokens = None
     user = await accounts_service.find_user_by_email(session, invitation.email)
     if user is None:
