@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from arq.connections import ArqRedis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,6 +22,7 @@ from app.core.db import Database, is_unavailable
 from app.core.errors import PROBLEM_JSON, AppError, problem
 from app.core.guards import InputGuardMiddleware
 from app.core.idempotency import IdempotencyMiddleware
+from app.core.jobs import queue_client
 from app.core.schemas import CODED_ERRORS
 from app.core.secret_key import resolve_secret_key
 from app.core.security import Secrets
@@ -201,11 +201,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.database_url
         else None
     )
-    app.state.redis = (
-        ArqRedis.from_url(settings.redis_url, socket_connect_timeout=5)
-        if settings.redis_url
-        else None
-    )
+    app.state.redis = queue_client(settings.redis_url) if settings.redis_url else None
     app.state.secrets = Secrets(settings, resolve_secret_key(settings))
 
     _install_error_handlers(app)

@@ -12,6 +12,7 @@ from arq.cron import cron
 from app.auth.jobs import touch_api_key
 from app.config import Settings, get_settings
 from app.core.db import Database
+from app.core.jobs import pack_job, unpack_job
 from app.core.mail import send_email
 from app.invoices.jobs import run_invoices, run_scheduled_invoices, send_invoice
 from app.payments.jobs import apply_webhook_event
@@ -55,6 +56,9 @@ def build_worker(
         redis_pool=redis,
         on_startup=make_startup(settings),
         on_shutdown=shutdown,
+        # msgpack, never pickle: a payload written to Redis must not run code here.
+        job_serializer=pack_job,
+        job_deserializer=unpack_job,
         burst=burst,
         handle_signals=not burst and kw.pop("handle_signals", True),
         max_tries=kw.pop("max_tries", 6),
