@@ -37,7 +37,7 @@ from sqlalchemy.sql.base import Executable
 
 from app.core.errors import AppError
 from app.core.ids import new_id
-from app.core.jobs import send_deferred
+from app.core.jobs import queue_ready, send_deferred
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -192,6 +192,7 @@ async def unit_of_work(db: Database, queue: Any) -> AsyncIterator[AsyncSession]:
     async with db.sessionmaker() as session:
         try:
             yield session
+            await queue_ready(session, queue)
             await session.commit()
         except AppError as exc:
             if exc.keep_changes:

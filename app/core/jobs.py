@@ -14,9 +14,26 @@ from typing import Any
 
 import msgpack
 from arq.connections import ArqRedis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import ServiceUnavailable
+
 log = logging.getLogger(__name__)
+
+# What a Redis that is down, restarting or hanging raises (`BusyLoadingError` included).
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+
+
+def redis_unavailable(what: str) -> ServiceUnavailable:
+    """503 `redis_unavailable`: `what` needs Redis, which cannot be reached."""
+    return ServiceUnavailable(
+        f"{what} needs Redis, which cannot be reached; try again shortly.",
+        code="redis_unavailable",
+        headers={"Retry-After": "1"},
+    )
+
 
 _KEY = "hourline_deferred_jobs"
 
@@ -78,9 +95,35 @@ def emit(session: AsyncSession, team_id: Any, event_type: str, data: dict[str, A
     )
 
 
+async def queue_ready(session: AsyncSession, queue: Any) -> None:
+    """Before a commit that deferred jobs: refuse (503 `redis_unavailable`, rolled back)
+    when Redis does not answer, rather than commit work whose jobs cannot be queued."""
+    if not session.info.get(_KEY):
+        return
+    try:
+        await queue.ping()
+    except REDIS_DOWN as exc:
+        log.warning("refusing a write whose jobs cannot be queued: %s", exc)
+        raise redis_unavailable("This change") from None
+
+
 async def send_deferred(session: AsyncSession, queue: Any) -> None:
+    """Enqueue the committed transaction's jobs and publish its events.
+
+    The data is committed, so a Redis that fails now (it answered the ping just before
+    the commit) does not fail the request: each lost job is logged, with its arguments,
+    at ERROR; a lost event is only a missed real-time notice.
+    """
     jobs: list[DeferredJob] = session.info.pop(_KEY, [])
     for job in jobs:
-        await queue.enqueue_job(job.function, *job.args, **job.options)
+        try:
+            await queue.enqueue_job(job.function, *job.args, **job.options)
+        except REDIS_DOWN as exc:
+            log.error(
+                "job lost after commit: %s%r %r (%s)", job.function, job.args, job.options, exc
+            )
     for channel, message in session.info.pop(_EVENTS, []):
-        await queue.publish(channel, message)
+        try:
+            await queue.publish(channel, message)
+        except REDIS_DOWN as exc:
+            log.warning("event not published on %s: %s", channel, exc)
