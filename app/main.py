@@ -207,7 +207,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Both are lazy (no connection until first use). Left unset, requests that need them
     # answer 503: `hourline serve` sets them, `create_app()` alone can still build the schema.
     app.state.db = (
-        Database(settings.database_url, pool_size=settings.db_pool_size)
+        Database(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            connect_timeout=settings.db_connect_timeout_seconds,
+        )
         if settings.database_url
         else None
     )

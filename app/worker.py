@@ -32,7 +32,11 @@ CRON_JOBS: list[Any] = [
 def make_startup(settings: Settings) -> Any:
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
-        ctx["db"] = Database(settings.database_url or "", pool_size=5)
+        ctx["db"] = Database(
+            settings.database_url or "",
+            pool_size=5,
+            connect_timeout=settings.db_connect_timeout_seconds,
+        )
 
     return startup
 

@@ -150,8 +150,12 @@ class Database:
     `database_unavailable` (`is_unavailable`); the next gets fresh connections.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10, **engine_kw: Any) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, connect_timeout: float = 5, **engine_kw: Any
+    ) -> None:
         engine_kw.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+        # Bounded: a server that hangs makes a 503 after `connect_timeout`, not a hang.
+        engine_kw.setdefault("connect_args", {}).setdefault("timeout", connect_timeout)
         self.engine: AsyncEngine = create_async_engine(
             async_url(url), pool_size=pool_size, **engine_kw
         )
