@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     run_worker: bool = False
 
     db_pool_size: int = Field(default=10, ge=1)
+    # How long opening a connection may take (a server that is down refuses at once; one
+    # that hangs or is unreachable would otherwise hold the request for asyncpg's 60 s).
+    db_connect_timeout_seconds: float = Field(default=5, gt=0)
     log_level: str = "INFO"
 
     stripe_secret_key: str | None = None

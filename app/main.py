@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from arq.connections import ArqRedis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,6 +22,7 @@ from app.core.db import Database, is_unavailable
 from app.core.errors import PROBLEM_JSON, AppError, problem
 from app.core.guards import InputGuardMiddleware
 from app.core.idempotency import IdempotencyMiddleware
+from app.core.jobs import REDIS_DOWN, queue_client
 from app.core.schemas import CODED_ERRORS
 from app.core.secret_key import resolve_secret_key
 from app.core.security import Secrets
@@ -125,10 +125,20 @@ def _allowed_methods(request: Request) -> str:
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    """503 `database_unavailable` when the database cannot be reached, else a logged 500."""
+    """503 `database_unavailable` / `redis_unavailable` when either cannot be reached,
+    else a logged 500."""
     request_id = getattr(request.state, "request_id", None)
     # Generic handlers run outside RequestIdMiddleware, so they set the header themselves.
     id_header = {"X-Request-ID": request_id} if request_id else {}
+    if isinstance(exc, REDIS_DOWN):
+        log.warning("redis unavailable (request_id=%s): %s", request_id, exc)
+        return _problem_response(
+            503,
+            "redis_unavailable",
+            "Redis cannot be reached; try again shortly.",
+            request_id=request_id,
+            headers={"Retry-After": "1", **id_header},
+        )
     if is_unavailable(exc):
         log.warning("database unavailable (request_id=%s): %s", request_id, exc)
         return _problem_response(
@@ -197,15 +207,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Both are lazy (no connection until first use). Left unset, requests that need them
     # answer 503: `hourline serve` sets them, `create_app()` alone can still build the schema.
     app.state.db = (
-        Database(settings.database_url, pool_size=settings.db_pool_size)
+        Database(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            connect_timeout=settings.db_connect_timeout_seconds,
+        )
         if settings.database_url
         else None
     )
-    app.state.redis = (
-        ArqRedis.from_url(settings.redis_url, socket_connect_timeout=5)
-        if settings.redis_url
-        else None
-    )
+    app.state.redis = queue_client(settings.redis_url) if settings.redis_url else None
     app.state.secrets = Secrets(settings, resolve_secret_key(settings))
 
     _install_error_handlers(app)

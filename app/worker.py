@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from arq import Worker
@@ -12,6 +13,7 @@ from arq.cron import cron
 from app.auth.jobs import touch_api_key
 from app.config import Settings, get_settings
 from app.core.db import Database
+from app.core.jobs import REDIS_DOWN, pack_job, unpack_job
 from app.core.mail import send_email
 from app.invoices.jobs import run_invoices, run_scheduled_invoices, send_invoice
 from app.payments.jobs import apply_webhook_event
@@ -31,7 +33,11 @@ CRON_JOBS: list[Any] = [
 def make_startup(settings: Settings) -> Any:
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
-        ctx["db"] = Database(settings.database_url or "", pool_size=5)
+        ctx["db"] = Database(
+            settings.database_url or "",
+            pool_size=5,
+            connect_timeout=settings.db_connect_timeout_seconds,
+        )
 
     return startup
 
@@ -55,6 +61,9 @@ def build_worker(
         redis_pool=redis,
         on_startup=make_startup(settings),
         on_shutdown=shutdown,
+        # msgpack, never pickle: a payload written to Redis must not run code here.
+        job_serializer=pack_job,
+        job_deserializer=unpack_job,
         burst=burst,
         handle_signals=not burst and kw.pop("handle_signals", True),
         max_tries=kw.pop("max_tries", 6),
@@ -63,21 +72,51 @@ def build_worker(
 
 
 class WorkerTask:
-    """An arq worker running as a task inside the API process (the embedded default)."""
+    """An arq worker running as a task inside the API process (the embedded default).
 
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-        self.task = asyncio.create_task(worker.async_run())
+    arq's worker stops when it loses Redis (`hourline worker` then exits, for its
+    supervisor to start it again). Inside the API nothing would, and jobs would wait for
+    a restart of the API: the task starts a new worker after a pause (1 s, doubling up to
+    30 s) until Redis answers again.
+    """
+
+    def __init__(self, build: Callable[[], Worker]) -> None:
+        self._build = build
+        self.worker = build()
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        pause = 1.0
+        while True:
+            try:
+                await self.worker.async_run()
+                return
+            except REDIS_DOWN as exc:
+                log.warning("the worker lost Redis (%s); starting it again in %.0f s", exc, pause)
+            await _discard(self.worker)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 30.0)
+            self.worker = self._build()
 
     async def stop(self) -> None:
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
-        await self.worker.close()
+        await _discard(self.worker)
+
+
+async def _discard(worker: Worker) -> None:
+    """Close a worker; without Redis, still release its database pool and connections."""
+    try:
+        await worker.close()
+    except REDIS_DOWN:
+        await shutdown(worker.ctx)
+        with contextlib.suppress(*REDIS_DOWN):
+            await worker.pool.aclose()
 
 
 async def start_worker_task(settings: Settings) -> WorkerTask:
-    return WorkerTask(build_worker(settings, handle_signals=False))
+    return WorkerTask(lambda: build_worker(settings, handle_signals=False))
 
 
 def run_worker() -> None:

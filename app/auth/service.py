@@ -4,6 +4,7 @@ A team request resolves caller, team and role in one query: the session joined t
 membership in the path's team, or the API key joined to its creator's membership.
 """
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,10 +17,13 @@ from app.accounts.models import AuthSession
 from app.core.context import Caller, TeamContext
 from app.core.db import read_rows
 from app.core.errors import Forbidden, NotFound, Unauthorized
+from app.core.jobs import REDIS_DOWN
 from app.core.permissions import Role, key_role
 from app.core.security import API_KEY_PREFIX, Secrets, api_key_checksum_ok
 from app.core.tenancy import in_team, same_team, scope_to_team
 from app.teams.models import ApiKey, Membership
+
+log = logging.getLogger(__name__)
 
 # Writing last_used_at on every call would turn every read into a write.
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -165,12 +169,17 @@ async def _note_api_key_use(
     if key_id in _NOTED and _NOTED[key_id] == stale:
         return
     replaces = stale.isoformat() if stale else "never"
-    await queue.enqueue_job(
-        TOUCH_API_KEY_JOB,
-        str(key_id),
-        now.isoformat(),
-        _job_id=f"{TOUCH_API_KEY_JOB}:{key_id}:{replaces}",
-    )
+    try:
+        await queue.enqueue_job(
+            TOUCH_API_KEY_JOB,
+            str(key_id),
+            now.isoformat(),
+            _job_id=f"{TOUCH_API_KEY_JOB}:{key_id}:{replaces}",
+        )
+    except REDIS_DOWN as exc:
+        # Redis is down: the call goes on; a use after Redis is back records the stamp.
+        log.warning("API key use not recorded: %s", exc)
+        return
     if len(_NOTED) >= _NOTED_MAX:
         _NOTED.clear()
     _NOTED[key_id] = stale

@@ -37,7 +37,7 @@ from sqlalchemy.sql.base import Executable
 
 from app.core.errors import AppError
 from app.core.ids import new_id
-from app.core.jobs import send_deferred
+from app.core.jobs import queue_ready, send_deferred
 from app.core.tenancy import enter_team
 
 NAMING_CONVENTION = {
@@ -151,8 +151,12 @@ class Database:
     `database_unavailable` (`is_unavailable`); the next gets fresh connections.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10, **engine_kw: Any) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, connect_timeout: float = 5, **engine_kw: Any
+    ) -> None:
         engine_kw.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+        # Bounded: a server that hangs makes a 503 after `connect_timeout`, not a hang.
+        engine_kw.setdefault("connect_args", {}).setdefault("timeout", connect_timeout)
         self.engine: AsyncEngine = create_async_engine(
             async_url(url), pool_size=pool_size, **engine_kw
         )
@@ -202,6 +206,7 @@ async def unit_of_work(
             if team_id is not None:
                 await enter_team(session, team_id)
             yield session
+            await queue_ready(session, queue)
             await session.commit()
         except AppError as exc:
             if exc.keep_changes:

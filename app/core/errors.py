@@ -111,7 +111,9 @@ def problem(
     return body
 
 
-async def send_problem(send: Send, status: int, code: str, detail: str) -> None:
+async def send_problem(
+    send: Send, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None
+) -> None:
     """Answer with a problem straight from an ASGI middleware (outside the handlers)."""
     body = json.dumps(problem(status, code, detail)).encode()
     await send(
@@ -121,6 +123,7 @@ async def send_problem(send: Send, status: int, code: str, detail: str) -> None:
             "headers": [
                 (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(body)).encode()),
+                *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
             ],
         }
     )

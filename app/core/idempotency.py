@@ -5,17 +5,24 @@ first response byte for byte (with `Idempotent-Replayed: true`); the same key wi
 another request is a 409 `idempotency_key_reused`; a retry while the first is still
 running is a 409 `idempotency_key_in_use`. 5xx responses are not kept, so a failed
 request may be retried with the same key. Records live in Redis with the TTL.
+
+Without Redis the promise cannot be kept: a request carrying a key is refused before it
+runs (503 `redis_unavailable`); requests without one are not affected.
 """
 
 import base64
 import json
+import logging
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import send_problem
+from app.core.jobs import REDIS_DOWN
 from app.core.security import fingerprint
+
+log = logging.getLogger(__name__)
 
 _PENDING_TTL = 120
 _MAX_KEY = 255
@@ -50,8 +57,20 @@ class IdempotencyMiddleware:
         )
 
         pending = json.dumps({"state": "pending", "fp": request_fp})
-        if not await redis.set(record_key, pending, nx=True, ex=_PENDING_TTL):
-            raw = await redis.get(record_key)
+        try:
+            reserved = await redis.set(record_key, pending, nx=True, ex=_PENDING_TTL)
+            raw = None if reserved else await redis.get(record_key)
+        except REDIS_DOWN as exc:
+            log.warning("idempotent request refused, Redis is down: %s", exc)
+            await send_problem(
+                send,
+                503,
+                "redis_unavailable",
+                "Idempotency-Key needs Redis, which cannot be reached; try again shortly.",
+                headers={"Retry-After": "1"},
+            )
+            return
+        if not reserved:
             record = json.loads(raw) if raw else {"state": "pending", "fp": request_fp}
             if record["fp"] != request_fp:
                 await send_problem(
@@ -87,10 +106,10 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture_send)
         except BaseException:
-            await redis.delete(record_key)
+            await _forget(redis, record_key)
             raise
         if captured["status"] >= 500:
-            await redis.delete(record_key)
+            await _forget(redis, record_key)
             return
         done = {
             "state": "done",
@@ -99,7 +118,20 @@ class IdempotencyMiddleware:
             "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in captured["headers"]],
             "body": base64.b64encode(captured["body"]).decode(),
         }
-        await redis.set(record_key, json.dumps(done), ex=state.settings.idempotency_ttl_seconds)
+        try:
+            await redis.set(record_key, json.dumps(done), ex=state.settings.idempotency_ttl_seconds)
+        except REDIS_DOWN as exc:
+            # The answer has been sent. The pending record expires after _PENDING_TTL;
+            # a retry until then is 409 `idempotency_key_in_use`, after that it runs again.
+            log.error("idempotent response not stored, Redis went down: %s", exc)
+
+
+async def _forget(redis: Any, record_key: str) -> None:
+    """Drop the reservation of a request that failed, so a retry may run it."""
+    try:
+        await redis.delete(record_key)
+    except REDIS_DOWN as exc:
+        log.warning("idempotency reservation left to expire: %s", exc)
 
 
 def _caller_of(headers: Headers, scope: Scope, secrets: Any) -> str:
