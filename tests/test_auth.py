@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import jwt
 import pytest
+import time_machine
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
@@ -536,3 +537,20 @@ async def test_concurrent_signups_with_one_email_create_one_account(client, app)
     # The losing request's team was rolled back with it.
     assert await _scalar(app, select(func.count()).select_from(Team)) == 1
     assert await _scalar(app, select(func.count()).select_from(Membership)) == 1
+
+
+async def test_a_verified_access_token_is_remembered_only_until_it_expires(app, client):
+    """Verified tokens are cached per process; the cache never outlives the token."""
+    actor = await make_actor(app)
+    me = await client.get("/v1/me", headers=actor.headers)
+    assert me.status_code == 200
+    secrets = app.state.secrets
+    assert actor.access_token in secrets._verified
+    ttl = app.state.settings.access_token_ttl_seconds
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=ttl + 5), tick=False):
+        r = await client.get("/v1/me", headers=actor.headers)
+    assert_problem(r, 401, "invalid_token")
+    assert actor.access_token not in secrets._verified
+    # A token differing in its signature is verified on its own, never found.
+    forged = actor.access_token[:-2] + ("AA" if not actor.access_token.endswith("AA") else "BB")
+    assert_problem(await client.get("/v1/me", headers=bearer(forged)), 401, "invalid_token")

@@ -17,7 +17,7 @@ from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, in_team, team_rows, team_select
 from app.projects.membership import member_project_ids
 from app.projects.models import Project
-from app.rates.service import shown_rate
+from app.rates.service import sees_rates
 from app.teams import service as teams_service
 
 
@@ -85,11 +85,12 @@ async def client_outs(
     members = await links_of(
         session, ClientMember, parent="client_id", parent_ids=[c.id for c in clients]
     )
+    rates = sees_rates(ctx, Access.ALL)
     return [
         ClientOut.of(
             c,
             member_ids=members[c.id],
-            hourly_rate_amount=shown_rate(ctx, c.hourly_rate_amount, reach=Access.ALL),
+            hourly_rate_amount=c.hourly_rate_amount if rates else None,
         )
         for c in clients
     ]

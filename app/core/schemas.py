@@ -144,9 +144,11 @@ class Schema(BaseModel):
     def of(cls, obj: object, **extra: Any) -> Self:
         """`obj` (an ORM object or a result row) as this schema, with `extra` fields added
         (derived values such as member ids, or a rate hidden from the caller's role)."""
-        mapping = getattr(obj, "_mapping", None)  # a result row: validating a dict is fastest
-        if mapping is not None:
-            return cls.model_validate({**mapping, **extra})
+        as_dict = getattr(obj, "_asdict", None)  # a result row: validating a dict is fastest
+        if as_dict is not None:
+            values = as_dict()
+            values.update(extra)
+            return cls.model_validate(values)
         return cls.model_validate(_With(obj, extra) if extra else obj)
 
 
