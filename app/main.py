@@ -23,6 +23,7 @@ from app.core.errors import PROBLEM_JSON, AppError, problem
 from app.core.guards import InputGuardMiddleware
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.jobs import REDIS_DOWN, queue_client
+from app.core.openapi import TAGS, install_openapi
 from app.core.schemas import CODED_ERRORS
 from app.core.secret_key import resolve_secret_key
 from app.core.security import Secrets
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="Clients, projects, time, invoices and payments for teams billing by the hour.",
         lifespan=lifespan,
+        openapi_tags=TAGS,
     )
     app.state.settings = settings
     # Both are lazy (no connection until first use). Left unset, requests that need them
@@ -230,4 +232,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     include_routes(app)
+    install_openapi(app)
     return app

@@ -6,7 +6,7 @@ from app import health
 from app.accounts import router as accounts
 from app.clients import router as clients
 from app.contacts import router as contacts
-from app.core.schemas import PROBLEM_RESPONSES
+from app.core.openapi import PROBLEM_RESPONSES, operation_id
 from app.invoices import router as invoices
 from app.payments import router as payments
 from app.projects import router as projects
@@ -29,10 +29,17 @@ ROUTERS = [
     rates.router,
     payments.router,
     payments.public_router,
+    payments.webhook_router,
 ]
 
 
 def include_routes(app: FastAPI) -> None:
-    """Mount every router of the API under /v1, with the problem responses they share."""
+    """Mount every router of the API under /v1, with the problem responses they share and
+    operationIds made from their tag and function name."""
     for router in ROUTERS:
-        app.include_router(router, prefix="/v1", responses=PROBLEM_RESPONSES)
+        app.include_router(
+            router,
+            prefix="/v1",
+            responses=PROBLEM_RESPONSES,
+            generate_unique_id_function=operation_id,
+        )

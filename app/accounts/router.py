@@ -52,7 +52,7 @@ async def logout(caller: CurrentCaller, session: DbSession) -> None:
     await service.logout(session, caller)
 
 
-@router.get("/me", response_model=MeOut, tags=["users"])
+@router.get("/me", response_model=MeOut)
 async def me(caller: CurrentCaller, session: DbSession) -> MeOut:
     """The calling user and its teams with its role in each."""
     return await service.me(session, caller)

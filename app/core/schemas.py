@@ -297,25 +297,3 @@ class Problem(BaseModel):
     code: str
     errors: list[ProblemError] | None = None
     request_id: str | None = None
-
-
-def _problem_response(description: str) -> dict[str, object]:
-    return {
-        "model": Problem,
-        "description": description,
-        "content": {"application/problem+json": {}},
-    }
-
-
-PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
-    400: _problem_response("Malformed request"),
-    401: _problem_response("Missing or invalid credentials"),
-    403: _problem_response("The caller's role forbids this"),
-    404: _problem_response("Unknown object, or another team's"),
-    409: _problem_response("State conflict"),
-    413: _problem_response("The body is over 1 MiB"),
-    415: _problem_response("The body is not JSON (`Content-Type: application/json`)"),
-    422: _problem_response("Validation failed"),
-    429: _problem_response("Rate limited"),
-    503: _problem_response("The database or another service the request needs is unavailable"),
-}

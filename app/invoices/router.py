@@ -132,9 +132,14 @@ async def void_invoice(
 @router.get(
     "/invoices/{invoice_id}/pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "The invoice as PDF"}},
+    responses={
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The invoice as PDF",
+        }
+    },
 )
-async def invoice_pdf_file(
+async def get_invoice_pdf(
     invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, settings: SettingsDep
 ) -> Response:
     """The invoice as a PDF (cached per invoice version)."""

@@ -15,7 +15,8 @@ from app.payments.providers import crypto
 from app.payments.schemas import CheckoutIn, CheckoutOut, PaymentIn, PaymentOut, RefundIn, RefundOut
 
 router = APIRouter(prefix="/teams/{team_id}", tags=["payments"])
-public_router = APIRouter(tags=["payments"])
+public_router = APIRouter(tags=["pay"])
+webhook_router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
 @router.post(
@@ -33,7 +34,7 @@ async def record_payment(
 
 
 @router.get("/invoices/{invoice_id}/payments", response_model=Page[PaymentOut])
-async def list_invoice_payments(
+async def list_payments_of_invoice(
     invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
 ) -> Page[PaymentOut]:
     """The invoice's payments, failed attempts included."""
@@ -74,21 +75,21 @@ async def checkout(
     return await checkouts.checkout_invoice(session, ctx, settings, invoice_id, data.provider)
 
 
-@public_router.get("/pay/{token}", response_model=PublicInvoice, tags=["pay"])
-async def public_invoice(token: str, session: DbSession, settings: SettingsDep) -> PublicInvoice:
+@public_router.get("/pay/{token}", response_model=PublicInvoice)
+async def get_invoice(token: str, session: DbSession, settings: SettingsDep) -> PublicInvoice:
     """The invoice behind a pay link and how it can be paid: no login, nothing else."""
     return await checkouts.public_invoice(session, settings, token)
 
 
-@public_router.post("/pay/{token}/checkout", response_model=CheckoutOut, tags=["pay"])
-async def public_checkout(
+@public_router.post("/pay/{token}/checkout", response_model=CheckoutOut)
+async def checkout_invoice(
     token: str, data: CheckoutIn, session: DbSession, settings: SettingsDep
 ) -> CheckoutOut:
     """Start paying an invoice from its pay link, without logging in."""
     return await checkouts.checkout_by_pay_token(session, settings, token, data.provider)
 
 
-@public_router.post("/webhooks/stripe", tags=["webhooks"])
+@webhook_router.post("/stripe")
 async def stripe_webhook(
     request: Request,
     session: DbSession,
@@ -99,7 +100,7 @@ async def stripe_webhook(
     return await webhooks.receive_stripe(session, settings, await request.body(), stripe_signature)
 
 
-@public_router.post("/webhooks/crypto", tags=["webhooks"])
+@webhook_router.post("/crypto")
 async def crypto_webhook(
     request: Request,
     session: DbSession,

@@ -1,0 +1,117 @@
+"""The OpenAPI description, made for generated clients.
+
+One home for what every operation shares: its operationId (`<tag>_<verb>`, from the
+route's tag and function name), the declared tags, the problem+json error responses and
+the security schemes. Routers only name their tag and their function.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.core.errors import PROBLEM_JSON
+from app.core.schemas import Problem
+
+# Each router names exactly one of these (`APIRouter(tags=[...])`).
+TAGS: list[dict[str, str]] = [
+    {"name": "service", "description": "Whether the API and the services it needs answer."},
+    {"name": "auth", "description": "Sign up, log in, refresh and log out; the current user."},
+    {"name": "teams", "description": "Teams, members and roles, invitations, API keys."},
+    {"name": "clients", "description": "Clients and the team members assigned to them."},
+    {"name": "contacts", "description": "Contacts, their activities and their portal access."},
+    {
+        "name": "projects",
+        "description": "Projects, boards and columns, tasks, members, viewers and figures.",
+    },
+    {"name": "time", "description": "Time entries, moves with their audit trail, the timer."},
+    {"name": "rates", "description": "Effective-dated bill and cost rates."},
+    {
+        "name": "invoices",
+        "description": "Invoice settings, drafts from time, finalizing, sending and PDFs, "
+        "exchange rates, scheduled invoice runs.",
+    },
+    {"name": "payments", "description": "Manual payments and refunds, provider checkout."},
+    {"name": "pay", "description": "An invoice's public pay link: no login."},
+    {"name": "webhooks", "description": "Signed callbacks from the payment providers."},
+]
+
+# Team endpoints take either kind of bearer token; the schemes tell clients which.
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "accessToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A user access token from `/v1/auth/login` or `/v1/auth/signup`.",
+    },
+    "apiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "hl_...",
+        "description": "An `hl_` API key, bound to one team and one role, sent as "
+        "`Authorization: Bearer hl_...`.",
+    },
+}
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    # Filed under `application/problem+json` by `finish_schema`.
+    return {"model": Problem, "description": description}
+
+
+# The errors any operation may answer (`include_routes` gives them to every router).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem("Malformed request"),
+    401: _problem("Missing or invalid credentials"),
+    403: _problem("The caller's role forbids this"),
+    404: _problem("Unknown object, or another team's"),
+    409: _problem("State conflict"),
+    413: _problem("The body is over 1 MiB"),
+    415: _problem("The body is not JSON (`Content-Type: application/json`)"),
+    422: _problem("Validation failed"),
+    429: _problem("Rate limited"),
+    500: _problem("An unexpected error, logged with its request id"),
+    503: _problem("The database or another service the request needs is unavailable"),
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """`<tag>_<verb>`: the route's function name without the tag's noun
+    (`list_clients` in `clients` -> `clients_list`, `finalize_invoice` -> `invoices_finalize`).
+    A test asserts they are unique and readable."""
+    (tag,) = route.tags
+    nouns = {tag, tag.removesuffix("s")}
+    return "_".join([tag, *(word for word in route.name.split("_") if word not in nouns)])
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve FastAPI's description of `app`, finished by `finish_schema` (built once)."""
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = finish_schema(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def finish_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Problem responses as `application/problem+json` (FastAPI files a response model under
+    the route's JSON media type), and either bearer scheme wherever a token is required."""
+    components = schema.setdefault("components", {})
+    bearer = set(components.get("securitySchemes", {}))
+    components["securitySchemes"] = {
+        name: dict(scheme) for name, scheme in SECURITY_SCHEMES.items()
+    }
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for response in operation["responses"].values():
+                content = response.get("content", {})
+                if content.get("application/json", {}).get("schema") == _PROBLEM_REF:
+                    response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+            if any(bearer & requirement.keys() for requirement in operation.get("security", [])):
+                operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
+    return schema
