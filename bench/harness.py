@@ -13,15 +13,16 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.accounts import service as accounts_service
@@ -105,6 +106,39 @@ async def new_team(app: Any, name: str) -> tuple[uuid.UUID, uuid.UUID, str]:
             session, app.state.secrets, app.state.settings, user.id
         )
     return team.id, user.id, tokens.access_token
+
+
+@dataclass
+class Statement:
+    sql: str
+    params: Any
+    many: bool
+
+
+async def capture(app: Any, call: Callable[[], Awaitable[httpx.Response]]) -> list[Statement]:
+    """The SQL statements (with their parameters) that one request sends."""
+    seen: list[Statement] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # type: ignore[no-untyped-def]
+        seen.append(Statement(statement, parameters, executemany))
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        r = await call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert r.status_code < 300, r.text
+    return seen
+
+
+async def replay(conn: asyncpg.Connection, statements: list[Statement]) -> None:
+    for s in statements:
+        # "insertmanyvalues" batches reach the hook flagged many with one flat row.
+        if s.many and s.params and isinstance(s.params[0], list | tuple):
+            await conn.executemany(s.sql, [tuple(p) for p in s.params])
+        else:
+            await conn.fetch(s.sql, *(s.params or ()))
 
 
 def start(name: str, argv: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:

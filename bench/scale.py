@@ -32,8 +32,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-from harness import bench_app, new_team, services  # bench/harness.py
-from sqlalchemy import event, text
+from harness import bench_app, capture, new_team, replay, services  # bench/harness.py
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.accounts import service as accounts_service
@@ -274,39 +274,6 @@ async def load_world(app: Any) -> World:
 
 
 # ---------------------------------------------------------------- measuring
-
-
-@dataclass
-class Statement:
-    sql: str
-    params: Any
-    many: bool
-
-
-async def capture(app: Any, call: Callable[[], Awaitable[httpx.Response]]) -> list[Statement]:
-    """The SQL statements (with their parameters) that one request sends."""
-    seen: list[Statement] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # type: ignore[no-untyped-def]
-        seen.append(Statement(statement, parameters, executemany))
-
-    engine = app.state.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        r = await call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert r.status_code < 300, r.text
-    return seen
-
-
-async def replay(conn: asyncpg.Connection, statements: list[Statement]) -> None:
-    for s in statements:
-        # "insertmanyvalues" batches reach the hook flagged many with one flat row.
-        if s.many and s.params and isinstance(s.params[0], list | tuple):
-            await conn.executemany(s.sql, [tuple(p) for p in s.params])
-        else:
-            await conn.fetch(s.sql, *(s.params or ()))
 
 
 def pct(values: list[float], q: float) -> float:
