@@ -17,14 +17,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INET, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import RecordModel, TeamScoped, team_fk
+from app.core.db import Base, RecordModel, TeamScoped, team_fk
 
 
 class TimeEntry(TeamScoped, RecordModel):
     """Time a user spent on a project; running while `ended_at` is null.
 
-    The database guarantees a user's entries never overlap (touching is fine) and that a
-    user has at most one running entry per team.
+    The database guarantees a user's entries never overlap (touching is fine: the rule
+    lives on `TimeEntrySpan`) and that a user has at most one running entry per team.
     """
 
     __tablename__ = "time_entry"
@@ -38,14 +38,6 @@ class TimeEntry(TeamScoped, RecordModel):
             "(invoice_id IS NULL) = (invoice_line_id IS NULL)", name="invoice_and_line"
         ),
         CheckConstraint("ended_at IS NULL OR ended_at > started_at", name="ends_after_start"),
-        # A null ended_at is an unbounded range: a running timer blocks later entries.
-        ExcludeConstraint(
-            ("team_id", "="),
-            ("user_id", "="),
-            (text("tstzrange(started_at, ended_at, '[)')"), "&&"),
-            name="ex_time_entry_no_overlap",
-            using="gist",
-        ),
         Index(
             "uq_time_entry_one_running",
             "team_id",
@@ -104,6 +96,37 @@ class TimeEntry(TeamScoped, RecordModel):
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+
+
+class TimeEntrySpan(Base):
+    """When each entry runs, kept for the no-overlap rule alone.
+
+    Written only by triggers on `time_entry` (migration d4f2a8c61b93): inserted entries
+    are copied, changes of `user_id`, `started_at` or `ended_at` follow, deletes cascade.
+    The GiST exclusion lives here, not on `time_entry`, so that updates of other columns
+    of an entry (invoicing stamps 10,000 at a time) neither rewrite nor re-check it. The
+    app never reads or writes this table; a violation surfaces on the statement that
+    wrote `time_entry`, under the constraint's name.
+    """
+
+    __tablename__ = "time_entry_span"
+    __table_args__ = (
+        team_fk("time_entry_id", "time_entry", ondelete="CASCADE"),
+        # A null ended_at is an unbounded range: a running timer blocks later entries.
+        ExcludeConstraint(
+            ("team_id", "="),
+            ("user_id", "="),
+            (text("tstzrange(started_at, ended_at, '[)')"), "&&"),
+            name="ex_time_entry_no_overlap",
+            using="gist",
+        ),
+    )
+
+    team_id: Mapped[uuid.UUID]
+    time_entry_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID]
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 class TimeEntryMove(TeamScoped, RecordModel):
