@@ -103,9 +103,9 @@ FROM bench_month;
 # before the tail are invoiced on their client's invoice of that month.
 _ENTRIES = """
 INSERT INTO time_entry (team_id, id, user_id, project_id, started_at, ended_at, billable,
-                        invoice_id, invoice_line_id, note, created_at, updated_at)
+                        invoice_id, note, created_at, updated_at)
 SELECT :team, {id}, e.user_id, e.project_id, e.started_at, e.started_at + interval '45 minutes',
-       e.billable, bm.invoice_id, bm.line_id, NULL,
+       e.billable, bm.invoice_id, NULL,
        e.started_at + interval '45 minutes',
        coalesce(bm.month + interval '1 month', e.started_at + interval '45 minutes')
 FROM (

@@ -33,10 +33,6 @@ class TimeEntry(TeamScoped, RecordModel):
         team_fk("project_id", "project"),
         team_fk("task_id", "task", ondelete="SET NULL (task_id)"),
         team_fk("invoice_id", "invoice"),
-        team_fk("invoice_line_id", "invoice_line"),
-        CheckConstraint(
-            "(invoice_id IS NULL) = (invoice_line_id IS NULL)", name="invoice_and_line"
-        ),
         CheckConstraint("ended_at IS NULL OR ended_at > started_at", name="ends_after_start"),
         Index(
             "uq_time_entry_one_running",
@@ -47,7 +43,14 @@ class TimeEntry(TeamScoped, RecordModel):
         ),
         Index("ix_time_entry_team_id_user_id_started_at", "team_id", "user_id", "started_at"),
         Index("ix_time_entry_team_id_project_id_started_at", "team_id", "project_id", "started_at"),
-        Index("ix_time_entry_team_id_invoice_id", "team_id", "invoice_id"),
+        # An invoice's entries (releasing them, the foreign key's check when an invoice
+        # is deleted). Partial: every query on it names an invoice.
+        Index(
+            "ix_time_entry_team_id_invoice_id_invoiced",
+            "team_id",
+            "invoice_id",
+            postgresql_where=text("invoice_id IS NOT NULL"),
+        ),
         Index("ix_time_entry_task_id", "task_id"),
         # The list's order (newest first, keyset (started_at, id)): unfiltered and
         # `from`/`to` read one page of it instead of sorting the team's entries.
@@ -67,14 +70,6 @@ class TimeEntry(TeamScoped, RecordModel):
             literal_column("id").desc(),
             postgresql_where=text("billable IS TRUE AND invoice_id IS NULL"),
         ),
-        # The foreign key to invoice_line: deleting a draft's lines checks it per line.
-        # Partial: most entries carry no line, and the check looks for a non-null one.
-        Index(
-            "ix_time_entry_team_id_invoice_line_id",
-            "team_id",
-            "invoice_line_id",
-            postgresql_where=text("invoice_line_id IS NOT NULL"),
-        ),
     )
 
     # Entries outlive a member's departure from the team: billing history stays intact.
@@ -90,9 +85,9 @@ class TimeEntry(TeamScoped, RecordModel):
     note: Mapped[str | None] = mapped_column(Text)
     billable: Mapped[bool] = mapped_column(Boolean)
     # Set by invoicing; an invoiced entry is frozen. One column, so an entry is on at
-    # most one (non-void: voiding clears it) invoice.
+    # most one (non-void: voiding clears it) invoice. Its line is the one of that invoice
+    # listing it in `invoice_line.time_entry_ids` (migration e81b5c07d2f4).
     invoice_id: Mapped[uuid.UUID | None]
-    invoice_line_id: Mapped[uuid.UUID | None]
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
