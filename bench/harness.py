@@ -89,6 +89,16 @@ def bench_app(database_url: str, redis_url: str, home: Path) -> Any:
     )
 
 
+@asynccontextmanager
+async def served(app: Any) -> AsyncIterator[Any]:
+    """The in-process app run as `hourline serve` runs it: inside its lifespan, which tunes
+    the garbage collector (start-up objects frozen, young collections every 10,000
+    allocations) and closes the pools at the end. Without it a request that reads 10,000
+    rows also pays for collections a served process does not make."""
+    async with app.router.lifespan_context(app):
+        yield app
+
+
 async def new_team(app: Any, name: str) -> tuple[uuid.UUID, uuid.UUID, str]:
     """A user owning a new team, logged in: (team id, user id, access token)."""
     async with unit_of_work(app.state.db, app.state.redis) as session:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
-from harness import bench_app, capture, new_team, replay, services  # bench/harness.py
+from harness import bench_app, capture, new_team, replay, served, services  # bench/harness.py
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -153,23 +153,21 @@ async def measure(app, pg_url: str, entries: int, repeat: int) -> tuple:  # type
 async def main(entries: int, repeat: int) -> None:
     async with services() as (db_url, redis_url, home):
         pg_url = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        app = bench_app(db_url, redis_url, home)
-        print(f"median of {repeat} (s); sql = the draft's statements replayed on asyncpg")
-        print(
-            f"{'entries':>8} {'lines':>6} {'stmts':>6} {'draft http':>11} {'draft sql':>10}"
-            f" {'http/sql':>9} {'delete http':>12}  goal: draft of 10,000 <= {GOAL_S:.0f} s"
-        )
-        for n in (100, entries):
-            lines, stmts, http_s, sql_s, delete_s = await measure(app, pg_url, n, repeat)
-            h, s = statistics.median(http_s), statistics.median(sql_s)
-            ok = ("ok" if h <= GOAL_S else "MISSED") if n == entries else ""
+        async with served(bench_app(db_url, redis_url, home)) as app:
+            print(f"median of {repeat} (s); sql = the draft's statements replayed on asyncpg")
             print(
-                f"{n:>8} {lines:>6} {stmts:>6} {h:>11.3f} {s:>10.3f} {h / s:>9.1f}"
-                f" {statistics.median(delete_s):>12.3f}  {ok}"
+                f"{'entries':>8} {'lines':>6} {'stmts':>6} {'draft http':>11} {'draft sql':>10}"
+                f" {'http/sql':>9} {'delete http':>12}  goal: draft of 10,000 <= {GOAL_S:.0f} s"
             )
-            print(f"{'':>8} runs: draft {' '.join(f'{x:.3f}' for x in http_s)}", flush=True)
-        await app.state.redis.aclose()
-        await app.state.db.dispose()
+            for n in (100, entries):
+                lines, stmts, http_s, sql_s, delete_s = await measure(app, pg_url, n, repeat)
+                h, s = statistics.median(http_s), statistics.median(sql_s)
+                ok = ("ok" if h <= GOAL_S else "MISSED") if n == entries else ""
+                print(
+                    f"{n:>8} {lines:>6} {stmts:>6} {h:>11.3f} {s:>10.3f} {h / s:>9.1f}"
+                    f" {statistics.median(delete_s):>12.3f}  {ok}"
+                )
+                print(f"{'':>8} runs: draft {' '.join(f'{x:.3f}' for x in http_s)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from harness import bench_app, capture, new_team, replay, services  # bench/harness.py
+from harness import bench_app, capture, new_team, replay, served, services  # bench/harness.py
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -405,13 +405,11 @@ def report(lists: list[tuple], drafts: list[tuple], entries: int, n: int, repeat
 async def main(entries: int, n: int, repeat: int, reuse: bool) -> None:
     async with services(wipe=not reuse) as (db_url, redis_url, home):
         pg_url = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        app = bench_app(db_url, redis_url, home)
-        world = await load_world(app) if reuse else await seed(app, entries)
-        lists = await measure_lists(app, world, pg_url, n)
-        drafts = await measure_draft(app, world, pg_url, repeat)
+        async with served(bench_app(db_url, redis_url, home)) as app:
+            world = await load_world(app) if reuse else await seed(app, entries)
+            lists = await measure_lists(app, world, pg_url, n)
+            drafts = await measure_draft(app, world, pg_url, repeat)
         report(lists, drafts, world.entries, n, repeat)
-        await app.state.redis.aclose()
-        await app.state.db.dispose()
 
 
 if __name__ == "__main__":
