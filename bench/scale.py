@@ -126,6 +126,14 @@ LEFT JOIN bench_month bm
       AND bm.month = date_trunc('month', e.started_at)
 """
 
+# Each past invoice's line lists the entries it bills, as a draft's lines do.
+_LINE_ENTRIES = """
+UPDATE invoice_line l SET time_entry_ids = billed.ids
+FROM (SELECT invoice_id, array_agg(id ORDER BY started_at, id) AS ids FROM time_entry
+      WHERE team_id = :team AND invoice_id IS NOT NULL GROUP BY invoice_id) AS billed
+WHERE l.team_id = :team AND l.invoice_id = billed.invoice_id
+"""
+
 
 async def seed(app: Any, entries: int) -> World:
     """The team, its clients and projects through the API; members, invoices and the
@@ -216,6 +224,7 @@ async def seed(app: Any, entries: int) -> World:
         for statement in _HISTORY.strip().split(";\n"):
             await conn.execute(text(statement), params)
         await conn.execute(text(sql), params)
+        await conn.execute(text(_LINE_ENTRIES), {"team": team_id})
     async with app.state.db.engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text("VACUUM ANALYZE"))

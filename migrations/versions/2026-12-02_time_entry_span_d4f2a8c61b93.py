@@ -16,7 +16,9 @@ unchanged; it is still checked by PostgreSQL in the writing statement.
 One transaction: the triggers are created first (from then on writes to time_entry wait
 for the migration), the existing entries are copied and the exclusion is built on the
 copy, and only then is time_entry's own constraint dropped and the new one renamed to
-its name. Reads of time_entry are blocked only for that last step.
+its name. Reads of time_entry are blocked only for that last step. At a million entries
+on a 2-core machine it took 102 s (mostly the exclusion's build and check on the copy),
+writes waiting all along: on a large installation, run it in a quiet hour.
 
 Revision ID: d4f2a8c61b93
 Revises: c3e5a7f19b42
