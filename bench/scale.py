@@ -32,8 +32,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-from harness import bench_app, new_team, services  # bench/harness.py
-from sqlalchemy import event, text
+from harness import bench_app, capture, new_team, replay, served, services  # bench/harness.py
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.accounts import service as accounts_service
@@ -103,9 +103,9 @@ FROM bench_month;
 # before the tail are invoiced on their client's invoice of that month.
 _ENTRIES = """
 INSERT INTO time_entry (team_id, id, user_id, project_id, started_at, ended_at, billable,
-                        invoice_id, invoice_line_id, note, created_at, updated_at)
+                        invoice_id, note, created_at, updated_at)
 SELECT :team, {id}, e.user_id, e.project_id, e.started_at, e.started_at + interval '45 minutes',
-       e.billable, bm.invoice_id, bm.line_id, NULL,
+       e.billable, bm.invoice_id, NULL,
        e.started_at + interval '45 minutes',
        coalesce(bm.month + interval '1 month', e.started_at + interval '45 minutes')
 FROM (
@@ -124,6 +124,14 @@ FROM (
 LEFT JOIN bench_month bm
        ON e.n < :tail AND e.billable AND bm.client_ord = e.client_ord
       AND bm.month = date_trunc('month', e.started_at)
+"""
+
+# Each past invoice's line lists the entries it bills, as a draft's lines do.
+_LINE_ENTRIES = """
+UPDATE invoice_line l SET time_entry_ids = billed.ids
+FROM (SELECT invoice_id, array_agg(id ORDER BY started_at, id) AS ids FROM time_entry
+      WHERE team_id = :team AND invoice_id IS NOT NULL GROUP BY invoice_id) AS billed
+WHERE l.team_id = :team AND l.invoice_id = billed.invoice_id
 """
 
 
@@ -216,6 +224,7 @@ async def seed(app: Any, entries: int) -> World:
         for statement in _HISTORY.strip().split(";\n"):
             await conn.execute(text(statement), params)
         await conn.execute(text(sql), params)
+        await conn.execute(text(_LINE_ENTRIES), {"team": team_id})
     async with app.state.db.engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text("VACUUM ANALYZE"))
@@ -274,39 +283,6 @@ async def load_world(app: Any) -> World:
 
 
 # ---------------------------------------------------------------- measuring
-
-
-@dataclass
-class Statement:
-    sql: str
-    params: Any
-    many: bool
-
-
-async def capture(app: Any, call: Callable[[], Awaitable[httpx.Response]]) -> list[Statement]:
-    """The SQL statements (with their parameters) that one request sends."""
-    seen: list[Statement] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # type: ignore[no-untyped-def]
-        seen.append(Statement(statement, parameters, executemany))
-
-    engine = app.state.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        r = await call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert r.status_code < 300, r.text
-    return seen
-
-
-async def replay(conn: asyncpg.Connection, statements: list[Statement]) -> None:
-    for s in statements:
-        # "insertmanyvalues" batches reach the hook flagged many with one flat row.
-        if s.many and s.params and isinstance(s.params[0], list | tuple):
-            await conn.executemany(s.sql, [tuple(p) for p in s.params])
-        else:
-            await conn.fetch(s.sql, *(s.params or ()))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -438,13 +414,11 @@ def report(lists: list[tuple], drafts: list[tuple], entries: int, n: int, repeat
 async def main(entries: int, n: int, repeat: int, reuse: bool) -> None:
     async with services(wipe=not reuse) as (db_url, redis_url, home):
         pg_url = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        app = bench_app(db_url, redis_url, home)
-        world = await load_world(app) if reuse else await seed(app, entries)
-        lists = await measure_lists(app, world, pg_url, n)
-        drafts = await measure_draft(app, world, pg_url, repeat)
+        async with served(bench_app(db_url, redis_url, home)) as app:
+            world = await load_world(app) if reuse else await seed(app, entries)
+            lists = await measure_lists(app, world, pg_url, n)
+            drafts = await measure_draft(app, world, pg_url, repeat)
         report(lists, drafts, world.entries, n, repeat)
-        await app.state.redis.aclose()
-        await app.state.db.dispose()
 
 
 if __name__ == "__main__":

@@ -140,11 +140,10 @@ SEED = [
     # Entry n: member n % MEMBERS, an hour per slot (never overlapping); a third of them
     # invoiced on invoice n % N, a third not billable.
     f"""INSERT INTO time_entry (team_id, id, user_id, project_id, started_at, ended_at,
-                                billable, invoice_id, invoice_line_id, updated_at)
+                                billable, invoice_id, updated_at)
         SELECT {_TEAM}, {_id("entry")}, {_id("user", "n % :members + 1")},
                {_id("project", "n % 200 + 1")}, s, s + interval '45 minutes', n % 3 <> 0,
                CASE WHEN n % 3 = 1 THEN {_id("invoice", "n % :n + 1")} END,
-               CASE WHEN n % 3 = 1 THEN {_id("line", "n % :n + 1")} END,
                now() - n * interval '1 second'
         FROM {_ROWS.format(count=":entries")},
              LATERAL (SELECT timestamptz '2026-01-01' - (n / :members) * interval '1 hour' AS s) x

@@ -412,6 +412,8 @@ async def test_update_and_delete_entries(client, app):
     r = await client.get(s.member.url(f"/time-entries/{e['id']}"), headers=s.member.headers)
     assert_problem(r, 404)
     assert await entry_count(app) == 0
+    # Its slot is free again.
+    await log(client, s.member, s.project_id, at(2, 9), at(2, 11))
 
 
 async def test_an_invoiced_entry_is_frozen(client, app):
@@ -448,6 +450,9 @@ async def test_an_invoiced_entry_is_frozen(client, app):
     assert parse(after["ended_at"]) == at(2, 10)
     r = await client.get(s.member.url(f"/time-entries/{e['id']}/history"), headers=s.member.headers)
     assert r.json()["data"] == []
+    # Still the member's time: nothing may overlap it.
+    r = await post_entry(client, s.member, s.project_id, at(2, 9, 30), at(2, 10, 30))
+    assert_problem(r, 409, "time_entry_overlap")
 
 
 # ------------------------------------------------------------------ figures

@@ -1,10 +1,11 @@
 """Invoice drafts: made from uninvoiced time and manual lines, edited, and deleted.
 
 Billing once: a draft takes its entries with `SELECT ... FOR UPDATE` on rows that are
-still uninvoiced, then stamps them with the invoice and line in the same transaction. A
+still uninvoiced, then stamps them with the invoice in the same transaction. A
 concurrent draft for the same time waits on those row locks, re-checks `invoice_id IS
 NULL` when they are released, and finds nothing left. `time_entry.invoice_id` is a
 single column, so an entry is on at most one invoice; voiding or deleting clears it.
+Which line bills an entry is the line of that invoice listing it (`time_entry_ids`).
 """
 
 import uuid
@@ -20,6 +21,7 @@ from app.clients.models import Client
 from app.config import Settings
 from app.core.clock import local_date, period_bounds, today_in
 from app.core.context import TeamContext
+from app.core.db import any_of
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.ids import new_id
 from app.core.permissions import Permission
@@ -256,9 +258,12 @@ def _apply_totals(invoice: Invoice, lines: list[InvoiceLine]) -> None:
     invoice.total_amount = result.total_amount
 
 
-# One UPDATE per line, its entries found by primary key (`id = ANY(...)`). A single
-# UPDATE ... FROM unnest(entry, line) pairs was planned as a hash join over the team's
-# entries: a scan of all of them, a million in a long history.
+# One UPDATE for all the draft's entries, found by primary key (`id = ANY(...)`): an
+# index probe per entry at any history length (a join with unnest() of the ids was planned
+# as a hash join over the team's entries). Only `invoice_id` and `updated_at` change: an
+# entry's line is the one listing it, and the no-overlap rule's index is on
+# `time_entry_span`, which this update does not reach (see the migrations d4f2a8c61b93
+# and e81b5c07d2f4). The entries are locked, so every one of them is still uninvoiced.
 _STAMP = (
     update(TimeEntry.__table__)
     .where(
@@ -266,38 +271,27 @@ _STAMP = (
         TimeEntry.id == any_(bindparam("b_entries", type_=ARRAY(Uuid))),
         TimeEntry.invoice_id.is_(None),
     )
-    .values(
-        invoice_id=bindparam("b_invoice"),
-        invoice_line_id=bindparam("b_line"),
-        updated_at=func.now(),
-    )
+    .values(invoice_id=bindparam("b_invoice"), updated_at=func.now())
 )
 
 
 async def _stamp_entries(session: AsyncSession, invoice: Invoice, lines: list[InvoiceLine]) -> None:
-    """Point every billed entry at its invoice and line: the lines' UPDATEs in one batch."""
-    batch = [
-        {
-            "b_team": invoice.team_id,
-            "b_invoice": invoice.id,
-            "b_line": line.id,
-            "b_entries": line.time_entry_ids,
-        }
-        for line in lines
-        if line.time_entry_ids
-    ]
-    if batch:
-        await session.execute(_STAMP, batch)
+    """Point every billed entry at its invoice, in one statement."""
+    entries = [entry_id for line in lines for entry_id in line.time_entry_ids]
+    if entries:
+        await session.execute(
+            _STAMP, {"b_team": invoice.team_id, "b_invoice": invoice.id, "b_entries": entries}
+        )
 
 
 async def release_entries(
-    session: AsyncSession, invoice: Invoice, line_ids: list[uuid.UUID] | None = None
+    session: AsyncSession, invoice: Invoice, lines: list[InvoiceLine] | None = None
 ) -> None:
-    """Make the invoice's entries (or those of `line_ids`) billable again."""
+    """Make the invoice's entries (or those of `lines`) billable again."""
     stmt = update(TimeEntry).where(in_team(TimeEntry, invoice), TimeEntry.invoice_id == invoice.id)
-    if line_ids is not None:
-        stmt = stmt.where(TimeEntry.invoice_line_id.in_(line_ids))
-    await session.execute(stmt.values(invoice_id=None, invoice_line_id=None, updated_at=func.now()))
+    if lines is not None:
+        stmt = stmt.where(any_of(TimeEntry.id, [i for line in lines for i in line.time_entry_ids]))
+    await session.execute(stmt.values(invoice_id=None, updated_at=func.now()))
 
 
 async def _names(
@@ -396,7 +390,7 @@ async def delete_line(
     line = next((x for x in lines if x.id == line_id), None)
     if line is None:
         raise NotFound("Invoice line")
-    await release_entries(session, invoice, [line.id])
+    await release_entries(session, invoice, [line])
     await session.delete(line)
     lines.remove(line)
     for i, x in enumerate(lines):

@@ -17,14 +17,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INET, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import RecordModel, TeamScoped, team_fk
+from app.core.db import Base, RecordModel, TeamScoped, team_fk
 
 
 class TimeEntry(TeamScoped, RecordModel):
     """Time a user spent on a project; running while `ended_at` is null.
 
-    The database guarantees a user's entries never overlap (touching is fine) and that a
-    user has at most one running entry per team.
+    The database guarantees a user's entries never overlap (touching is fine: the rule
+    lives on `TimeEntrySpan`) and that a user has at most one running entry per team.
     """
 
     __tablename__ = "time_entry"
@@ -33,19 +33,7 @@ class TimeEntry(TeamScoped, RecordModel):
         team_fk("project_id", "project"),
         team_fk("task_id", "task", ondelete="SET NULL (task_id)"),
         team_fk("invoice_id", "invoice"),
-        team_fk("invoice_line_id", "invoice_line"),
-        CheckConstraint(
-            "(invoice_id IS NULL) = (invoice_line_id IS NULL)", name="invoice_and_line"
-        ),
         CheckConstraint("ended_at IS NULL OR ended_at > started_at", name="ends_after_start"),
-        # A null ended_at is an unbounded range: a running timer blocks later entries.
-        ExcludeConstraint(
-            ("team_id", "="),
-            ("user_id", "="),
-            (text("tstzrange(started_at, ended_at, '[)')"), "&&"),
-            name="ex_time_entry_no_overlap",
-            using="gist",
-        ),
         Index(
             "uq_time_entry_one_running",
             "team_id",
@@ -55,7 +43,14 @@ class TimeEntry(TeamScoped, RecordModel):
         ),
         Index("ix_time_entry_team_id_user_id_started_at", "team_id", "user_id", "started_at"),
         Index("ix_time_entry_team_id_project_id_started_at", "team_id", "project_id", "started_at"),
-        Index("ix_time_entry_team_id_invoice_id", "team_id", "invoice_id"),
+        # An invoice's entries (releasing them, the foreign key's check when an invoice
+        # is deleted). Partial: every query on it names an invoice.
+        Index(
+            "ix_time_entry_team_id_invoice_id_invoiced",
+            "team_id",
+            "invoice_id",
+            postgresql_where=text("invoice_id IS NOT NULL"),
+        ),
         Index("ix_time_entry_task_id", "task_id"),
         # The list's order (newest first, keyset (started_at, id)): unfiltered and
         # `from`/`to` read one page of it instead of sorting the team's entries.
@@ -75,14 +70,6 @@ class TimeEntry(TeamScoped, RecordModel):
             literal_column("id").desc(),
             postgresql_where=text("billable IS TRUE AND invoice_id IS NULL"),
         ),
-        # The foreign key to invoice_line: deleting a draft's lines checks it per line.
-        # Partial: most entries carry no line, and the check looks for a non-null one.
-        Index(
-            "ix_time_entry_team_id_invoice_line_id",
-            "team_id",
-            "invoice_line_id",
-            postgresql_where=text("invoice_line_id IS NOT NULL"),
-        ),
     )
 
     # Entries outlive a member's departure from the team: billing history stays intact.
@@ -98,12 +85,43 @@ class TimeEntry(TeamScoped, RecordModel):
     note: Mapped[str | None] = mapped_column(Text)
     billable: Mapped[bool] = mapped_column(Boolean)
     # Set by invoicing; an invoiced entry is frozen. One column, so an entry is on at
-    # most one (non-void: voiding clears it) invoice.
+    # most one (non-void: voiding clears it) invoice. Its line is the one of that invoice
+    # listing it in `invoice_line.time_entry_ids` (migration e81b5c07d2f4).
     invoice_id: Mapped[uuid.UUID | None]
-    invoice_line_id: Mapped[uuid.UUID | None]
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+
+
+class TimeEntrySpan(Base):
+    """When each entry runs, kept for the no-overlap rule alone.
+
+    Written only by triggers on `time_entry` (migration d4f2a8c61b93): inserted entries
+    are copied, changes of `user_id`, `started_at` or `ended_at` follow, deletes cascade.
+    The GiST exclusion lives here, not on `time_entry`, so that updates of other columns
+    of an entry (invoicing stamps 10,000 at a time) neither rewrite nor re-check it. The
+    app never reads or writes this table; a violation surfaces on the statement that
+    wrote `time_entry`, under the constraint's name.
+    """
+
+    __tablename__ = "time_entry_span"
+    __table_args__ = (
+        team_fk("time_entry_id", "time_entry", ondelete="CASCADE"),
+        # A null ended_at is an unbounded range: a running timer blocks later entries.
+        ExcludeConstraint(
+            ("team_id", "="),
+            ("user_id", "="),
+            (text("tstzrange(started_at, ended_at, '[)')"), "&&"),
+            name="ex_time_entry_no_overlap",
+            using="gist",
+        ),
+    )
+
+    team_id: Mapped[uuid.UUID]
+    time_entry_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID]
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 class TimeEntryMove(TeamScoped, RecordModel):

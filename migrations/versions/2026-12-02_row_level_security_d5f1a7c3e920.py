@@ -18,7 +18,7 @@ team rows at all.
   left in place on downgrade (other databases of the cluster may use it).
 
 Revision ID: d5f1a7c3e920
-Revises: c3e5a7f19b42
+Revises: e81b5c07d2f4
 Create Date: 2026-12-02 01:00:00.000000+00:00
 """
 
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = 'd5f1a7c3e920'
-down_revision: str | None = 'c3e5a7f19b42'
+down_revision: str | None = 'e81b5c07d2f4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

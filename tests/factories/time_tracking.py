@@ -64,11 +64,12 @@ _MARK_INVOICED = text(
         RETURNING team_id, id
     ), line AS (
         INSERT INTO invoice_line (team_id, id, invoice_id, position, kind, description,
-                                  unit_amount, amount, tax_rate_bps, tax_amount)
-        SELECT team_id, gen_random_uuid(), id, 0, 'time', 'test', 0, 0, 0, 0 FROM inv
+                                  unit_amount, amount, tax_rate_bps, tax_amount, time_entry_ids)
+        SELECT team_id, gen_random_uuid(), id, 0, 'time', 'test', 0, 0, 0, 0, ARRAY[:id]
+        FROM inv
         RETURNING id, invoice_id
     )
-    UPDATE time_entry SET invoice_id = line.invoice_id, invoice_line_id = line.id
+    UPDATE time_entry SET invoice_id = line.invoice_id
     FROM line WHERE time_entry.id = :id
     """
 )
@@ -78,8 +79,8 @@ async def mark_invoiced(app, entry_id: str) -> None:
     """Put an entry on an invoice directly in the database (there is no invoicing API yet).
 
     The brief's `UPDATE time_entry SET invoice_id = gen_random_uuid()` no longer passes the
-    invoicing migration's foreign keys and `ck_time_entry_invoice_and_line`, so this makes a
-    bare draft invoice and line for the entry's client and points the entry at them.
+    invoicing migration's foreign key, so this makes a bare draft invoice for the entry's
+    client with a line listing the entry, and points the entry at the invoice.
     """
     async with app.state.db.engine.begin() as conn:
         result = await conn.execute(_MARK_INVOICED, {"id": uuid.UUID(entry_id)})
