@@ -55,7 +55,9 @@ async def test_scheduled_run_makes_one_invoice_per_period_and_sends_it(
     start, end = due - timedelta(days=7), due - timedelta(days=1)
     inside = await add_entry(client, owner, pid, on(due - timedelta(days=5)), 3600)
     last_day = await add_entry(client, owner, pid, on(end, 22), 1800)
+    # Uninvoiced time from before the period (logged late) is billed with it.
     before = await add_entry(client, owner, pid, on(start - timedelta(days=1)), 3600)
+    after = await add_entry(client, owner, pid, on(due), 3600)
     await put_invoice_settings(
         client, owner, cid, schedule="weekly", next_run_on=due.isoformat(), auto_send=True
     )
@@ -76,9 +78,9 @@ async def test_scheduled_run_makes_one_invoice_per_period_and_sends_it(
     assert (inv["period_start"], inv["period_end"]) == (start.isoformat(), end.isoformat())
     assert inv["run_id"] is not None
     [line] = inv["lines"]
-    assert set(line["time_entry_ids"]) == {inside["id"], last_day["id"]}
-    assert inv["total_amount"] == 18000  # 1.5 h at 120.00
-    assert await entry_invoice_id(client, owner, before["id"]) is None
+    assert set(line["time_entry_ids"]) == {before["id"], inside["id"], last_day["id"]}
+    assert inv["total_amount"] == 30000  # 2.5 h at 120.00
+    assert await entry_invoice_id(client, owner, after["id"]) is None
 
     r = await client.get(owner.url(f"/clients/{cid}/invoice-settings"), headers=owner.headers)
     assert r.json()["next_run_on"] == (due + timedelta(days=7)).isoformat()
@@ -101,7 +103,8 @@ async def test_scheduled_run_makes_one_invoice_per_period_and_sends_it(
     assert sent["sent_at"] is not None
 
     # The same due period again (say, the schedule was reset), with time logged late into
-    # it: that period's run already happened, so no second invoice.
+    # it: that period's run already happened, so no second invoice (the next period's run
+    # bills that time).
     late = await add_entry(client, owner, pid, on(start, 14), 1800)
     await put_invoice_settings(
         client, owner, cid, schedule="weekly", next_run_on=due.isoformat(), auto_send=True

@@ -102,6 +102,8 @@ async def build_draft(
         except PydanticCustomError as exc:
             raise Unprocessable(exc.message(), code=exc.type) from None
     since, until = period_bounds(team.timezone, data.period_start, period_end)
+    if data.include_earlier:
+        since = None  # late time logged into an earlier period is billed now
     projects_of_client = select(Project.id).where(
         in_team(Project, team.id), Project.client_id == client.id
     )

@@ -118,7 +118,14 @@ async def run_client_period(
                 team,
                 client,
                 inv_settings,
-                InvoiceIn(client_id=client.id, period_start=period_start, period_end=period_end),
+                # Everything uninvoiced up to the period's end: time logged late into an
+                # earlier period (whose run already happened) is billed now.
+                InvoiceIn(
+                    client_id=client.id,
+                    period_start=period_start,
+                    period_end=period_end,
+                    include_earlier=True,
+                ),
                 created_by_id=None,
                 run_id=run.id,
             )

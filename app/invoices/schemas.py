@@ -67,6 +67,11 @@ class InvoiceIn(PeriodSchema):
     allow_missing_rates: bool = Field(
         default=False, description="Bill entries without a rate at 0 instead of refusing"
     )
+    include_earlier: bool = Field(
+        default=False,
+        description="Also bill uninvoiced time from before `period_start` (the invoice keeps "
+        "its period; lines are dated by their entries)",
+    )
 
 
 class InvoicePatch(PatchSchema):
