@@ -244,3 +244,6 @@ class InvoiceRun(TeamScoped, RecordModel):
     status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "invoice_run_status"))
     invoice_id: Mapped[uuid.UUID | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # Failing since (first failure of the current streak); when the managers were told.
+    failed_since: Mapped[datetime | None]
+    failure_notified_at: Mapped[datetime | None]

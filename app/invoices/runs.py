@@ -7,7 +7,7 @@ A run is due by the client's schedule (the hourly cron job) or requested for a p
 
 import calendar
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Date, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -21,6 +21,7 @@ from app.core.context import TeamContext
 from app.core.errors import AppError, Unprocessable
 from app.core.ids import new_id
 from app.core.jobs import defer
+from app.core.mail import queue_email
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import in_team, same_team, team_rows
@@ -37,12 +38,14 @@ from app.invoices.schemas import InvoiceIn, InvoiceRunAccepted, InvoiceRunIn, In
 from app.invoices.sending import billing_recipients, queue_send
 from app.projects.models import Project
 from app.teams.models import Team
-from app.teams.service import team_by_id
+from app.teams.service import emails_of_members_with, team_by_id
 from app.time_tracking.models import TimeEntry
 
 RUN_INVOICES_JOB = "run_invoices"
 # How many overdue periods one cron tick catches up per client.
 _CATCH_UP = 12
+# How long a run may keep failing before the team's invoicing managers are emailed.
+FAILURE_NOTICE_AFTER = timedelta(hours=24)
 
 
 def add_months(day: date, months: int) -> date:
@@ -72,16 +75,17 @@ async def run_client_period(
     trigger: str,
     settings: Settings,
     auto_send: bool | None = None,
-) -> int:
+) -> RunStatus | None:
     """Generate the client's invoice for the period unless that run already happened.
 
-    Returns 1 when an invoice was made. A period with nothing to bill is recorded as an
-    empty run; a rule that stops the invoice (missing rates, missing exchange rate) is
-    recorded as a failed run with its reason.
+    Returns the run's status, None when it had already made its invoice. A period with
+    nothing to bill is recorded as an empty run; a rule that stops the invoice (missing
+    rates, missing exchange rate) is recorded as a failed run with its reason, and the
+    team's invoicing managers are emailed once it has failed for a day.
     """
     client = await session.get(Client, client_id)
     if client is None:
-        return 0
+        return None
     stmt = insert(InvoiceRun).values(
         id=new_id(),
         team_id=client.team_id,
@@ -106,7 +110,7 @@ async def run_client_period(
         ).returning(InvoiceRun.id)
     )
     if claimed is None:
-        return 0
+        return None
     run = await session.get(InvoiceRun, claimed, populate_existing=True)
     assert run is not None
     team = await team_by_id(session, client.team_id)
@@ -141,16 +145,48 @@ async def run_client_period(
         else:
             run.status = RunStatus.failed
             run.error = f"{exc.code}: {exc.detail}"[:1000]
-        await session.flush()
-        return 0
-    run.status = RunStatus.done
-    run.invoice_id = invoice.id
+    else:
+        run.status = RunStatus.done
+        run.invoice_id = invoice.id
+    if run.status is RunStatus.failed:
+        await _note_failure(session, client, run)
+    else:
+        run.failed_since = run.failure_notified_at = None
     await session.flush()
-    return 1
+    return run.status
+
+
+async def _note_failure(session: AsyncSession, client: Client, run: InvoiceRun) -> None:
+    """Start or continue the run's failure streak; after a day of it, email the team's
+    invoicing managers (those who may finalize invoices) once, with the reason."""
+    now = datetime.now(UTC)
+    if run.failed_since is None:
+        run.failed_since = now
+    if run.failure_notified_at is not None or now - run.failed_since < FAILURE_NOTICE_AFTER:
+        return
+    run.failure_notified_at = now
+    recipients = await emails_of_members_with(session, client.team_id, Permission.INVOICES_WRITE)
+    if not recipients:
+        return
+    since = run.failed_since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    queue_email(
+        session,
+        to=recipients,
+        subject=f"Invoice run for {client.name} is failing",
+        text=(
+            f"The invoice run of {client.name} for {run.period_start.isoformat()} to "
+            f"{run.period_end.isoformat()} has failed since {since}; it is retried every "
+            f"hour.\n\nReason: {run.error}\n\nOnce the cause is fixed, the next hourly run "
+            "makes the invoice."
+        ),
+    )
 
 
 async def run_due_schedule(session: AsyncSession, client_id: uuid.UUID, settings: Settings) -> int:
-    """Run every due period of one client's schedule and move `next_run_on` forward."""
+    """Run every due period of one client's schedule and move `next_run_on` forward.
+
+    A failed period stays due (`next_run_on` is not moved): the next hourly tick retries
+    it, and later periods wait for it."""
     inv_settings = (
         await session.execute(
             select(InvoiceSettings)
@@ -167,9 +203,12 @@ async def run_due_schedule(session: AsyncSession, client_id: uuid.UUID, settings
         if inv_settings.schedule is InvoiceSchedule.none or inv_settings.next_run_on > today:
             break
         start, end, following = schedule_period(inv_settings.schedule, inv_settings.next_run_on)
-        made += await run_client_period(
+        status = await run_client_period(
             session, client_id, start, end, trigger="schedule", settings=settings
         )
+        if status is RunStatus.failed:
+            break
+        made += status is RunStatus.done
         inv_settings.next_run_on = following
     await session.flush()
     return made

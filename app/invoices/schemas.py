@@ -177,6 +177,7 @@ class InvoiceRunOut(Timestamps):
     status: RunStatus
     invoice_id: uuid.UUID | None
     error: str | None
+    failed_since: datetime | None
 
 
 class InvoiceRunAccepted(Schema):
