@@ -43,6 +43,7 @@ class InvoiceSettings(TimestampMixin, Base):
         CheckConstraint("tax_rate_bps BETWEEN 0 AND 10000", name="tax_rate_bps"),
         CheckConstraint("rounding_seconds BETWEEN 0 AND 86400", name="rounding_seconds"),
         CheckConstraint(PAYMENT_METHODS_CHECK, name="payment_methods"),
+        CheckConstraint("anchor_day BETWEEN 1 AND 31", name="anchor_day"),
     )
 
     team_id: Mapped[uuid.UUID]
@@ -60,6 +61,8 @@ class InvoiceSettings(TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     notes: Mapped[str | None] = mapped_column(Text)
     next_run_on: Mapped[date | None]
+    # Monthly schedules: the day of the month runs keep (31: Feb 28, then Mar 31).
+    anchor_day: Mapped[int | None] = mapped_column(Integer)
 
 
 class InvoiceStatus(StrEnum):

@@ -5,7 +5,6 @@ A run is due by the client's schedule (the hourly cron job) or requested for a p
 (`start_run`, behind POST /invoice-runs); `app.invoices.jobs` carries both out.
 """
 
-import calendar
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -34,6 +33,7 @@ from app.invoices.models import (
     InvoiceSettings,
     RunStatus,
 )
+from app.invoices.schedules import schedule_period
 from app.invoices.schemas import InvoiceIn, InvoiceRunAccepted, InvoiceRunIn, InvoiceRunOut
 from app.invoices.sending import billing_recipients, queue_send
 from app.projects.models import Project
@@ -46,24 +46,6 @@ RUN_INVOICES_JOB = "run_invoices"
 _CATCH_UP = 12
 # How long a run may keep failing before the team's invoicing managers are emailed.
 FAILURE_NOTICE_AFTER = timedelta(hours=24)
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (or earlier), clamped to the end of a shorter month."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def schedule_period(schedule: InvoiceSchedule, run_on: date) -> tuple[date, date, date]:
-    """(period_start, period_end, next run) for a run due on `run_on`: the period just before."""
-    if schedule is InvoiceSchedule.weekly:
-        return run_on - timedelta(days=7), run_on - timedelta(days=1), run_on + timedelta(days=7)
-    if schedule is InvoiceSchedule.biweekly:
-        return run_on - timedelta(days=14), run_on - timedelta(days=1), run_on + timedelta(days=14)
-    if schedule is InvoiceSchedule.monthly:
-        return add_months(run_on, -1), run_on - timedelta(days=1), add_months(run_on, 1)
-    raise ValueError("no schedule")
 
 
 async def run_client_period(
@@ -202,7 +184,9 @@ async def run_due_schedule(session: AsyncSession, client_id: uuid.UUID, settings
     for _ in range(_CATCH_UP):
         if inv_settings.schedule is InvoiceSchedule.none or inv_settings.next_run_on > today:
             break
-        start, end, following = schedule_period(inv_settings.schedule, inv_settings.next_run_on)
+        start, end, following = schedule_period(
+            inv_settings.schedule, inv_settings.next_run_on, inv_settings.anchor_day
+        )
         status = await run_client_period(
             session, client_id, start, end, trigger="schedule", settings=settings
         )

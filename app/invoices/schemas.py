@@ -33,7 +33,12 @@ class InvoiceSettingsIn(InputSchema):
     rounding_seconds: int = Field(default=0, ge=0, le=86400)
     payment_methods: list[PaymentMethod] = Field(default_factory=list)
     notes: str | None = Field(default=None, max_length=5000)
-    next_run_on: Day | None = None
+    next_run_on: Day | None = Field(
+        default=None,
+        description="The first run (it bills the period before it). Omitted with a schedule: "
+        "kept if the schedule is unchanged, else next Monday (weekly), the Monday after next "
+        "(biweekly) or the 1st of next month (monthly) in the team's time zone",
+    )
 
 
 class InvoiceSettingsOut(Timestamps):
@@ -46,6 +51,9 @@ class InvoiceSettingsOut(Timestamps):
     currency: str
     notes: str | None
     next_run_on: date | None
+    anchor_day: int | None = Field(
+        description="Monthly schedules: the day of the month runs keep (from `next_run_on`)"
+    )
 
 
 class ManualLineIn(InputSchema):
