@@ -95,6 +95,7 @@ async def build_draft(
 ) -> Invoice:
     """A draft for `client` from its uninvoiced billable time in the period plus manual
     lines. A constant number of queries, whatever the number of entries."""
+    check_dates(data.issue_date, data.due_date)
     period_end = data.period_end or today_in(team.timezone)
     if data.period_start is not None and data.period_end is None:
         try:  # a period with no end runs to today, and is as bounded as any other
@@ -319,6 +320,16 @@ async def _names(
     return names
 
 
+def check_dates(issue_date: date | None, due_date: date | None) -> None:
+    """422 when the due date comes before the issue date."""
+    if issue_date is not None and due_date is not None and due_date < issue_date:
+        raise Unprocessable(
+            f"The due date {due_date.isoformat()} is before the issue date "
+            f"{issue_date.isoformat()}.",
+            code="due_date_before_issue_date",
+        )
+
+
 def require_draft(invoice: Invoice) -> None:
     """409 unless the invoice is still a draft."""
     if invoice.status is not InvoiceStatus.draft:
@@ -370,6 +381,9 @@ async def update_invoice(
         )
         session.add_all(new)
         lines += new
+    check_dates(
+        fields.get("issue_date", invoice.issue_date), fields.get("due_date", invoice.due_date)
+    )
     for field, value in fields.items():
         setattr(invoice, field, value)
     _apply_totals(invoice, lines)

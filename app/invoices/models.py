@@ -108,6 +108,7 @@ class Invoice(TeamScoped, RecordModel):
             " OR status = 'void'",
             name="number_iff_issued",
         ),
+        CheckConstraint("(status = 'paid') = (paid_at IS NOT NULL)", name="paid_at_iff_paid"),
     )
 
     client_id: Mapped[uuid.UUID]
@@ -135,6 +136,9 @@ class Invoice(TeamScoped, RecordModel):
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     finalized_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
+    # When nothing was left to pay: the settling payment's time, or the finalization's
+    # for an invoice issued with a zero total.
+    paid_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     send_status: Mapped[SendStatus | None] = mapped_column(
         enum_column(SendStatus, "invoice_send_status")
@@ -187,6 +191,8 @@ class InvoiceCounter(Base):
     )
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer)
+    # The issue date of the last number given: the next one may not be earlier.
+    last_issue_date: Mapped[date | None]
 
 
 class InvoicePdf(Base):

@@ -140,6 +140,7 @@ class InvoiceOut(Timestamps):
     send_error: str | None
     finalized_at: datetime | None
     voided_at: datetime | None
+    paid_at: datetime | None
     run_id: uuid.UUID | None
 
     @classmethod

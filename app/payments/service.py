@@ -139,7 +139,7 @@ async def apply_payment(
         return None
     invoice.amount_paid += amount
     if amount_due(invoice) == 0:
-        invoice.status = InvoiceStatus.paid
+        invoice.status, invoice.paid_at = InvoiceStatus.paid, paid_at
     invoice.version += 1
     await session.flush()
     payment = await session.get(Payment, payment_id)
@@ -300,7 +300,7 @@ async def apply_refund(
     payment.refunded_amount += amount
     invoice.amount_paid -= amount
     if invoice.status is InvoiceStatus.paid and amount_due(invoice) > 0:
-        invoice.status = InvoiceStatus.open
+        invoice.status, invoice.paid_at = InvoiceStatus.open, None
     invoice.version += 1
     await session.flush()
     emit(
