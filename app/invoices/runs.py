@@ -151,15 +151,19 @@ async def _note_failure(session: AsyncSession, client: Client, run: InvoiceRun) 
     if not recipients:
         return
     since = run.failed_since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    retry = (
+        "it is retried every hour, and once the cause is fixed the next run makes the invoice"
+        if run.trigger == "schedule"
+        else "once the cause is fixed, run the period again"
+    )
     queue_email(
         session,
         to=recipients,
         subject=f"Invoice run for {client.name} is failing",
         text=(
             f"The invoice run of {client.name} for {run.period_start.isoformat()} to "
-            f"{run.period_end.isoformat()} has failed since {since}; it is retried every "
-            f"hour.\n\nReason: {run.error}\n\nOnce the cause is fixed, the next hourly run "
-            "makes the invoice."
+            f"{run.period_end.isoformat()} has failed since {since}.\n\n"
+            f"Reason: {run.error}\n\nNo invoice was made: {retry}."
         ),
     )
 
