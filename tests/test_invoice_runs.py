@@ -4,6 +4,8 @@ client's invoice for a period at most once, however often or concurrently they r
 import asyncio
 from datetime import UTC, datetime, time, timedelta
 
+import time_machine
+
 from app.core.permissions import Role
 from app.invoices.jobs import run_scheduled_invoices
 from tests.factories import make_actor
@@ -55,7 +57,9 @@ async def test_scheduled_run_makes_one_invoice_per_period_and_sends_it(
     start, end = due - timedelta(days=7), due - timedelta(days=1)
     inside = await add_entry(client, owner, pid, on(due - timedelta(days=5)), 3600)
     last_day = await add_entry(client, owner, pid, on(end, 22), 1800)
+    # Uninvoiced time from before the period (logged late) is billed with it.
     before = await add_entry(client, owner, pid, on(start - timedelta(days=1)), 3600)
+    after = await add_entry(client, owner, pid, on(due), 3600)
     await put_invoice_settings(
         client, owner, cid, schedule="weekly", next_run_on=due.isoformat(), auto_send=True
     )
@@ -76,9 +80,9 @@ async def test_scheduled_run_makes_one_invoice_per_period_and_sends_it(
     assert (inv["period_start"], inv["period_end"]) == (start.isoformat(), end.isoformat())
     assert inv["run_id"] is not None
     [line] = inv["lines"]
-    assert set(line["time_entry_ids"]) == {inside["id"], last_day["id"]}
-    assert inv["total_amount"] == 18000  # 1.5 h at 120.00
-    assert await entry_invoice_id(client, owner, before["id"]) is None
+    assert set(line["time_entry_ids"]) == {before["id"], inside["id"], last_day["id"]}
+    assert inv["total_amount"] == 30000  # 2.5 h at 120.00
+    assert await entry_invoice_id(client, owner, after["id"]) is None
 
     r = await client.get(owner.url(f"/clients/{cid}/invoice-settings"), headers=owner.headers)
     assert r.json()["next_run_on"] == (due + timedelta(days=7)).isoformat()
@@ -101,7 +105,8 @@ async def test_scheduled_run_makes_one_invoice_per_period_and_sends_it(
     assert sent["sent_at"] is not None
 
     # The same due period again (say, the schedule was reset), with time logged late into
-    # it: that period's run already happened, so no second invoice.
+    # it: that period's run already happened, so no second invoice (the next period's run
+    # bills that time).
     late = await add_entry(client, owner, pid, on(start, 14), 1800)
     await put_invoice_settings(
         client, owner, cid, schedule="weekly", next_run_on=due.isoformat(), auto_send=True
@@ -158,6 +163,77 @@ async def test_schedules_not_due_or_without_time_make_no_invoice(client, app):
     assert r.json()["next_run_on"] == tomorrow.isoformat()
     r = await client.get(owner.url(f"/clients/{empty_cid}/invoice-settings"), headers=owner.headers)
     assert r.json()["next_run_on"] == (due + timedelta(days=7)).isoformat()
+
+
+async def settings_of(client, actor, client_id: str) -> dict:
+    r = await client.get(actor.url(f"/clients/{client_id}/invoice-settings"), headers=actor.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def run_failure_mails(mailbox) -> list:
+    return [m for m in mailbox.messages if "invoice run" in m["Subject"].lower()]
+
+
+async def test_a_failed_scheduled_run_stays_due_and_managers_hear_of_it_once_after_a_day(
+    client, app, mailbox, run_jobs
+):
+    owner = await make_actor(app)
+    manager = await make_actor(app, team_id=owner.team_id, role=Role.sales_manager)
+    rep = await make_actor(app, team_id=owner.team_id, role=Role.sales_rep)
+    accountant = await make_actor(app, team_id=owner.team_id, role=Role.org_manager)
+    cid, pid = await new_client_project(client, owner, "Rateless Ltd")
+    due = today() - timedelta(days=3)
+    entry = await add_entry(client, owner, pid, on(due - timedelta(days=4)), 3600)  # no rate
+    await put_invoice_settings(client, owner, cid, schedule="weekly", next_run_on=due.isoformat())
+    await run_jobs()
+    mailbox.messages.clear()
+    now = datetime.now(UTC)
+
+    # The first failure, 25 hours ago: the period stays due.
+    with time_machine.travel(now - timedelta(hours=25), tick=True):
+        assert await run_scheduled_invoices(cron_ctx(app)) == 0
+    [run] = await runs_of(client, owner)
+    assert run["status"] == "failed"
+    assert run["error"].startswith("rate_missing"), run["error"]
+    assert (await settings_of(client, owner, cid))["next_run_on"] == due.isoformat()
+
+    # Hourly retries fail the same way; within a day nobody is emailed.
+    with time_machine.travel(now - timedelta(hours=2), tick=True):
+        assert await run_scheduled_invoices(cron_ctx(app)) == 0
+    await run_jobs()
+    assert run_failure_mails(mailbox) == []
+    assert (await settings_of(client, owner, cid))["next_run_on"] == due.isoformat()
+
+    # Failing for more than 24 hours: the team's invoicing managers are told, with the reason.
+    assert await run_scheduled_invoices(cron_ctx(app)) == 0
+    await run_jobs()
+    [mail] = run_failure_mails(mailbox)
+    to = {a.strip() for a in mail["To"].split(",")}
+    assert to == {owner.email, manager.email, accountant.email}
+    assert rep.email not in to
+    body = mail.get_body().get_content()
+    assert "Rateless Ltd" in mail["Subject"] + body
+    assert "rate_missing" in body
+    assert str(entry["id"]) in body
+    # ... once.
+    assert await run_scheduled_invoices(cron_ctx(app)) == 0
+    await run_jobs()
+    assert len(run_failure_mails(mailbox)) == 1
+    [run] = await runs_of(client, owner)
+    assert run["status"] == "failed"
+
+    # Once the rate exists, the next tick makes the invoice and the schedule moves on.
+    await add_rate(client, owner, 12000)
+    assert await run_scheduled_invoices(cron_ctx(app)) == 1
+    assert await run_scheduled_invoices(cron_ctx(app)) == 0
+    [inv] = await invoices_of(client, owner, cid)
+    assert inv["lines"][0]["time_entry_ids"] == [entry["id"]]
+    [run] = await runs_of(client, owner)
+    assert (run["status"], run["invoice_id"], run["error"]) == ("done", inv["id"], None)
+    assert (await settings_of(client, owner, cid))["next_run_on"] == (
+        due + timedelta(days=7)
+    ).isoformat()
 
 
 # ------------------------------------------------------------------ POST /invoice-runs

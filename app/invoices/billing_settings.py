@@ -1,18 +1,22 @@
 """Invoice settings per client: schedule, due days, tax, rounding, payment methods, notes."""
 
 import uuid
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
 from app.clients.service import visible_clients
+from app.core.clock import today_in
 from app.core.context import TeamContext
 from app.core.errors import NotFound
 from app.core.permissions import Permission
 from app.core.tenancy import get_in_team
-from app.invoices.models import InvoiceSettings
+from app.invoices.models import InvoiceSchedule, InvoiceSettings
+from app.invoices.schedules import first_run_on
 from app.invoices.schemas import InvoiceSettingsIn
+from app.teams.service import team_by_id
 
 
 async def create_default_settings(session: AsyncSession, client: Client) -> InvoiceSettings:
@@ -57,6 +61,30 @@ async def get_invoice_settings(
     return settings
 
 
+def _next_run(
+    stored: InvoiceSettings, data: InvoiceSettingsIn, tz: str
+) -> tuple[date | None, int | None]:
+    """`next_run_on` and the monthly anchor day for new settings.
+
+    A schedule always has a run date: the caller's, else the stored one when the schedule
+    is unchanged (saving the settings again moves nothing), else its first period start.
+    The anchor survives a re-save of the stored date (which a short month may have clipped).
+    """
+    schedule = data.schedule
+    if schedule is InvoiceSchedule.none:
+        return data.next_run_on, None
+    unchanged = schedule == stored.schedule and stored.next_run_on is not None
+    if data.next_run_on is None:
+        if unchanged:
+            return stored.next_run_on, stored.anchor_day
+        run_on = first_run_on(schedule, today_in(tz))
+    else:
+        run_on = data.next_run_on
+        if unchanged and run_on == stored.next_run_on:
+            return run_on, stored.anchor_day
+    return run_on, run_on.day if schedule is InvoiceSchedule.monthly else None
+
+
 async def put_invoice_settings(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID, data: InvoiceSettingsIn
 ) -> InvoiceSettings:
@@ -69,6 +97,8 @@ async def put_invoice_settings(
     values = data.model_dump()
     values["payment_methods"] = [m.value for m in data.payment_methods]
     values["currency"] = client.currency
+    team = await team_by_id(session, ctx.team_id)
+    values["next_run_on"], values["anchor_day"] = _next_run(settings, data, team.timezone)
     for field, value in values.items():
         setattr(settings, field, value)
     await session.flush()

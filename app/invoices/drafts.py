@@ -97,6 +97,7 @@ async def build_draft(
 ) -> Invoice:
     """A draft for `client` from its uninvoiced billable time in the period plus manual
     lines. A constant number of queries, whatever the number of entries."""
+    check_dates(data.issue_date, data.due_date)
     period_end = data.period_end or today_in(team.timezone)
     if data.period_start is not None and data.period_end is None:
         try:  # a period with no end runs to today, and is as bounded as any other
@@ -104,6 +105,8 @@ async def build_draft(
         except PydanticCustomError as exc:
             raise Unprocessable(exc.message(), code=exc.type) from None
     since, until = period_bounds(team.timezone, data.period_start, period_end)
+    if data.include_earlier:
+        since = None  # late time logged into an earlier period is billed now
     projects_of_client = select(Project.id).where(
         in_team(Project, team.id), Project.client_id == client.id
     )
@@ -311,6 +314,16 @@ async def _names(
     return names
 
 
+def check_dates(issue_date: date | None, due_date: date | None) -> None:
+    """422 when the due date comes before the issue date."""
+    if issue_date is not None and due_date is not None and due_date < issue_date:
+        raise Unprocessable(
+            f"The due date {due_date.isoformat()} is before the issue date "
+            f"{issue_date.isoformat()}.",
+            code="due_date_before_issue_date",
+        )
+
+
 def require_draft(invoice: Invoice) -> None:
     """409 unless the invoice is still a draft."""
     if invoice.status is not InvoiceStatus.draft:
@@ -362,6 +375,9 @@ async def update_invoice(
         )
         session.add_all(new)
         lines += new
+    check_dates(
+        fields.get("issue_date", invoice.issue_date), fields.get("due_date", invoice.due_date)
+    )
     for field, value in fields.items():
         setattr(invoice, field, value)
     _apply_totals(invoice, lines)

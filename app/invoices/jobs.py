@@ -14,6 +14,7 @@ from app.config import Settings
 from app.core.db import Database, unit_of_work
 from app.core.mail import deliver, retry_later
 from app.invoices import runs, sending
+from app.invoices.models import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ async def run_invoices(
     done = 0
     for client_id in ids:
         async with unit_of_work(db, ctx["redis"], team_id=team) as session:
-            done += await runs.run_client_period(
+            status = await runs.run_client_period(
                 session, client_id, start, end, trigger="manual", settings=ctx["settings"]
             )
+            done += status is RunStatus.done
     return done

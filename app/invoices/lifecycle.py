@@ -2,8 +2,9 @@
 sending and voiding."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +15,7 @@ from app.core.context import TeamContext
 from app.core.errors import Conflict, Unprocessable
 from app.core.permissions import Permission
 from app.invoices.billing_settings import invoice_settings_for
-from app.invoices.drafts import release_entries, require_draft
+from app.invoices.drafts import check_dates, release_entries, require_draft
 from app.invoices.exchange_rates import exchange_rate_on
 from app.invoices.models import Invoice, InvoiceCounter, InvoiceStatus
 from app.invoices.schemas import InvoiceOut
@@ -24,19 +25,37 @@ from app.teams.models import Team
 from app.teams.service import team_by_id
 
 
-async def _next_number(session: AsyncSession, team: Team, year: int) -> str:
-    """The next number of the team's yearly sequence; gapless.
+async def _next_number(session: AsyncSession, team: Team, issue_date: date) -> str:
+    """The next number of the team's sequence for the issue date's year; gapless, and in
+    the order of issue dates.
 
     The upsert holds the counter row's lock until the transaction ends, so concurrent
     finalizations take consecutive numbers and a rolled-back one gives its number back.
+    Its WHERE is evaluated on the locked, latest row: an issue date before the last
+    numbered one is refused (409) however the finalizations race.
     """
-    stmt = insert(InvoiceCounter).values(team_id=team.id, year=year, last_value=1)
-    stmt = stmt.on_conflict_do_update(
+    insert_stmt = insert(InvoiceCounter).values(
+        team_id=team.id, year=issue_date.year, last_value=1, last_issue_date=issue_date
+    )
+    stmt = insert_stmt.on_conflict_do_update(
         index_elements=[InvoiceCounter.team_id, InvoiceCounter.year],
-        set_={"last_value": InvoiceCounter.last_value + 1},
+        set_={
+            "last_value": InvoiceCounter.last_value + 1,
+            "last_issue_date": insert_stmt.excluded.last_issue_date,
+        },
+        where=or_(
+            InvoiceCounter.last_issue_date.is_(None),
+            InvoiceCounter.last_issue_date <= insert_stmt.excluded.last_issue_date,
+        ),
     ).returning(InvoiceCounter.last_value)
-    value = (await session.execute(stmt)).scalar_one()
-    return f"{team.invoice_prefix}{year}-{value:04d}"
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    if value is None:
+        raise Conflict(
+            f"An invoice of this sequence was issued after {issue_date.isoformat()}: numbers "
+            "follow issue dates, so this one needs a later issue date.",
+            code="issue_date_before_last_invoice",
+        )
+    return f"{team.invoice_prefix}{issue_date.year}-{value:04d}"
 
 
 async def finalize(session: AsyncSession, team: Team, invoice: Invoice) -> Invoice:
@@ -52,9 +71,14 @@ async def finalize(session: AsyncSession, team: Team, invoice: Invoice) -> Invoi
     invoice.base_currency = team.base_currency
     invoice.issue_date = issue_date
     invoice.due_date = invoice.due_date or issue_date + timedelta(days=billing.due_days)
-    invoice.number = await _next_number(session, team, issue_date.year)
-    invoice.status = InvoiceStatus.open
+    check_dates(invoice.issue_date, invoice.due_date)
+    invoice.number = await _next_number(session, team, issue_date)
     invoice.finalized_at = datetime.now(UTC)
+    # Nothing to pay (a full discount, zero-priced lines): settled as it is issued.
+    if invoice.total_amount == 0:
+        invoice.status, invoice.paid_at = InvoiceStatus.paid, invoice.finalized_at
+    else:
+        invoice.status = InvoiceStatus.open
     invoice.version += 1
     await session.flush()
     await session.refresh(invoice)
@@ -97,12 +121,13 @@ async def void_invoice(
     )
     if invoice.status is InvoiceStatus.void:
         raise Conflict("The invoice is already void.", code="invoice_void")
-    if invoice.status is InvoiceStatus.paid or invoice.amount_paid > 0:
+    # Paid with nothing received (a zero total) may still be voided.
+    if invoice.amount_paid > 0:
         raise Conflict(
             "An invoice with payments cannot be voided; refund them first.", code="invoice_paid"
         )
     await release_entries(session, invoice)
-    invoice.status = InvoiceStatus.void
+    invoice.status, invoice.paid_at = InvoiceStatus.void, None
     invoice.voided_at = datetime.now(UTC)
     invoice.version += 1
     await session.flush()

@@ -43,6 +43,7 @@ class InvoiceSettings(TimestampMixin, Base):
         CheckConstraint("tax_rate_bps BETWEEN 0 AND 10000", name="tax_rate_bps"),
         CheckConstraint("rounding_seconds BETWEEN 0 AND 86400", name="rounding_seconds"),
         CheckConstraint(PAYMENT_METHODS_CHECK, name="payment_methods"),
+        CheckConstraint("anchor_day BETWEEN 1 AND 31", name="anchor_day"),
     )
 
     team_id: Mapped[uuid.UUID]
@@ -60,6 +61,8 @@ class InvoiceSettings(TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     notes: Mapped[str | None] = mapped_column(Text)
     next_run_on: Mapped[date | None]
+    # Monthly schedules: the day of the month runs keep (31: Feb 28, then Mar 31).
+    anchor_day: Mapped[int | None] = mapped_column(Integer)
 
 
 class InvoiceStatus(StrEnum):
@@ -105,6 +108,7 @@ class Invoice(TeamScoped, RecordModel):
             " OR status = 'void'",
             name="number_iff_issued",
         ),
+        CheckConstraint("(status = 'paid') = (paid_at IS NOT NULL)", name="paid_at_iff_paid"),
     )
 
     client_id: Mapped[uuid.UUID]
@@ -132,6 +136,9 @@ class Invoice(TeamScoped, RecordModel):
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     finalized_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
+    # When nothing was left to pay: the settling payment's time, or the finalization's
+    # for an invoice issued with a zero total.
+    paid_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     send_status: Mapped[SendStatus | None] = mapped_column(
         enum_column(SendStatus, "invoice_send_status")
@@ -184,6 +191,8 @@ class InvoiceCounter(Base):
     )
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer)
+    # The issue date of the last number given: the next one may not be earlier.
+    last_issue_date: Mapped[date | None]
 
 
 class InvoicePdf(Base):
@@ -244,3 +253,6 @@ class InvoiceRun(TeamScoped, RecordModel):
     status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "invoice_run_status"))
     invoice_id: Mapped[uuid.UUID | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # Failing since (first failure of the current streak); when the managers were told.
+    failed_since: Mapped[datetime | None]
+    failure_notified_at: Mapped[datetime | None]

@@ -5,9 +5,8 @@ A run is due by the client's schedule (the hourly cron job) or requested for a p
 (`start_run`, behind POST /invoice-runs); `app.invoices.jobs` carries both out.
 """
 
-import calendar
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Date, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -21,6 +20,7 @@ from app.core.context import TeamContext
 from app.core.errors import AppError, Unprocessable
 from app.core.ids import new_id
 from app.core.jobs import defer
+from app.core.mail import queue_email
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import in_team, same_team, team_rows
@@ -33,34 +33,19 @@ from app.invoices.models import (
     InvoiceSettings,
     RunStatus,
 )
+from app.invoices.schedules import schedule_period
 from app.invoices.schemas import InvoiceIn, InvoiceRunAccepted, InvoiceRunIn, InvoiceRunOut
 from app.invoices.sending import billing_recipients, queue_send
 from app.projects.models import Project
 from app.teams.models import Team
-from app.teams.service import team_by_id
+from app.teams.service import emails_of_members_with, team_by_id
 from app.time_tracking.models import TimeEntry
 
 RUN_INVOICES_JOB = "run_invoices"
 # How many overdue periods one cron tick catches up per client.
 _CATCH_UP = 12
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (or earlier), clamped to the end of a shorter month."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def schedule_period(schedule: InvoiceSchedule, run_on: date) -> tuple[date, date, date]:
-    """(period_start, period_end, next run) for a run due on `run_on`: the period just before."""
-    if schedule is InvoiceSchedule.weekly:
-        return run_on - timedelta(days=7), run_on - timedelta(days=1), run_on + timedelta(days=7)
-    if schedule is InvoiceSchedule.biweekly:
-        return run_on - timedelta(days=14), run_on - timedelta(days=1), run_on + timedelta(days=14)
-    if schedule is InvoiceSchedule.monthly:
-        return add_months(run_on, -1), run_on - timedelta(days=1), add_months(run_on, 1)
-    raise ValueError("no schedule")
+# How long a run may keep failing before the team's invoicing managers are emailed.
+FAILURE_NOTICE_AFTER = timedelta(hours=24)
 
 
 async def run_client_period(
@@ -72,16 +57,17 @@ async def run_client_period(
     trigger: str,
     settings: Settings,
     auto_send: bool | None = None,
-) -> int:
+) -> RunStatus | None:
     """Generate the client's invoice for the period unless that run already happened.
 
-    Returns 1 when an invoice was made. A period with nothing to bill is recorded as an
-    empty run; a rule that stops the invoice (missing rates, missing exchange rate) is
-    recorded as a failed run with its reason.
+    Returns the run's status, None when it had already made its invoice. A period with
+    nothing to bill is recorded as an empty run; a rule that stops the invoice (missing
+    rates, missing exchange rate) is recorded as a failed run with its reason, and the
+    team's invoicing managers are emailed once it has failed for a day.
     """
     client = await session.get(Client, client_id)
     if client is None:
-        return 0
+        return None
     stmt = insert(InvoiceRun).values(
         id=new_id(),
         team_id=client.team_id,
@@ -106,7 +92,7 @@ async def run_client_period(
         ).returning(InvoiceRun.id)
     )
     if claimed is None:
-        return 0
+        return None
     run = await session.get(InvoiceRun, claimed, populate_existing=True)
     assert run is not None
     team = await team_by_id(session, client.team_id)
@@ -118,7 +104,14 @@ async def run_client_period(
                 team,
                 client,
                 inv_settings,
-                InvoiceIn(client_id=client.id, period_start=period_start, period_end=period_end),
+                # Everything uninvoiced up to the period's end: time logged late into an
+                # earlier period (whose run already happened) is billed now.
+                InvoiceIn(
+                    client_id=client.id,
+                    period_start=period_start,
+                    period_end=period_end,
+                    include_earlier=True,
+                ),
                 created_by_id=None,
                 run_id=run.id,
             )
@@ -134,16 +127,52 @@ async def run_client_period(
         else:
             run.status = RunStatus.failed
             run.error = f"{exc.code}: {exc.detail}"[:1000]
-        await session.flush()
-        return 0
-    run.status = RunStatus.done
-    run.invoice_id = invoice.id
+    else:
+        run.status = RunStatus.done
+        run.invoice_id = invoice.id
+    if run.status is RunStatus.failed:
+        await _note_failure(session, client, run)
+    else:
+        run.failed_since = run.failure_notified_at = None
     await session.flush()
-    return 1
+    return run.status
+
+
+async def _note_failure(session: AsyncSession, client: Client, run: InvoiceRun) -> None:
+    """Start or continue the run's failure streak; after a day of it, email the team's
+    invoicing managers (those who may finalize invoices) once, with the reason."""
+    now = datetime.now(UTC)
+    if run.failed_since is None:
+        run.failed_since = now
+    if run.failure_notified_at is not None or now - run.failed_since < FAILURE_NOTICE_AFTER:
+        return
+    run.failure_notified_at = now
+    recipients = await emails_of_members_with(session, client.team_id, Permission.INVOICES_WRITE)
+    if not recipients:
+        return
+    since = run.failed_since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    retry = (
+        "it is retried every hour, and once the cause is fixed the next run makes the invoice"
+        if run.trigger == "schedule"
+        else "once the cause is fixed, run the period again"
+    )
+    queue_email(
+        session,
+        to=recipients,
+        subject=f"Invoice run for {client.name} is failing",
+        text=(
+            f"The invoice run of {client.name} for {run.period_start.isoformat()} to "
+            f"{run.period_end.isoformat()} has failed since {since}.\n\n"
+            f"Reason: {run.error}\n\nNo invoice was made: {retry}."
+        ),
+    )
 
 
 async def run_due_schedule(session: AsyncSession, client_id: uuid.UUID, settings: Settings) -> int:
-    """Run every due period of one client's schedule and move `next_run_on` forward."""
+    """Run every due period of one client's schedule and move `next_run_on` forward.
+
+    A failed period stays due (`next_run_on` is not moved): the next hourly tick retries
+    it, and later periods wait for it."""
     inv_settings = (
         await session.execute(
             select(InvoiceSettings)
@@ -159,10 +188,15 @@ async def run_due_schedule(session: AsyncSession, client_id: uuid.UUID, settings
     for _ in range(_CATCH_UP):
         if inv_settings.schedule is InvoiceSchedule.none or inv_settings.next_run_on > today:
             break
-        start, end, following = schedule_period(inv_settings.schedule, inv_settings.next_run_on)
-        made += await run_client_period(
+        start, end, following = schedule_period(
+            inv_settings.schedule, inv_settings.next_run_on, inv_settings.anchor_day
+        )
+        status = await run_client_period(
             session, client_id, start, end, trigger="schedule", settings=settings
         )
+        if status is RunStatus.failed:
+            break
+        made += status is RunStatus.done
         inv_settings.next_run_on = following
     await session.flush()
     return made

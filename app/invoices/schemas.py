@@ -33,7 +33,12 @@ class InvoiceSettingsIn(InputSchema):
     rounding_seconds: int = Field(default=0, ge=0, le=86400)
     payment_methods: list[PaymentMethod] = Field(default_factory=list)
     notes: str | None = Field(default=None, max_length=5000)
-    next_run_on: Day | None = None
+    next_run_on: Day | None = Field(
+        default=None,
+        description="The first run (it bills the period before it). Omitted with a schedule: "
+        "kept if the schedule is unchanged, else next Monday (weekly), the Monday after next "
+        "(biweekly) or the 1st of next month (monthly) in the team's time zone",
+    )
 
 
 class InvoiceSettingsOut(Timestamps):
@@ -46,6 +51,9 @@ class InvoiceSettingsOut(Timestamps):
     currency: str
     notes: str | None
     next_run_on: date | None
+    anchor_day: int | None = Field(
+        description="Monthly schedules: the day of the month runs keep (from `next_run_on`)"
+    )
 
 
 class ManualLineIn(InputSchema):
@@ -66,6 +74,11 @@ class InvoiceIn(PeriodSchema):
     discount_bps: int = Field(default=0, ge=0, le=10000)
     allow_missing_rates: bool = Field(
         default=False, description="Bill entries without a rate at 0 instead of refusing"
+    )
+    include_earlier: bool = Field(
+        default=False,
+        description="Also bill uninvoiced time from before `period_start` (the invoice keeps "
+        "its period; lines are dated by their entries)",
     )
 
 
@@ -127,6 +140,7 @@ class InvoiceOut(Timestamps):
     send_error: str | None
     finalized_at: datetime | None
     voided_at: datetime | None
+    paid_at: datetime | None
     run_id: uuid.UUID | None
 
     @classmethod
@@ -172,6 +186,7 @@ class InvoiceRunOut(Timestamps):
     status: RunStatus
     invoice_id: uuid.UUID | None
     error: str | None
+    failed_since: datetime | None
 
 
 class InvoiceRunAccepted(Schema):

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import User
 from app.clients.models import Client
 from app.core.clock import period_bounds
 from app.core.context import TeamContext
@@ -24,14 +23,13 @@ from app.core.jobs import emit
 from app.core.mail import queue_email
 from app.core.money import exponent, format_amount
 from app.core.pagination import Page, PageParams, paginate
-from app.core.permissions import Access, Permission, roles_with
+from app.core.permissions import Access, Permission
 from app.core.tenancy import get_in_team, in_team, team_rows
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.service import get_invoice, visible_invoices
 from app.payments.models import Payment, PaymentMethodUsed, PaymentStatus, Refund
 from app.payments.schemas import PaymentIn, PaymentOut, RefundIn
-from app.teams.models import Membership
-from app.teams.service import team_by_id
+from app.teams.service import emails_of_members_with, team_by_id
 
 
 def to_base_amount(amount: int, currency: str, rate: Decimal, base_currency: str) -> int:
@@ -53,20 +51,6 @@ async def lock_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
     return invoice
 
 
-async def _payment_managers(session: AsyncSession, team_id: uuid.UUID) -> list[str]:
-    """Emails of the team's members who may record payments: they are told of them."""
-    rows = await session.execute(
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            in_team(Membership, team_id),
-            Membership.role.in_(roles_with(Permission.PAYMENTS_WRITE)),
-        )
-        .order_by(User.email)
-    )
-    return list(rows.scalars())
-
-
 async def notify(
     session: AsyncSession, invoice: Invoice, payment: Payment, event_type: str
 ) -> None:
@@ -85,7 +69,7 @@ async def notify(
     )
     if event_type not in ("payment.failed",) and invoice.status is not InvoiceStatus.paid:
         return
-    recipients = await _payment_managers(session, invoice.team_id)
+    recipients = await emails_of_members_with(session, invoice.team_id, Permission.PAYMENTS_WRITE)
     if not recipients:
         return
     label = invoice.number or str(invoice.id)
@@ -155,7 +139,7 @@ async def apply_payment(
         return None
     invoice.amount_paid += amount
     if amount_due(invoice) == 0:
-        invoice.status = InvoiceStatus.paid
+        invoice.status, invoice.paid_at = InvoiceStatus.paid, paid_at
     invoice.version += 1
     await session.flush()
     payment = await session.get(Payment, payment_id)
@@ -316,7 +300,7 @@ async def apply_refund(
     payment.refunded_amount += amount
     invoice.amount_paid -= amount
     if invoice.status is InvoiceStatus.paid and amount_due(invoice) > 0:
-        invoice.status = InvoiceStatus.open
+        invoice.status, invoice.paid_at = InvoiceStatus.open, None
     invoice.version += 1
     await session.flush()
     emit(
