@@ -126,9 +126,22 @@ async def _flush_unique_email(session: AsyncSession) -> None:
     )
 
 
+def _check_billing_contact(billing: bool, email: str | None, client_id: uuid.UUID | None) -> None:
+    """A billing contact is mailed its client's invoices: it needs both."""
+    if not billing:
+        return
+    if not email:
+        raise Unprocessable("A billing contact needs an email.", code="contact_email_required")
+    if client_id is None:
+        raise Unprocessable(
+            "A billing contact is the contact of a client.", code="contact_client_required"
+        )
+
+
 async def create_contact(session: AsyncSession, ctx: TeamContext, data: ContactIn) -> Contact:
     """The contact row and its assignees (onboarding builds on it)."""
     ctx.access(Permission.CRM_CREATE)
+    _check_billing_contact(data.billing_contact, data.email, data.client_id)
     if data.client_id is not None:
         await require_client(session, ctx, data.client_id)
     owner_id = data.owner_id or ctx.user_id
@@ -143,6 +156,7 @@ async def create_contact(session: AsyncSession, ctx: TeamContext, data: ContactI
         phone=data.phone,
         title=data.title,
         client_id=data.client_id,
+        billing_contact=data.billing_contact,
         owner_id=owner_id,
         created_by_id=ctx.user_id,
         notes=data.notes,
@@ -192,6 +206,15 @@ async def update_contact(
         raise Unprocessable(
             "A contact with portal access needs an email.", code="contact_email_required"
         )
+    moved = "client_id" in fields and fields["client_id"] != contact.client_id
+    if moved:
+        # Billing for one client says nothing about the next.
+        fields.setdefault("billing_contact", False)
+    _check_billing_contact(
+        fields.get("billing_contact", contact.billing_contact),
+        fields.get("email", contact.email),
+        fields.get("client_id", contact.client_id),
+    )
     for field, value in fields.items():
         setattr(contact, field, value)
     contact.updated_at = func.now()

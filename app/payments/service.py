@@ -29,6 +29,7 @@ from app.core.tenancy import get_in_team, in_team, team_rows
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.service import get_invoice, visible_invoices
 from app.payments.models import Payment, PaymentMethodUsed, PaymentStatus, Refund
+from app.payments.notices import queue_receipt
 from app.payments.schemas import PaymentIn, PaymentOut, RefundIn
 from app.teams.models import Membership
 from app.teams.service import team_by_id
@@ -161,6 +162,7 @@ async def apply_payment(
     payment = await session.get(Payment, payment_id)
     assert payment is not None
     await notify(session, invoice, payment, "payment.succeeded")
+    await queue_receipt(session, invoice, payment)
     return payment
 
 
