@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, func, or_, true, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
@@ -26,7 +26,8 @@ from app.core.mail import queue_email
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
-from app.core.tenancy import get_authorized, get_in_team, same_team, team_rows
+from app.core.tenancy import get_authorized, get_in_team, in_team, same_team, team_rows
+from app.projects.models import Project, ProjectViewer
 from app.teams import service as teams_service
 
 PORTAL_LINK_TTL = timedelta(days=7)
@@ -219,8 +220,34 @@ async def update_contact(
         setattr(contact, field, value)
     contact.updated_at = func.now()
     await _flush_unique_email(session)
+    if moved:
+        await _leave_other_clients_projects(session, ctx, contact)
     await session.refresh(contact)
     return await _out(session, contact)
+
+
+async def _leave_other_clients_projects(
+    session: AsyncSession, ctx: TeamContext, contact: Contact
+) -> None:
+    """Viewer rows open a client's projects to its contacts (the portal): a contact keeps
+    those of its own client's projects only, none when it has no client.
+
+    The caller holds the contact's row lock; adding a viewer share-locks the contact
+    (`app.projects.service.add_viewer`), so a viewer added during a move either commits
+    first and is removed here, or sees the new client and is refused.
+    """
+    stmt = delete(ProjectViewer).where(
+        in_team(ProjectViewer, ctx), ProjectViewer.contact_id == contact.id
+    )
+    if contact.client_id is not None:
+        stmt = stmt.where(
+            ProjectViewer.project_id.notin_(
+                select(Project.id).where(
+                    in_team(Project, ctx), Project.client_id == contact.client_id
+                )
+            )
+        )
+    await session.execute(stmt)
 
 
 async def delete_contact(session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID) -> None:

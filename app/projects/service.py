@@ -367,7 +367,11 @@ async def add_viewer(
 ) -> ProjectViewer:
     """Let a contact of the project's client view the project."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    contact = await session.scalar(team_select(Contact, ctx).where(Contact.id == contact_id))
+    # Shared lock: a concurrent move of the contact to another client waits for this
+    # viewer to commit (and removes it), or this sees the contact's new client.
+    contact = await session.scalar(
+        team_select(Contact, ctx).where(Contact.id == contact_id).with_for_update(read=True)
+    )
     if contact is None:
         raise Unprocessable("No such contact in this team.", code="unknown_contact")
     return await attach_viewer(session, ctx, project, contact)
