@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     crypto_api_key: str | None = None
     crypto_webhook_secret: str | None = None
 
+    @property
+    def stripe_configured(self) -> bool:
+        """True when a Stripe secret key is set."""
+        return bool(self.stripe_secret_key)
+
+    @property
+    def crypto_configured(self) -> bool:
+        """True when the crypto gateway's base URL and API key are set."""
+        return bool(self.crypto_api_base and self.crypto_api_key)
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -133,8 +133,10 @@ async def test_invoice_endpoints_ladder_401_403_404_success(client, app, name):
     member = await make_actor(app, team_id=owner.team_id, role=Role.member)
     stranger = await make_actor(app)
     contacts = [("Billing", "billing@example.com")]
-    cid, _ = await new_client_project(client, owner, contacts=contacts)
-    other_cid, _ = await new_client_project(client, stranger, contacts=contacts)
+    cid, _ = await new_client_project(client, owner, contacts=contacts, billing_contacts=True)
+    other_cid, _ = await new_client_project(
+        client, stranger, contacts=contacts, billing_contacts=True
+    )
     lines = [
         {"description": "One", "quantity": "1", "unit_amount": 100},
         {"description": "Two", "quantity": "1", "unit_amount": 200},

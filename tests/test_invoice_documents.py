@@ -57,8 +57,11 @@ async def invoice_version(app, invoice_id: str) -> int:
 
 
 async def billed_client(client, owner, *, contacts=CONTACTS, **extra) -> tuple[str, dict]:
-    """A client with 3 hours at 120.00 EUR in March: a 360.00 EUR draft."""
-    cid, pid = await new_client_project(client, owner, "Globex", contacts=contacts, **extra)
+    """A client with 3 hours at 120.00 EUR in March: a 360.00 EUR draft; `contacts` are
+    its billing contacts."""
+    cid, pid = await new_client_project(
+        client, owner, "Globex", contacts=contacts, billing_contacts=True, **extra
+    )
     await add_rate(client, owner, 12000)
     for day in (2, 3, 4):
         await add_entry(client, owner, pid, at(day, 9), 3600)
@@ -155,7 +158,7 @@ async def test_pdf_formats_amounts_in_the_currency_digits(client, app):
 # ------------------------------------------------------------------ email
 
 
-async def test_send_emails_the_client_contacts_with_the_pdf(client, app, mailbox, run_jobs):
+async def test_send_emails_the_billing_contacts_with_the_pdf(client, app, mailbox, run_jobs):
     owner = await make_actor(app)
     _, inv = await billed_client(client, owner)
     await run_jobs()  # the contacts' portal invitations

@@ -51,7 +51,7 @@ async def test_scheduled_run_makes_one_invoice_per_period_and_sends_it(
     client, app, mailbox, run_jobs
 ):
     owner = await make_actor(app)
-    cid, pid = await new_client_project(client, owner, contacts=CONTACTS)
+    cid, pid = await new_client_project(client, owner, contacts=CONTACTS, billing_contacts=True)
     await add_rate(client, owner, 12000)
     due = today() - timedelta(days=3)
     start, end = due - timedelta(days=7), due - timedelta(days=1)
@@ -121,7 +121,7 @@ async def test_scheduled_run_makes_one_invoice_per_period_and_sends_it(
 
 async def test_scheduled_run_without_auto_send_only_finalizes(client, app, mailbox, run_jobs):
     owner = await make_actor(app)
-    cid, pid = await new_client_project(client, owner, contacts=CONTACTS)
+    cid, pid = await new_client_project(client, owner, contacts=CONTACTS, billing_contacts=True)
     await add_rate(client, owner, 12000)
     due = today() - timedelta(days=1)
     await add_entry(client, owner, pid, on(due - timedelta(days=3)), 3600)

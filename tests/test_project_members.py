@@ -4,6 +4,8 @@ the project's client - with their paginated lists."""
 import asyncio
 import uuid
 
+from sqlalchemy import text
+
 from app.core.permissions import Role
 from tests.factories import make_actor
 from tests.factories.clients import new_client
@@ -158,6 +160,108 @@ async def test_viewers_stay_contacts_of_the_projects_client_when_the_client_chan
         assert carla["id"] not in viewers, "a contact of the old client still views the project"
     else:
         assert viewers == {carla["id"]}
+
+
+async def viewer_ids(http, actor, project_id: str) -> set[str]:
+    r = await http.get(actor.url(f"/projects/{project_id}/viewers"), headers=actor.headers)
+    assert r.status_code == 200, r.text
+    return {v["contact_id"] for v in r.json()["data"]}
+
+
+async def contact_viewer_rows(app, contact_id: str) -> int:
+    async with app.state.db.engine.connect() as conn:
+        return await conn.scalar(
+            text("SELECT count(*) FROM project_viewer WHERE contact_id = :c"),
+            {"c": uuid.UUID(contact_id)},
+        )
+
+
+async def test_a_contact_moved_to_another_client_stops_viewing_the_old_clients_projects(
+    client, app
+):
+    """Viewer rows are the portal's grants: kept after a move, the old client's projects
+    would stay open to a contact of another client."""
+    owner = await make_actor(app)
+    acme = await new_client(client, owner, "Acme")
+    globex = await new_client(client, owner, "Globex")
+    site = await new_project(client, owner, "Site", client_id=acme["id"])
+    shop = await new_project(client, owner, "Shop", client_id=acme["id"])
+    portal = await new_project(client, owner, "Portal", client_id=globex["id"])
+    carla = await new_contact(client, owner, "Carla", client_id=acme["id"])
+    dora = await new_contact(client, owner, "Dora", client_id=acme["id"])
+    for project, contact in ((site, carla), (shop, carla), (site, dora)):
+        r = await client.post(
+            owner.url(f"/projects/{project['id']}/viewers"),
+            json={"contact_id": contact["id"]},
+            headers=owner.headers,
+        )
+        assert r.status_code == 201, r.text
+
+    # Saving the same client again is no move.
+    r = await client.patch(
+        owner.url(f"/contacts/{carla['id']}"),
+        json={"client_id": acme["id"], "title": "CTO"},
+        headers=owner.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert await contact_viewer_rows(app, carla["id"]) == 2
+
+    r = await client.patch(
+        owner.url(f"/contacts/{carla['id']}"),
+        json={"client_id": globex["id"]},
+        headers=owner.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert await viewer_ids(client, owner, site["id"]) == {dora["id"]}
+    assert await viewer_ids(client, owner, shop["id"]) == set()
+    assert await contact_viewer_rows(app, carla["id"]) == 0
+
+    # Of the new client's projects it may be a viewer; detached from any client, of none.
+    r = await client.post(
+        owner.url(f"/projects/{portal['id']}/viewers"),
+        json={"contact_id": carla["id"]},
+        headers=owner.headers,
+    )
+    assert r.status_code == 201, r.text
+    r = await client.patch(
+        owner.url(f"/contacts/{carla['id']}"), json={"client_id": None}, headers=owner.headers
+    )
+    assert r.status_code == 200, r.text
+    assert await viewer_ids(client, owner, portal["id"]) == set()
+    assert await contact_viewer_rows(app, carla["id"]) == 0
+    assert await viewer_ids(client, owner, site["id"]) == {dora["id"]}
+
+
+async def test_a_viewer_added_while_the_contact_moves_is_not_left_behind(client, app):
+    """Adding a viewer waits for a move of the contact in flight, then sees the new client."""
+    owner = await make_actor(app)
+    acme = await new_client(client, owner, "Acme")
+    globex = await new_client(client, owner, "Globex")
+    site = await new_project(client, owner, "Site", client_id=acme["id"])
+    carla = await new_contact(client, owner, "Carla", client_id=acme["id"])
+
+    async with app.state.db.engine.connect() as conn:
+        # A move holding the contact's row lock, not yet committed.
+        await conn.execute(
+            text("SELECT id FROM contact WHERE id = :c FOR UPDATE"),
+            {"c": uuid.UUID(carla["id"])},
+        )
+        adding = asyncio.create_task(
+            client.post(
+                owner.url(f"/projects/{site['id']}/viewers"),
+                json={"contact_id": carla["id"]},
+                headers=owner.headers,
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not adding.done(), adding.result().text
+        await conn.execute(
+            text("UPDATE contact SET client_id = :g WHERE id = :c"),
+            {"g": uuid.UUID(globex["id"]), "c": uuid.UUID(carla["id"])},
+        )
+        await conn.commit()
+    assert_problem(await adding, 422, "viewer_not_client_contact")
+    assert await contact_viewer_rows(app, carla["id"]) == 0
 
 
 # ------------------------------------------------------------------ list envelopes

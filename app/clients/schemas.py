@@ -12,6 +12,9 @@ Text = Field(default=None, max_length=5000)
 class InviteContact(InputSchema):
     name: Name
     email: Email
+    billing_contact: bool = Field(
+        default=False, description="Receives the client's invoices and payment receipts"
+    )
 
 
 class ClientBase(InputSchema):
@@ -61,6 +64,7 @@ class OnboardedContact(Timestamps):
     name: str
     email: str | None
     portal_access: bool
+    billing_contact: bool
     portal_access_granted_at: datetime | None
 
 

@@ -50,6 +50,8 @@ class Contact(TeamScoped, RecordModel):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     portal_access: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Receives the client's invoices and payment receipts (see `billing_recipients`).
+    billing_contact: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     portal_access_granted_at: Mapped[datetime | None]
     last_contacted_at: Mapped[datetime | None]
     notes: Mapped[str | None] = mapped_column(Text)

@@ -19,12 +19,22 @@ class ContactBase(InputSchema):
 
 class ContactIn(ContactBase):
     name: Name
+    billing_contact: bool = Field(
+        default=False,
+        description="Receives the client's invoices and payment receipts (needs an email and a "
+        "client); with none marked, they go to the client's own email",
+    )
 
 
 class ContactPatch(ContactBase, PatchSchema):
-    not_null = frozenset({"name"})
+    not_null = frozenset({"name", "billing_contact"})
 
     name: Name | None = None
+    billing_contact: bool | None = Field(
+        default=None,
+        description="Moving the contact to another client clears it unless given in the same "
+        "request",
+    )
 
 
 class ContactOut(Timestamps):
@@ -37,6 +47,7 @@ class ContactOut(Timestamps):
     owner_id: uuid.UUID | None
     assignee_ids: list[uuid.UUID]
     portal_access: bool
+    billing_contact: bool
     portal_access_granted_at: datetime | None
     last_contacted_at: datetime | None
     notes: str | None

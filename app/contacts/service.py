@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, func, or_, true, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
@@ -26,7 +26,8 @@ from app.core.mail import queue_email
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
-from app.core.tenancy import get_authorized, get_in_team, same_team, team_rows
+from app.core.tenancy import get_authorized, get_in_team, in_team, same_team, team_rows
+from app.projects.models import Project, ProjectViewer
 from app.teams import service as teams_service
 
 PORTAL_LINK_TTL = timedelta(days=7)
@@ -126,9 +127,22 @@ async def _flush_unique_email(session: AsyncSession) -> None:
     )
 
 
+def _check_billing_contact(billing: bool, email: str | None, client_id: uuid.UUID | None) -> None:
+    """A billing contact is mailed its client's invoices: it needs both."""
+    if not billing:
+        return
+    if not email:
+        raise Unprocessable("A billing contact needs an email.", code="contact_email_required")
+    if client_id is None:
+        raise Unprocessable(
+            "A billing contact is the contact of a client.", code="contact_client_required"
+        )
+
+
 async def create_contact(session: AsyncSession, ctx: TeamContext, data: ContactIn) -> Contact:
     """The contact row and its assignees (onboarding builds on it)."""
     ctx.access(Permission.CRM_CREATE)
+    _check_billing_contact(data.billing_contact, data.email, data.client_id)
     if data.client_id is not None:
         await require_client(session, ctx, data.client_id)
     owner_id = data.owner_id or ctx.user_id
@@ -143,6 +157,7 @@ async def create_contact(session: AsyncSession, ctx: TeamContext, data: ContactI
         phone=data.phone,
         title=data.title,
         client_id=data.client_id,
+        billing_contact=data.billing_contact,
         owner_id=owner_id,
         created_by_id=ctx.user_id,
         notes=data.notes,
@@ -192,12 +207,47 @@ async def update_contact(
         raise Unprocessable(
             "A contact with portal access needs an email.", code="contact_email_required"
         )
+    moved = "client_id" in fields and fields["client_id"] != contact.client_id
+    if moved:
+        # Billing for one client says nothing about the next.
+        fields.setdefault("billing_contact", False)
+    _check_billing_contact(
+        fields.get("billing_contact", contact.billing_contact),
+        fields.get("email", contact.email),
+        fields.get("client_id", contact.client_id),
+    )
     for field, value in fields.items():
         setattr(contact, field, value)
     contact.updated_at = func.now()
     await _flush_unique_email(session)
+    if moved:
+        await _leave_other_clients_projects(session, ctx, contact)
     await session.refresh(contact)
     return await _out(session, contact)
+
+
+async def _leave_other_clients_projects(
+    session: AsyncSession, ctx: TeamContext, contact: Contact
+) -> None:
+    """Viewer rows open a client's projects to its contacts (the portal): a contact keeps
+    those of its own client's projects only, none when it has no client.
+
+    The caller holds the contact's row lock; adding a viewer share-locks the contact
+    (`app.projects.service.add_viewer`), so a viewer added during a move either commits
+    first and is removed here, or sees the new client and is refused.
+    """
+    stmt = delete(ProjectViewer).where(
+        in_team(ProjectViewer, ctx), ProjectViewer.contact_id == contact.id
+    )
+    if contact.client_id is not None:
+        stmt = stmt.where(
+            ProjectViewer.project_id.notin_(
+                select(Project.id).where(
+                    in_team(Project, ctx), Project.client_id == contact.client_id
+                )
+            )
+        )
+    await session.execute(stmt)
 
 
 async def delete_contact(session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID) -> None:

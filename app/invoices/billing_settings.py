@@ -1,9 +1,11 @@
-"""Invoice settings per client: schedule, due days, tax, rounding, payment methods, notes."""
+"""Invoice settings per client: schedule, due days, tax, rounding, notes; and the client's
+payment methods, which they show and write but do not keep (the client's are the one
+source: see `app.invoices.payment_methods`)."""
 
 import uuid
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
@@ -15,7 +17,7 @@ from app.core.permissions import Permission
 from app.core.tenancy import get_in_team
 from app.invoices.models import InvoiceSchedule, InvoiceSettings
 from app.invoices.schedules import first_run_on
-from app.invoices.schemas import InvoiceSettingsIn
+from app.invoices.schemas import InvoiceSettingsIn, InvoiceSettingsOut
 from app.teams.service import team_by_id
 
 
@@ -25,7 +27,6 @@ async def create_default_settings(session: AsyncSession, client: Client) -> Invo
         team_id=client.team_id,
         client_id=client.id,
         currency=client.currency,
-        payment_methods=list(client.payment_methods),
     )
     session.add(settings)
     await session.flush()
@@ -48,17 +49,21 @@ async def _client_for_invoicing(
     )
 
 
+def _out(settings: InvoiceSettings, client: Client) -> InvoiceSettingsOut:
+    return InvoiceSettingsOut.of(settings, payment_methods=client.payment_methods)
+
+
 async def get_invoice_settings(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID
-) -> InvoiceSettings:
-    """The client's invoice settings; 404 when it has none."""
+) -> InvoiceSettingsOut:
+    """The client's invoice settings, with its payment methods; 404 when it has none."""
     client = await _client_for_invoicing(session, ctx, client_id)
     settings = (
         await session.execute(select(InvoiceSettings).where(InvoiceSettings.client_id == client.id))
     ).scalar_one_or_none()
     if settings is None:
         raise NotFound("Invoice settings")
-    return settings
+    return _out(settings, client)
 
 
 def _next_run(
@@ -87,15 +92,18 @@ def _next_run(
 
 async def put_invoice_settings(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID, data: InvoiceSettingsIn
-) -> InvoiceSettings:
-    """Replace the client's invoice settings; omitted fields take their defaults."""
+) -> InvoiceSettingsOut:
+    """Replace the client's invoice settings; omitted fields take their defaults, except
+    `payment_methods`: given, they replace the client's; omitted, the client's stay."""
     ctx.access(Permission.INVOICES_WRITE)
     client = await _client_for_invoicing(session, ctx, client_id)
     settings = await session.get(InvoiceSettings, client.id, with_for_update=True)
     if settings is None:
         settings = await create_default_settings(session, client)
-    values = data.model_dump()
-    values["payment_methods"] = [m.value for m in data.payment_methods]
+    values = data.model_dump(exclude={"payment_methods"})
+    if data.payment_methods is not None:
+        client.payment_methods = list(dict.fromkeys(m.value for m in data.payment_methods))
+        client.updated_at = func.now()
     values["currency"] = client.currency
     team = await team_by_id(session, ctx.team_id)
     values["next_run_on"], values["anchor_day"] = _next_run(settings, data, team.timezone)
@@ -103,4 +111,5 @@ async def put_invoice_settings(
         setattr(settings, field, value)
     await session.flush()
     await session.refresh(settings)
-    return settings
+    await session.refresh(client)
+    return _out(settings, client)

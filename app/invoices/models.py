@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.clients.models import PAYMENT_METHODS_CHECK, enum_column
+from app.clients.models import enum_column
 from app.core.db import Base, RecordModel, TeamScoped, TimestampMixin, team_fk
 
 
@@ -42,7 +42,6 @@ class InvoiceSettings(TimestampMixin, Base):
         CheckConstraint("due_days BETWEEN 0 AND 365", name="due_days"),
         CheckConstraint("tax_rate_bps BETWEEN 0 AND 10000", name="tax_rate_bps"),
         CheckConstraint("rounding_seconds BETWEEN 0 AND 86400", name="rounding_seconds"),
-        CheckConstraint(PAYMENT_METHODS_CHECK, name="payment_methods"),
         CheckConstraint("anchor_day BETWEEN 1 AND 31", name="anchor_day"),
     )
 
@@ -55,9 +54,8 @@ class InvoiceSettings(TimestampMixin, Base):
     due_days: Mapped[int] = mapped_column(Integer, server_default="14")
     tax_rate_bps: Mapped[int] = mapped_column(Integer, server_default="0")
     rounding_seconds: Mapped[int] = mapped_column(Integer, server_default="0")
-    payment_methods: Mapped[list[str]] = mapped_column(
-        ARRAY(String(10)), server_default=text("'{}'::varchar[]")
-    )
+    # No payment methods here: the client's are the one source (API.md's invoice settings
+    # field shows and writes them).
     currency: Mapped[str] = mapped_column(String(3))
     notes: Mapped[str | None] = mapped_column(Text)
     next_run_on: Mapped[date | None]
@@ -204,6 +202,8 @@ class InvoicePdf(Base):
     team_id: Mapped[uuid.UUID]
     invoice_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
+    # sha256 of the template and the data it printed (`app.invoices.pdf.fingerprint`).
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -1,6 +1,7 @@
-"""Invoice PDFs rendered with Typst, cached per invoice version."""
+"""Invoice PDFs rendered with Typst, cached per invoice version and content."""
 
 import asyncio
+import hashlib
 import json
 import uuid
 from decimal import Decimal
@@ -16,6 +17,7 @@ from app.config import Settings
 from app.core.context import TeamContext
 from app.core.money import format_amount
 from app.invoices.models import Invoice, InvoiceLine, InvoicePdf, InvoiceStatus, LineKind
+from app.invoices.payment_methods import payment_instructions, usable_methods
 from app.invoices.service import get_invoice, lines_of, pay_url
 from app.teams.models import Team
 
@@ -52,7 +54,8 @@ def document_data(
     period = None
     if invoice.period_start and invoice.period_end:
         period = f"{invoice.period_start.isoformat()} to {invoice.period_end.isoformat()}"
-    methods = ", ".join(client.payment_methods) or "bank transfer"
+    methods = usable_methods(settings, client)
+    online = any(m.value != "bank" for m in methods)
     return {
         "title": f"{heading} {invoice.number or ''}".strip(),
         "heading": heading,
@@ -83,7 +86,8 @@ def document_data(
         "paid": money(invoice.amount_paid),
         "due": money(invoice.total_amount - invoice.amount_paid),
         "notes": invoice.notes,
-        "payment_instructions": f"Accepted: {methods}. Please quote the invoice number.",
+        "payment_instructions": payment_instructions(methods),
+        "pay_label": "Pay online" if online else "View online",
         "pay_url": pay_url(settings, invoice),
     }
 
@@ -95,29 +99,52 @@ def render(data: dict[str, object]) -> bytes:
     )
 
 
+def fingerprint(data: dict[str, object]) -> str:
+    """What a render depends on: the template and the data it prints."""
+    digest = hashlib.sha256(TEMPLATE)
+    digest.update(json.dumps(data, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 async def invoice_pdf(session: AsyncSession, settings: Settings, invoice: Invoice) -> bytes:
-    """The PDF of the invoice's current version, rendered once and then served from cache."""
-    cached = await session.scalar(
-        select(InvoicePdf.content).where(
-            InvoicePdf.invoice_id == invoice.id, InvoicePdf.version == invoice.version
-        )
-    )
-    if cached is not None:
-        return cached
+    """The PDF of the invoice's current version, rendered once and then served from cache.
+
+    The cache is keyed by version and by what the document prints, so what is read from
+    outside the invoice (the client's payment methods, which providers are configured)
+    renders afresh when it changes.
+    """
     team = await session.get(Team, invoice.team_id)
     client = await session.get(Client, invoice.client_id)
     assert team is not None and client is not None
     lines = (await lines_of(session, [invoice.id]))[invoice.id]
     data = document_data(settings, team, client, invoice, lines)
+    key = fingerprint(data)
+    cached = await session.scalar(
+        select(InvoicePdf.content).where(
+            InvoicePdf.invoice_id == invoice.id,
+            InvoicePdf.version == invoice.version,
+            InvoicePdf.fingerprint == key,
+        )
+    )
+    if cached is not None:
+        return cached
     # Typst is CPU-bound: keep the event loop free while it works.
     content = await asyncio.to_thread(render, data)
     stmt = insert(InvoicePdf).values(
-        team_id=invoice.team_id, invoice_id=invoice.id, version=invoice.version, content=content
+        team_id=invoice.team_id,
+        invoice_id=invoice.id,
+        version=invoice.version,
+        fingerprint=key,
+        content=content,
     )
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[InvoicePdf.invoice_id],
-            set_={"version": stmt.excluded.version, "content": stmt.excluded.content},
+            set_={
+                "version": stmt.excluded.version,
+                "fingerprint": stmt.excluded.fingerprint,
+                "content": stmt.excluded.content,
+            },
         )
     )
     return content

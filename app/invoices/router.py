@@ -29,8 +29,7 @@ async def get_invoice_settings(
     client_id: uuid.UUID, ctx: TeamCtx, session: DbSession
 ) -> InvoiceSettingsOut:
     """How and when the client is invoiced."""
-    found = await billing_settings.get_invoice_settings(session, ctx, client_id)
-    return InvoiceSettingsOut.model_validate(found)
+    return await billing_settings.get_invoice_settings(session, ctx, client_id)
 
 
 @router.put("/clients/{client_id}/invoice-settings", response_model=InvoiceSettingsOut)
@@ -38,8 +37,7 @@ async def put_invoice_settings(
     client_id: uuid.UUID, data: InvoiceSettingsIn, ctx: TeamCtx, session: DbSession
 ) -> InvoiceSettingsOut:
     """Replace the client's invoice settings (omitted fields take their defaults)."""
-    stored = await billing_settings.put_invoice_settings(session, ctx, client_id, data)
-    return InvoiceSettingsOut.model_validate(stored)
+    return await billing_settings.put_invoice_settings(session, ctx, client_id, data)
 
 
 @router.get("/invoices", response_model=Page[InvoiceOut])

@@ -31,7 +31,11 @@ class InvoiceSettingsIn(InputSchema):
     due_days: int = Field(default=14, ge=0, le=365)
     tax_rate_bps: int = Field(default=0, ge=0, le=10000)
     rounding_seconds: int = Field(default=0, ge=0, le=86400)
-    payment_methods: list[PaymentMethod] = Field(default_factory=list)
+    payment_methods: list[PaymentMethod] | None = Field(
+        default=None,
+        description="The client's payment methods: given, they replace the client's; "
+        "omitted (or null), the client's stay as they are",
+    )
     notes: str | None = Field(default=None, max_length=5000)
     next_run_on: Day | None = Field(
         default=None,
@@ -47,7 +51,7 @@ class InvoiceSettingsOut(Timestamps):
     due_days: int
     tax_rate_bps: int
     rounding_seconds: int
-    payment_methods: list[PaymentMethod]
+    payment_methods: list[PaymentMethod] = Field(description="The client's payment methods")
     currency: str
     notes: str | None
     next_run_on: date | None

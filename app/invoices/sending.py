@@ -24,7 +24,8 @@ SEND_INVOICE_JOB = "send_invoice"
 
 
 async def billing_recipients(session: AsyncSession, client: Client) -> list[str]:
-    """The client's contacts that have an email; else the client's own email."""
+    """Where the client's invoices and payment receipts go: its billing contacts; when
+    none is marked, the client's own email; never any other contact."""
     emails = list(
         (
             await session.execute(
@@ -32,6 +33,7 @@ async def billing_recipients(session: AsyncSession, client: Client) -> list[str]
                 .where(
                     in_team(Contact, client),
                     Contact.client_id == client.id,
+                    Contact.billing_contact.is_(True),
                     Contact.email.isnot(None),
                 )
                 .order_by(Contact.email)
@@ -49,7 +51,7 @@ async def queue_send(session: AsyncSession, invoice: Invoice) -> None:
     assert client is not None
     if not await billing_recipients(session, client):
         raise Unprocessable(
-            "The client has no contact with an email and no email of its own.",
+            "The client has no billing contact and no email of its own.",
             code="no_billing_contact",
         )
     invoice.send_status = SendStatus.queued

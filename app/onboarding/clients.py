@@ -36,7 +36,14 @@ async def onboard_client(
     contacts: list[OnboardedContact] = []
     for invite in data.invite_contacts:
         contact = await contacts_service.create_contact(
-            session, ctx, ContactIn(name=invite.name, email=invite.email, client_id=client.id)
+            session,
+            ctx,
+            ContactIn(
+                name=invite.name,
+                email=invite.email,
+                client_id=client.id,
+                billing_contact=invite.billing_contact,
+            ),
         )
         await contacts_service.grant_portal_access(session, ctx, secrets, settings, contact)
         if project is not None:

@@ -5,7 +5,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clients.models import Client, PaymentMethod
+from app.clients.models import Client
 from app.config import Settings
 from app.core.context import TeamContext
 from app.core.errors import Conflict, Unprocessable
@@ -13,23 +13,12 @@ from app.core.ids import new_id
 from app.core.permissions import Permission
 from app.invoices import service as invoice_service
 from app.invoices.models import Invoice, InvoiceStatus
+from app.invoices.payment_methods import usable_methods
 from app.invoices.schemas import PublicInvoice
 from app.payments.models import Checkout
 from app.payments.providers import crypto, stripe
 from app.payments.schemas import CheckoutOut, Provider
 from app.payments.service import amount_due, client_of, lock_invoice
-
-_CONFIGURED = {Provider.stripe: stripe.configured, Provider.crypto: crypto.configured}
-
-
-def available_methods(settings: Settings, client: Client) -> list[PaymentMethod]:
-    """The client's payment methods that can be used now (providers must be configured)."""
-    methods = []
-    for method in client.payment_methods:
-        m = PaymentMethod(method)
-        if m is PaymentMethod.bank or _CONFIGURED[Provider(m.value)](settings):
-            methods.append(m)
-    return methods
 
 
 def _payable(client: Client, invoice: Invoice, provider: Provider) -> int:
@@ -116,5 +105,5 @@ async def checkout_by_pay_token(
 async def public_invoice(session: AsyncSession, settings: Settings, token: str) -> PublicInvoice:
     """The invoice behind a pay link with the payment methods its client can use now."""
     return await invoice_service.public_invoice(
-        session, token, lambda client: available_methods(settings, client)
+        session, token, lambda client: usable_methods(settings, client)
     )

@@ -20,16 +20,16 @@ from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.ids import new_id
 from app.core.jobs import emit
-from app.core.mail import queue_email
-from app.core.money import exponent, format_amount
+from app.core.money import exponent
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_in_team, in_team, team_rows
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.service import get_invoice, visible_invoices
 from app.payments.models import Payment, PaymentMethodUsed, PaymentStatus, Refund
+from app.payments.notices import notify, notify_refund, queue_receipt
 from app.payments.schemas import PaymentIn, PaymentOut, RefundIn
-from app.teams.service import emails_of_members_with, team_by_id
+from app.teams.service import team_by_id
 
 
 def to_base_amount(amount: int, currency: str, rate: Decimal, base_currency: str) -> int:
@@ -49,41 +49,6 @@ async def lock_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
     if invoice is None:
         raise NotFound("Invoice")
     return invoice
-
-
-async def notify(
-    session: AsyncSession, invoice: Invoice, payment: Payment, event_type: str
-) -> None:
-    """Email the team's members who may record payments, and publish `payment.*`."""
-    emit(
-        session,
-        invoice.team_id,
-        event_type,
-        {
-            "payment_id": payment.id,
-            "invoice_id": invoice.id,
-            "amount": payment.amount,
-            "currency": payment.currency,
-            "invoice_status": invoice.status.value,
-        },
-    )
-    if event_type not in ("payment.failed",) and invoice.status is not InvoiceStatus.paid:
-        return
-    recipients = await emails_of_members_with(session, invoice.team_id, Permission.PAYMENTS_WRITE)
-    if not recipients:
-        return
-    label = invoice.number or str(invoice.id)
-    if event_type == "payment.failed":
-        subject = f"Payment failed for invoice {label}"
-        text = (
-            f"A payment of {format_amount(payment.amount, payment.currency)} for invoice {label} "
-            f"failed: {payment.failure_reason or 'no reason given'}.\nThe invoice stays open."
-        )
-    else:
-        subject = f"Invoice {label} is paid"
-        total = format_amount(invoice.total_amount, invoice.currency)
-        text = f"Invoice {label} is paid in full ({total})."
-    queue_email(session, to=recipients, subject=subject, text=text)
 
 
 async def apply_payment(
@@ -145,6 +110,7 @@ async def apply_payment(
     payment = await session.get(Payment, payment_id)
     assert payment is not None
     await notify(session, invoice, payment, "payment.succeeded")
+    await queue_receipt(session, invoice, payment)
     return payment
 
 
@@ -309,7 +275,10 @@ async def apply_refund(
         "payment.refunded",
         {"payment_id": payment.id, "invoice_id": invoice.id, "amount": amount},
     )
-    return await session.get(Refund, refund_id)
+    refund = await session.get(Refund, refund_id)
+    assert refund is not None
+    await notify_refund(session, invoice, payment, refund)
+    return refund
 
 
 # ---------------------------------------------------------------- endpoints' services

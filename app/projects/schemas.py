@@ -147,6 +147,13 @@ class ProjectStats(Schema):
     billable_seconds: int
     invoiced_seconds: int
     uninvoiced_seconds: int = Field(description="Billable, not yet invoiced")
-    billable_amount: int
-    uninvoiced_amount: int
-    rate_missing_seconds: int = Field(description="Billable time with no rate to price it")
+    billable_amount: int | None = Field(
+        description="Null for roles that may not read the project's rates"
+    )
+    uninvoiced_amount: int | None = Field(
+        description="Null for roles that may not read the project's rates"
+    )
+    rate_missing_seconds: int | None = Field(
+        description="Billable time with no rate to price it; null for roles that may not read "
+        "the project's rates"
+    )

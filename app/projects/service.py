@@ -38,7 +38,7 @@ from app.projects.schemas import (
     ProjectStats,
     ViewerOut,
 )
-from app.rates.service import shown_rate
+from app.rates.service import sees_rates, shown_rate
 from app.teams import service as teams_service
 from app.time_tracking.models import TimeEntry
 from app.time_tracking.service import project_time
@@ -367,7 +367,11 @@ async def add_viewer(
 ) -> ProjectViewer:
     """Let a contact of the project's client view the project."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    contact = await session.scalar(team_select(Contact, ctx).where(Contact.id == contact_id))
+    # Shared lock: a concurrent move of the contact to another client waits for this
+    # viewer to commit (and removes it), or this sees the contact's new client.
+    contact = await session.scalar(
+        team_select(Contact, ctx).where(Contact.id == contact_id).with_for_update(read=True)
+    )
     if contact is None:
         raise Unprocessable("No such contact in this team.", code="unknown_contact")
     return await attach_viewer(session, ctx, project, contact)
@@ -389,7 +393,11 @@ async def remove_viewer(
 
 
 async def stats(session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID) -> ProjectStats:
-    """Task counts by column, and the project's time and amounts."""
+    """Task counts by column, and the project's time and amounts.
+
+    The amounts price everyone's time on the project at their rates: shown to roles that
+    read the project's rates (as its `hourly_rate_amount`), null for the others.
+    """
     project = await get_project(session, ctx, project_id)
     rows = await session.execute(
         select(BoardColumn, func.count(Task.id))
@@ -400,12 +408,16 @@ async def stats(session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID) 
         .order_by(BoardColumn.position)
     )
     columns = [ColumnCount(column_id=c.id, name=c.name, kind=c.kind, task_count=n) for c, n in rows]
-    figures = await project_time(
-        session, await teams_service.team_by_id(session, ctx.team_id), project.id
+    figures = asdict(
+        await project_time(
+            session, await teams_service.team_by_id(session, ctx.team_id), project.id
+        )
     )
+    if not sees_rates(ctx, Access.PROJECTS):
+        figures.update(billable_amount=None, uninvoiced_amount=None, rate_missing_seconds=None)
     return ProjectStats(
         project_id=project.id,
         task_count=sum(c.task_count for c in columns),
         tasks_by_column=columns,
-        **asdict(figures),
+        **figures,
     )

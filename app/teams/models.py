@@ -2,7 +2,17 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, func, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, RecordModel, TimestampMixin
@@ -35,6 +45,13 @@ class Team(RecordModel):
     # Longer manual entries are refused; a timer stops at this length (docs/decisions.md).
     time_entry_max_seconds: Mapped[int] = mapped_column(Integer, server_default="86400")
     invoice_prefix: Mapped[str] = mapped_column(String(20), server_default="INV-")
+    # Which payment emails the team sends (app/payments/notices.py): to the members who may
+    # record payments, and receipts to the client's billing recipients.
+    notify_paid: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    notify_partial_payment: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    notify_refund: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    notify_payment_failed: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    payment_receipts: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
 class Membership(TimestampMixin, Base):

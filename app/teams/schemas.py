@@ -26,6 +26,11 @@ class TeamOut(Timestamps):
     time_entry_min_seconds: int
     time_entry_max_seconds: int
     invoice_prefix: str
+    notify_paid: bool
+    notify_partial_payment: bool
+    notify_refund: bool
+    notify_payment_failed: bool
+    payment_receipts: bool
 
 
 class TeamPatch(PatchSchema):
@@ -37,6 +42,11 @@ class TeamPatch(PatchSchema):
             "time_entry_min_seconds",
             "time_entry_max_seconds",
             "invoice_prefix",
+            "notify_paid",
+            "notify_partial_payment",
+            "notify_refund",
+            "notify_payment_failed",
+            "payment_receipts",
         }
     )
 
@@ -55,6 +65,25 @@ class TeamPatch(PatchSchema):
         max_length=20,
         pattern=r"^[A-Za-z0-9/_.-]*$",
         description="Numbers look like {prefix}{YYYY}-{seq:04d}",
+    )
+    notify_paid: bool | None = Field(
+        default=None, description="Email the invoicing managers when an invoice is paid in full"
+    )
+    notify_partial_payment: bool | None = Field(
+        default=None,
+        description="Email the invoicing managers when a payment leaves something due",
+    )
+    notify_refund: bool | None = Field(
+        default=None, description="Email the invoicing managers when a payment is refunded"
+    )
+    notify_payment_failed: bool | None = Field(
+        default=None,
+        description="Email the invoicing managers when a provider payment fails or cannot be "
+        "applied",
+    )
+    payment_receipts: bool | None = Field(
+        default=None,
+        description="Email the client's billing recipients a receipt for each payment",
     )
 
 

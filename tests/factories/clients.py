@@ -21,15 +21,19 @@ async def new_client_project(
     *,
     contacts: Sequence[tuple[str, str]] = (),
     project_name: str | None = None,
+    billing_contacts: bool = False,
     **extra,
 ) -> tuple[str, str]:
     """(client_id, project_id) of a new client created with its project, inviting
-    `contacts` ((name, email) pairs) to the client portal."""
+    `contacts` ((name, email) pairs) to the client portal (as its billing contacts with
+    `billing_contacts`)."""
     body = {
         "name": name,
         "currency": currency,
         "create_project": True,
-        "invite_contacts": [{"name": n, "email": e} for n, e in contacts],
+        "invite_contacts": [
+            {"name": n, "email": e, "billing_contact": billing_contacts} for n, e in contacts
+        ],
         **extra,
     }
     if project_name:

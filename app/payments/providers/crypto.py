@@ -28,7 +28,7 @@ SIGNATURE_HEADER = "X-Signature"
 
 def configured(settings: Settings) -> bool:
     """True when the gateway's base URL and API key are set."""
-    return bool(settings.crypto_api_base and settings.crypto_api_key)
+    return settings.crypto_configured
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -25,7 +25,7 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 
 def configured(settings: Settings) -> bool:
     """True when a Stripe secret key is set."""
-    return bool(settings.stripe_secret_key)
+    return settings.stripe_configured
 
 
 def client_for(settings: Settings) -> stripe.StripeClient:
