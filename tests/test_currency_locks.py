@@ -1,11 +1,12 @@
 """Currencies that money already depends on cannot change: a client's currency while its
-rates, unsettled invoices or priced time are in it."""
+rates, unsettled invoices or priced time are in it; the team's base currency once an
+invoice fixed a rate to it or an exchange rate is quoted against it."""
 
 import asyncio
 
 from tests.factories import Actor, make_actor
 from tests.factories.clients import new_client, new_client_project
-from tests.factories.invoices import finalize, manual_draft
+from tests.factories.invoices import add_exchange_rate, finalize, manual_draft
 from tests.factories.payments import pay
 from tests.factories.rates import add_rate, post_rate
 from tests.factories.time_tracking import add_entry
@@ -165,3 +166,70 @@ async def test_a_draft_racing_a_currency_change_is_in_the_clients_currency(clien
             locked(change)
             assert draft.json()["currency"] == "EUR"
         assert (await currency_of(client, owner, client_id))[0] == draft.json()["currency"]
+
+
+# ------------------------------------------------------------------ the team's base currency
+
+
+async def test_base_currency_is_locked_by_an_exchange_rate(client, app):
+    owner = await make_actor(app)
+    rate = await add_exchange_rate(client, owner, "USD", "0.9")
+    r = await client.patch(owner.url(), json={"base_currency": "USD"}, headers=owner.headers)
+    assert_problem(r, 409, "base_currency_locked")
+    team = (await client.get(owner.url(), headers=owner.headers)).json()
+    assert team["base_currency"] == "EUR"
+    # Other settings in the same request are not applied either; alone they are.
+    r = await client.patch(
+        owner.url(), json={"base_currency": "USD", "name": "Renamed"}, headers=owner.headers
+    )
+    assert_problem(r, 409, "base_currency_locked")
+    r = await client.patch(
+        owner.url(), json={"base_currency": "EUR", "name": "Renamed"}, headers=owner.headers
+    )
+    assert r.status_code == 200, r.text
+
+    r = await client.delete(owner.url(f"/exchange-rates/{rate['id']}"), headers=owner.headers)
+    assert r.status_code == 204, r.text
+    r = await client.patch(owner.url(), json={"base_currency": "USD"}, headers=owner.headers)
+    assert r.status_code == 200, r.text
+
+
+async def test_base_currency_is_locked_once_an_invoice_is_finalized(client, app):
+    owner = await make_actor(app)
+    client_id = (await new_client(client, owner))["id"]
+    draft = await manual_draft(client, owner, client_id)
+    # A draft fixes nothing yet.
+    r = await client.patch(owner.url(), json={"base_currency": "GBP"}, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    r = await client.patch(owner.url(), json={"base_currency": "EUR"}, headers=owner.headers)
+    assert r.status_code == 200, r.text
+
+    invoice = await finalize(client, owner, draft["id"])
+    r = await client.patch(owner.url(), json={"base_currency": "GBP"}, headers=owner.headers)
+    assert_problem(r, 409, "base_currency_locked")
+    # Voiding does not unfix the rate the invoice was issued with.
+    r = await client.post(owner.url(f"/invoices/{invoice['id']}/void"), headers=owner.headers)
+    assert r.status_code == 200, r.text
+    r = await client.patch(owner.url(), json={"base_currency": "GBP"}, headers=owner.headers)
+    assert_problem(r, 409, "base_currency_locked")
+
+
+async def test_a_finalization_racing_a_base_currency_change_fixes_a_true_rate(client, app):
+    for _ in range(5):
+        owner = await make_actor(app)  # base EUR
+        client_id = (await new_client(client, owner))["id"]
+        draft = await manual_draft(client, owner, client_id, 100)
+        change, issued = await asyncio.gather(
+            client.patch(owner.url(), json={"base_currency": "USD"}, headers=owner.headers),
+            client.post(owner.url(f"/invoices/{draft['id']}/finalize"), headers=owner.headers),
+        )
+        team = (await client.get(owner.url(), headers=owner.headers)).json()
+        if issued.status_code == 200:
+            # issued first at EUR -> EUR 1: the change then sees it
+            assert_problem(change, 409, "base_currency_locked")
+            assert team["base_currency"] == "EUR"
+        else:
+            # changed first: EUR is foreign now, and no rate to USD exists
+            assert change.status_code == 200, change.text
+            assert_problem(issued, 422, "exchange_rate_missing")
+            assert team["base_currency"] == "USD"

@@ -57,6 +57,9 @@ async def create_exchange_rate(
     """Add a rate for a currency from a date on (one per currency and date)."""
     ctx.access(Permission.EXCHANGE_RATES_WRITE)
     team = await team_by_id(session, ctx.team_id)
+    # Under a share lock, as finalizing does: a base currency change and a new rate
+    # against it serialise (app/teams/service.py).
+    await session.refresh(team, ["base_currency"], with_for_update={"read": True})
     if data.currency == team.base_currency:
         raise Unprocessable("The base currency converts at 1.", code="exchange_rate_base_currency")
     rate = ExchangeRate(team_id=ctx.team_id, **data.model_dump())
