@@ -52,6 +52,10 @@ class PaymentOut(Timestamps):
     exchange_rate: Decimal
     base_currency: str
     base_amount: int
+    fx_difference_amount: int = Field(
+        description="base_amount minus this amount at the invoice's fixed exchange_rate "
+        "(both half-up in base minor units): the realized FX gain (> 0) or loss (< 0)"
+    )
     paid_at: datetime
     reference: str | None
     provider: str | None

@@ -8,7 +8,7 @@ invoice table backs this up.
 
 import uuid
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -16,16 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.clients.models import Client
-from app.core.clock import period_bounds
+from app.core.clock import local_date, period_bounds
 from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.ids import new_id
 from app.core.jobs import emit
 from app.core.mail import queue_email
-from app.core.money import exponent, format_amount
+from app.core.money import div_half_up, exponent, format_amount
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission, roles_with
 from app.core.tenancy import get_in_team, in_team, team_rows
+from app.invoices.exchange_rates import rate_in_force
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.service import get_invoice, visible_invoices
 from app.payments.models import Payment, PaymentMethodUsed, PaymentStatus, Refund
@@ -35,9 +36,28 @@ from app.teams.service import team_by_id
 
 
 def to_base_amount(amount: int, currency: str, rate: Decimal, base_currency: str) -> int:
-    """`amount` minor units of `currency` in minor units of the base currency, half-up."""
-    major = Decimal(amount).scaleb(-exponent(currency)) * rate
-    return int(major.scaleb(exponent(base_currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """`amount` minor units of `currency` in minor units of the base currency, half-up.
+
+    Exact: the rate is an integer ratio, so no digit is lost to a decimal context.
+    """
+    numerator, denominator = rate.as_integer_ratio()
+    return div_half_up(
+        amount * numerator * 10 ** exponent(base_currency),
+        denominator * 10 ** exponent(currency),
+    )
+
+
+async def payment_rate(session: AsyncSession, invoice: Invoice, paid_at: datetime) -> Decimal:
+    """The rate a payment converts at: the team's rate in force on the day it was paid
+    (in the team's time zone), else the rate fixed on the invoice."""
+    assert invoice.exchange_rate is not None
+    team = await team_by_id(session, invoice.team_id)
+    if invoice.currency == invoice.base_currency or team.base_currency != invoice.base_currency:
+        return invoice.exchange_rate
+    rate = await rate_in_force(
+        session, team.id, invoice.currency, local_date(paid_at, team.timezone)
+    )
+    return invoice.exchange_rate if rate is None else rate
 
 
 def amount_due(invoice: Invoice) -> int:
@@ -125,6 +145,11 @@ async def apply_payment(
             f"The amount exceeds what is due ({amount_due(invoice)}).", code="overpayment"
         )
     assert invoice.exchange_rate is not None and invoice.base_currency is not None
+    rate = await payment_rate(session, invoice, paid_at)
+    base_amount = to_base_amount(amount, invoice.currency, rate, invoice.base_currency)
+    at_invoice_rate = to_base_amount(
+        amount, invoice.currency, invoice.exchange_rate, invoice.base_currency
+    )
     values = dict(
         team_id=invoice.team_id,
         invoice_id=invoice.id,
@@ -132,11 +157,10 @@ async def apply_payment(
         status=PaymentStatus.succeeded,
         amount=amount,
         currency=invoice.currency,
-        exchange_rate=invoice.exchange_rate,
+        exchange_rate=rate,
         base_currency=invoice.base_currency,
-        base_amount=to_base_amount(
-            amount, invoice.currency, invoice.exchange_rate, invoice.base_currency
-        ),
+        base_amount=base_amount,
+        fx_difference_amount=base_amount - at_invoice_rate,
         paid_at=paid_at,
         reference=reference,
         provider=provider,
