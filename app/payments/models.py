@@ -100,6 +100,12 @@ class Refund(TeamScoped, RecordModel):
     payment_id: Mapped[uuid.UUID]
     amount: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str | None] = mapped_column(String(500))
+    # How the money went back, and the transfer's or transaction's reference. A refund
+    # without `provider` was recorded by a person (made outside any provider).
+    method: Mapped[PaymentMethodUsed] = mapped_column(
+        enum_column(PaymentMethodUsed, "payment_method_used")
+    )
+    reference: Mapped[str | None] = mapped_column(String(200))
     provider: Mapped[str | None] = mapped_column(String(20))
     provider_refund_id: Mapped[str | None] = mapped_column(String(200))
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(

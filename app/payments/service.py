@@ -303,11 +303,18 @@ async def apply_refund(
     *,
     amount: int,
     reason: str | None = None,
+    method: PaymentMethodUsed | None = None,
+    reference: str | None = None,
     provider: str | None = None,
     provider_refund_id: str | None = None,
     created_by_id: uuid.UUID | None = None,
 ) -> Refund | None:
-    """Give back part of a payment; a paid invoice reopens. None when already recorded."""
+    """Give back part of a payment (invoice and payment locked, in that order); a paid
+    invoice reopens. None when already recorded.
+
+    A refund of money the invoice never took (a failed payment kept as "received but not
+    applied") is recorded against that payment and leaves the invoice as it is.
+    """
     # A provider repeats earlier refunds in later events: known ones are skipped before
     # the amount check, so they cannot hide a new one.
     if provider_refund_id is not None and await session.scalar(
@@ -326,6 +333,8 @@ async def apply_refund(
         payment_id=payment.id,
         amount=amount,
         reason=reason,
+        method=method or payment.method,
+        reference=reference,
         provider=provider,
         provider_refund_id=provider_refund_id,
         created_by_id=created_by_id,
@@ -338,16 +347,24 @@ async def apply_refund(
     if refund_id is None:
         return None
     payment.refunded_amount += amount
-    invoice.amount_paid -= amount
-    if invoice.status is InvoiceStatus.paid and amount_due(invoice) > 0:
-        invoice.status = InvoiceStatus.open
-    invoice.version += 1
+    if payment.status is PaymentStatus.succeeded:
+        invoice.amount_paid -= amount
+        if invoice.status is InvoiceStatus.paid and amount_due(invoice) > 0:
+            invoice.status = InvoiceStatus.open
+        invoice.version += 1
     await session.flush()
     emit(
         session,
         invoice.team_id,
         "payment.refunded",
-        {"payment_id": payment.id, "invoice_id": invoice.id, "amount": amount},
+        {
+            "payment_id": payment.id,
+            "invoice_id": invoice.id,
+            "refund_id": refund_id,
+            "amount": amount,
+            "method": method or payment.method,
+            "provider": provider,
+        },
     )
     return await session.get(Refund, refund_id)
 
@@ -419,21 +436,30 @@ async def list_payments(
 async def refund_payment(
     session: AsyncSession, ctx: TeamContext, payment_id: uuid.UUID, data: RefundIn
 ) -> Refund:
-    """Record a refund of a manual payment (provider refunds arrive by webhook)."""
+    """Record a refund made outside any provider: of a manual payment, or of a crypto
+    payment given back from a wallet or by transfer. Stripe refunds are made at Stripe,
+    whose webhook records them."""
     ctx.access(Permission.PAYMENTS_WRITE)
     payment = await get_in_team(session, Payment, ctx, payment_id, what="Payment")
     if payment.status is not PaymentStatus.succeeded:
         raise Conflict("Only a received payment can be refunded.", code="payment_not_refundable")
-    if payment.provider is not None:
+    if payment.method is PaymentMethodUsed.stripe:
         raise Conflict(
-            f"Refund {payment.provider} payments at the provider; its webhook records the refund.",
+            "Refund Stripe payments at Stripe; its webhook records the refund.",
             code="refund_at_provider",
         )
     invoice = await lock_invoice(session, payment.invoice_id)
     payment = await session.get(Payment, payment.id, with_for_update=True, populate_existing=True)
     assert payment is not None
     refund = await apply_refund(
-        session, invoice, payment, amount=data.amount, reason=data.reason, created_by_id=ctx.user_id
+        session,
+        invoice,
+        payment,
+        amount=data.amount,
+        reason=data.reason,
+        method=PaymentMethodUsed(data.method.value) if data.method else None,
+        reference=data.reference,
+        created_by_id=ctx.user_id,
     )
     assert refund is not None
     return refund
