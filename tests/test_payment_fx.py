@@ -1,6 +1,7 @@
 """FX on payments: a payment in a foreign currency converts at the team's rate in force on
 the day it was received (the invoice's fixed rate when there is none), and keeps the
-difference to the invoice's rate as its realized FX gain or loss, in base minor units."""
+difference to the invoice's rate as its realized FX gain or loss, in base minor units.
+Also: what the payment migrations of issue 12 make of rows written before them."""
 
 import asyncio
 from decimal import Decimal
@@ -81,31 +82,53 @@ async def test_a_payment_in_the_base_currency_has_no_fx_difference(client, app):
     assert fx(payment) == (Decimal(1), 2501, 0)
 
 
-async def test_the_migration_gives_existing_payments_the_invoices_rate_and_no_difference(
-    database_url,
-):
+async def _migrated(database_url: str, revision: str, before: list[str], after: str) -> tuple:
+    """Upgrade a scratch database to just before `revision`, run the `before` statements,
+    upgrade to `revision`, and return the row `after` selects."""
     url, name = await _scratch_database(database_url)
     try:
         config = alembic_config(url)
-        before = ScriptDirectory.from_config(config).get_revision(FX_REVISION).down_revision
-        await asyncio.to_thread(command.upgrade, config, before)
+        previous = ScriptDirectory.from_config(config).get_revision(revision).down_revision
+        await asyncio.to_thread(command.upgrade, config, previous)
         engine = create_async_engine(url)
         async with engine.begin() as conn:
-            await conn.execute(text(_PAYMENT_BEFORE))
-        await asyncio.to_thread(command.upgrade, config, FX_REVISION)
+            for statement in before:
+                await conn.execute(text(statement))
+        await asyncio.to_thread(command.upgrade, config, revision)
         async with engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text("SELECT exchange_rate, base_amount, fx_difference_amount FROM payment")
-                )
-            ).one()
+            row = (await conn.execute(text(after))).one()
         await engine.dispose()
-        assert tuple(row) == (Decimal("0.9"), 3605, 0)
+        return tuple(row)
     finally:
         await _drop_database(database_url, name)
 
 
-FX_REVISION = "3cdecd73d2d8"
+async def test_the_migration_gives_existing_payments_the_invoices_rate_and_no_difference(
+    database_url,
+):
+    row = await _migrated(
+        database_url,
+        "3cdecd73d2d8",
+        [_PAYMENT_BEFORE],
+        "SELECT exchange_rate, base_amount, fx_difference_amount FROM payment",
+    )
+    assert row == (Decimal("0.9"), 3605, 0)
+
+
+async def test_the_migration_gives_existing_refunds_their_payments_method(database_url):
+    refund = """
+        INSERT INTO refund (id, team_id, payment_id, amount)
+        SELECT gen_random_uuid(), team_id, id, 100 FROM payment
+    """
+    row = await _migrated(
+        database_url,
+        "4f53b839a5bd",
+        [_PAYMENT_BEFORE, refund],
+        "SELECT method::text, reference FROM refund",
+    )
+    assert row == ("bank", None)
+
+
 # A USD invoice fixed at 0.9 to EUR, and a payment of it made before the column existed
 # (with a rate out of step with its invoice, which the migration corrects).
 _PAYMENT_BEFORE = """
