@@ -396,8 +396,10 @@ def crypto_callback(
     txid: str | None = None,
     event_id: str | None = None,
     reason: str | None = None,
+    refund_id: str | None = None,
 ) -> bytes:
-    """The raw body of a gateway callback."""
+    """The raw body of a gateway callback. For `refunded`, `txid` names the refunded
+    payment and `refund_id` the refund (docs/payments.md)."""
     body: dict[str, Any] = {
         "event_id": event_id or f"cb_{uuid.uuid4().hex}",
         "order_id": order_id,
@@ -408,6 +410,8 @@ def crypto_callback(
     }
     if reason is not None:
         body["reason"] = reason
+    if refund_id is not None:
+        body["refund_id"] = refund_id
     return json.dumps(body).encode()
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from app.clients.currency import change_currency
 from app.clients.models import Client, ClientMember, ClientStatus
 from app.clients.schemas import ClientIn, ClientOut, ClientPatch
 from app.core.context import TeamContext
@@ -179,6 +180,8 @@ async def update_client(
     fields = patch.changes()
     if "hourly_rate_amount" in fields:
         ctx.access(Permission.RATES_WRITE)
+    if "currency" in fields:
+        await change_currency(session, client, fields.pop("currency"))
     if fields.get("owner_id") is not None:
         await teams_service.ensure_members(
             session, ctx.team_id, [fields["owner_id"]], field="owner_id"

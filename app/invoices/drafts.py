@@ -98,6 +98,10 @@ async def build_draft(
     """A draft for `client` from its uninvoiced billable time in the period plus manual
     lines. A constant number of queries, whatever the number of entries."""
     check_dates(data.issue_date, data.due_date)
+    # Read the client's currency under a share lock: a concurrent currency change waits
+    # for this draft (and is then refused), or commits first and the draft takes the new
+    # currency (app/clients/currency.py).
+    await session.refresh(client, ["currency"], with_for_update={"read": True})
     period_end = data.period_end or today_in(team.timezone)
     if data.period_start is not None and data.period_end is None:
         try:  # a period with no end runs to today, and is as bounded as any other

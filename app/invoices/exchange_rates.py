@@ -20,20 +20,27 @@ from app.teams.models import Team
 from app.teams.service import team_by_id
 
 
-async def exchange_rate_on(session: AsyncSession, team: Team, currency: str, on: date) -> Decimal:
-    """Units of the base currency one unit of `currency` is worth on `on`; 422 if unknown."""
-    if currency == team.base_currency:
-        return Decimal(1)
-    rate = await session.scalar(
+async def rate_in_force(
+    session: AsyncSession, team_id: uuid.UUID, currency: str, on: date
+) -> Decimal | None:
+    """The team's newest rate for `currency` effective on or before `on`, if any."""
+    return await session.scalar(
         select(ExchangeRate.rate)
         .where(
-            in_team(ExchangeRate, team.id),
+            in_team(ExchangeRate, team_id),
             ExchangeRate.currency == currency,
             ExchangeRate.effective_from <= on,
         )
         .order_by(ExchangeRate.effective_from.desc())
         .limit(1)
     )
+
+
+async def exchange_rate_on(session: AsyncSession, team: Team, currency: str, on: date) -> Decimal:
+    """Units of the base currency one unit of `currency` is worth on `on`; 422 if unknown."""
+    if currency == team.base_currency:
+        return Decimal(1)
+    rate = await rate_in_force(session, team.id, currency, on)
     if rate is None:
         raise Unprocessable(
             f"No exchange rate from {currency} to {team.base_currency} on {on}.",
@@ -57,6 +64,9 @@ async def create_exchange_rate(
     """Add a rate for a currency from a date on (one per currency and date)."""
     ctx.access(Permission.EXCHANGE_RATES_WRITE)
     team = await team_by_id(session, ctx.team_id)
+    # Under a share lock, as finalizing does: a base currency change and a new rate
+    # against it serialise (app/teams/service.py).
+    await session.refresh(team, ["base_currency"], with_for_update={"read": True})
     if data.currency == team.base_currency:
         raise Unprocessable("The base currency converts at 1.", code="exchange_rate_base_currency")
     rate = ExchangeRate(team_id=ctx.team_id, **data.model_dump())

@@ -61,6 +61,9 @@ async def _next_number(session: AsyncSession, team: Team, issue_date: date) -> s
 async def finalize(session: AsyncSession, team: Team, invoice: Invoice) -> Invoice:
     """Draft -> open: fixes dates, exchange rate and the number. `invoice` must be locked."""
     require_draft(invoice)
+    # The base currency is read under a share lock: a concurrent change of it waits for
+    # this finalization (and is then refused), or commits first and is the one used here.
+    await session.refresh(team, ["base_currency"], with_for_update={"read": True})
     if invoice.total_amount <= 0 and not (await lines_of(session, [invoice.id]))[invoice.id]:
         raise Unprocessable("An invoice needs at least one line.", code="nothing_to_invoice")
     client = await session.get(Client, invoice.client_id)

@@ -71,10 +71,13 @@ class Payment(TeamScoped, RecordModel):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     refunded_amount: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    # The invoice's rate to the team's base currency, and the amount converted with it.
+    # The rate to the team's base currency on the day the money arrived (the team's rate
+    # in force then, else the invoice's), and the amount converted with it.
     exchange_rate: Mapped[Decimal] = mapped_column(Numeric(20, 10))
     base_currency: Mapped[str] = mapped_column(String(3))
     base_amount: Mapped[int] = mapped_column(BigInteger)
+    # base_amount minus the same amount at the invoice's fixed rate: realized FX gain/loss.
+    fx_difference_amount: Mapped[int] = mapped_column(BigInteger, server_default="0")
     paid_at: Mapped[datetime]
     reference: Mapped[str | None] = mapped_column(String(200))
     provider: Mapped[str | None] = mapped_column(String(20))
@@ -97,6 +100,12 @@ class Refund(TeamScoped, RecordModel):
     payment_id: Mapped[uuid.UUID]
     amount: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str | None] = mapped_column(String(500))
+    # How the money went back, and the transfer's or transaction's reference. A refund
+    # without `provider` was recorded by a person (made outside any provider).
+    method: Mapped[PaymentMethodUsed] = mapped_column(
+        enum_column(PaymentMethodUsed, "payment_method_used")
+    )
+    reference: Mapped[str | None] = mapped_column(String(200))
     provider: Mapped[str | None] = mapped_column(String(20))
     provider_refund_id: Mapped[str | None] = mapped_column(String(200))
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -63,7 +63,8 @@ async def list_payments(
 async def refund_payment(
     payment_id: uuid.UUID, data: RefundIn, ctx: TeamCtx, session: DbSession
 ) -> RefundOut:
-    """Refund (part of) a manual payment; a paid invoice reopens."""
+    """Record a refund made outside any provider (of a manual or crypto payment); a paid
+    invoice reopens."""
     return RefundOut.model_validate(await service.refund_payment(session, ctx, payment_id, data))
 
 

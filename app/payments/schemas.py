@@ -27,9 +27,24 @@ class PaymentIn(InputSchema):
     reference: str | None = Field(default=None, max_length=200)
 
 
+class RefundMethod(StrEnum):
+    """How money went back outside any provider."""
+
+    bank = "bank"
+    cash = "cash"
+    crypto = "crypto"
+    other = "other"
+
+
 class RefundIn(InputSchema):
     amount: int = Field(gt=0, le=10**15)
     reason: str | None = Field(default=None, max_length=500)
+    method: RefundMethod | None = Field(
+        default=None, description="How the money went back; default: the payment's method"
+    )
+    reference: str | None = Field(
+        default=None, max_length=200, description="The transfer's or transaction's reference"
+    )
 
 
 class RefundOut(Timestamps):
@@ -37,8 +52,13 @@ class RefundOut(Timestamps):
     payment_id: uuid.UUID
     amount: int
     reason: str | None
-    provider: str | None
+    method: PaymentMethodUsed
+    reference: str | None
+    provider: str | None = Field(
+        description="Set when the provider reported the refund; null: recorded by a person"
+    )
     provider_refund_id: str | None
+    created_by_id: uuid.UUID | None
 
 
 class PaymentOut(Timestamps):
@@ -52,6 +72,10 @@ class PaymentOut(Timestamps):
     exchange_rate: Decimal
     base_currency: str
     base_amount: int
+    fx_difference_amount: int = Field(
+        description="base_amount minus this amount at the invoice's fixed exchange_rate "
+        "(both half-up in base minor units): the realized FX gain (> 0) or loss (< 0)"
+    )
     paid_at: datetime
     reference: str | None
     provider: str | None

@@ -8,22 +8,23 @@ invoice table backs this up.
 
 import uuid
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
-from app.core.clock import period_bounds
+from app.core.clock import local_date, period_bounds
 from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.ids import new_id
 from app.core.jobs import emit
-from app.core.money import exponent
+from app.core.money import div_half_up, exponent
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_in_team, in_team, team_rows
+from app.invoices.exchange_rates import rate_in_force
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.service import get_invoice, visible_invoices
 from app.payments.models import Payment, PaymentMethodUsed, PaymentStatus, Refund
@@ -33,9 +34,28 @@ from app.teams.service import team_by_id
 
 
 def to_base_amount(amount: int, currency: str, rate: Decimal, base_currency: str) -> int:
-    """`amount` minor units of `currency` in minor units of the base currency, half-up."""
-    major = Decimal(amount).scaleb(-exponent(currency)) * rate
-    return int(major.scaleb(exponent(base_currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """`amount` minor units of `currency` in minor units of the base currency, half-up.
+
+    Exact: the rate is an integer ratio, so no digit is lost to a decimal context.
+    """
+    numerator, denominator = rate.as_integer_ratio()
+    return div_half_up(
+        amount * numerator * 10 ** exponent(base_currency),
+        denominator * 10 ** exponent(currency),
+    )
+
+
+async def payment_rate(session: AsyncSession, invoice: Invoice, paid_at: datetime) -> Decimal:
+    """The rate a payment converts at: the team's rate in force on the day it was paid
+    (in the team's time zone), else the rate fixed on the invoice."""
+    assert invoice.exchange_rate is not None
+    team = await team_by_id(session, invoice.team_id)
+    if invoice.currency == invoice.base_currency or team.base_currency != invoice.base_currency:
+        return invoice.exchange_rate
+    rate = await rate_in_force(
+        session, team.id, invoice.currency, local_date(paid_at, team.timezone)
+    )
+    return invoice.exchange_rate if rate is None else rate
 
 
 def amount_due(invoice: Invoice) -> int:
@@ -74,6 +94,11 @@ async def apply_payment(
             f"The amount exceeds what is due ({amount_due(invoice)}).", code="overpayment"
         )
     assert invoice.exchange_rate is not None and invoice.base_currency is not None
+    rate = await payment_rate(session, invoice, paid_at)
+    base_amount = to_base_amount(amount, invoice.currency, rate, invoice.base_currency)
+    at_invoice_rate = to_base_amount(
+        amount, invoice.currency, invoice.exchange_rate, invoice.base_currency
+    )
     values = dict(
         team_id=invoice.team_id,
         invoice_id=invoice.id,
@@ -81,11 +106,10 @@ async def apply_payment(
         status=PaymentStatus.succeeded,
         amount=amount,
         currency=invoice.currency,
-        exchange_rate=invoice.exchange_rate,
+        exchange_rate=rate,
         base_currency=invoice.base_currency,
-        base_amount=to_base_amount(
-            amount, invoice.currency, invoice.exchange_rate, invoice.base_currency
-        ),
+        base_amount=base_amount,
+        fx_difference_amount=base_amount - at_invoice_rate,
         paid_at=paid_at,
         reference=reference,
         provider=provider,
@@ -229,11 +253,18 @@ async def apply_refund(
     *,
     amount: int,
     reason: str | None = None,
+    method: PaymentMethodUsed | None = None,
+    reference: str | None = None,
     provider: str | None = None,
     provider_refund_id: str | None = None,
     created_by_id: uuid.UUID | None = None,
 ) -> Refund | None:
-    """Give back part of a payment; a paid invoice reopens. None when already recorded."""
+    """Give back part of a payment (invoice and payment locked, in that order); a paid
+    invoice reopens. None when already recorded.
+
+    A refund of money the invoice never took (a failed payment kept as "received but not
+    applied") is recorded against that payment and leaves the invoice as it is.
+    """
     # A provider repeats earlier refunds in later events: known ones are skipped before
     # the amount check, so they cannot hide a new one.
     if provider_refund_id is not None and await session.scalar(
@@ -252,6 +283,8 @@ async def apply_refund(
         payment_id=payment.id,
         amount=amount,
         reason=reason,
+        method=method or payment.method,
+        reference=reference,
         provider=provider,
         provider_refund_id=provider_refund_id,
         created_by_id=created_by_id,
@@ -264,16 +297,24 @@ async def apply_refund(
     if refund_id is None:
         return None
     payment.refunded_amount += amount
-    invoice.amount_paid -= amount
-    if invoice.status is InvoiceStatus.paid and amount_due(invoice) > 0:
-        invoice.status, invoice.paid_at = InvoiceStatus.open, None
-    invoice.version += 1
+    if payment.status is PaymentStatus.succeeded:
+        invoice.amount_paid -= amount
+        if invoice.status is InvoiceStatus.paid and amount_due(invoice) > 0:
+            invoice.status, invoice.paid_at = InvoiceStatus.open, None
+        invoice.version += 1
     await session.flush()
     emit(
         session,
         invoice.team_id,
         "payment.refunded",
-        {"payment_id": payment.id, "invoice_id": invoice.id, "amount": amount},
+        {
+            "payment_id": payment.id,
+            "invoice_id": invoice.id,
+            "refund_id": refund_id,
+            "amount": amount,
+            "method": method or payment.method,
+            "provider": provider,
+        },
     )
     refund = await session.get(Refund, refund_id)
     assert refund is not None
@@ -348,21 +389,30 @@ async def list_payments(
 async def refund_payment(
     session: AsyncSession, ctx: TeamContext, payment_id: uuid.UUID, data: RefundIn
 ) -> Refund:
-    """Record a refund of a manual payment (provider refunds arrive by webhook)."""
+    """Record a refund made outside any provider: of a manual payment, or of a crypto
+    payment given back from a wallet or by transfer. Stripe refunds are made at Stripe,
+    whose webhook records them."""
     ctx.access(Permission.PAYMENTS_WRITE)
     payment = await get_in_team(session, Payment, ctx, payment_id, what="Payment")
     if payment.status is not PaymentStatus.succeeded:
         raise Conflict("Only a received payment can be refunded.", code="payment_not_refundable")
-    if payment.provider is not None:
+    if payment.method is PaymentMethodUsed.stripe:
         raise Conflict(
-            f"Refund {payment.provider} payments at the provider; its webhook records the refund.",
+            "Refund Stripe payments at Stripe; its webhook records the refund.",
             code="refund_at_provider",
         )
     invoice = await lock_invoice(session, payment.invoice_id)
     payment = await session.get(Payment, payment.id, with_for_update=True, populate_existing=True)
     assert payment is not None
     refund = await apply_refund(
-        session, invoice, payment, amount=data.amount, reason=data.reason, created_by_id=ctx.user_id
+        session,
+        invoice,
+        payment,
+        amount=data.amount,
+        reason=data.reason,
+        method=PaymentMethodUsed(data.method.value) if data.method else None,
+        reference=data.reference,
+        created_by_id=ctx.user_id,
     )
     assert refund is not None
     return refund

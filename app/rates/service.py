@@ -281,12 +281,24 @@ async def _expected_currency(session: AsyncSession, ctx: TeamContext, data: Rate
         if data.scope not in COST_PRECEDENCE:
             raise Unprocessable("Cost rates are per member or per team.", code="cost_rate_scope")
         return team.base_currency
+    # The client's currency is read under a share lock, so a concurrent change of it
+    # either sees this rate (and is refused) or commits first (app/clients/currency.py).
     if data.client_id is not None:
-        client = await session.scalar(team_select(Client, ctx).where(Client.id == data.client_id))
-        if client is None:
+        currency = await session.scalar(
+            select(Client.currency)
+            .where(in_team(Client, ctx), Client.id == data.client_id)
+            .with_for_update(read=True)
+        )
+        if currency is None:
             raise Unprocessable("No such client in this team.", code="unknown_client")
-        return client.currency
+        return currency
     if data.project_id is not None:
+        await session.execute(
+            select(Client.id)
+            .join(Project, same_team(Client, Project) & (Project.client_id == Client.id))
+            .where(in_team(Project, ctx), Project.id == data.project_id)
+            .with_for_update(of=Client, read=True)
+        )
         target = (await billing_targets(session, team, [data.project_id])).get(data.project_id)
         if target is None:
             raise Unprocessable("No such project in this team.", code="unknown_project")

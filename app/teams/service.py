@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -25,6 +25,7 @@ from app.core.permissions import (
 )
 from app.core.security import Secrets, new_api_key, opaque_token
 from app.core.tenancy import get_in_team, in_team, team_rows, team_select
+from app.invoices.models import ExchangeRate, Invoice
 from app.teams.models import ApiKey, Invitation, Membership, Team
 from app.teams.schemas import (
     ApiKeyCreated,
@@ -88,10 +89,35 @@ def _max_below_min() -> Unprocessable:
     )
 
 
+async def _change_base_currency(session: AsyncSession, team: Team, currency: str) -> None:
+    """409 `base_currency_locked` once an invoice fixed a rate to the base currency or an
+    exchange rate is quoted against it.
+
+    The team row is locked first: a finalization and a new exchange rate read the base
+    currency under a share lock (`app/invoices/lifecycle.py`, `exchange_rates.py`), so
+    they either commit first and are seen here, or wait and read the new currency.
+    """
+    await session.refresh(team, ["base_currency"], with_for_update={"key_share": True})
+    if currency == team.base_currency:
+        return
+    finalized = exists().where(in_team(Invoice, team.id), Invoice.finalized_at.isnot(None))
+    quoted = exists().where(in_team(ExchangeRate, team.id))
+    if await session.scalar(select(or_(finalized, quoted))):
+        raise Conflict(
+            "The base currency cannot change once an invoice has been finalized or an "
+            "exchange rate is quoted against it.",
+            code="base_currency_locked",
+        )
+    team.base_currency = currency
+
+
 async def update_team(session: AsyncSession, ctx: TeamContext, patch: TeamPatch) -> Team:
     ctx.access(Permission.TEAM_ADMIN)
     team = await get_team(session, ctx)
-    for field, value in patch.changes().items():
+    changes = patch.changes()
+    if "base_currency" in changes:
+        await _change_base_currency(session, team, changes.pop("base_currency"))
+    for field, value in changes.items():
         setattr(team, field, value)
     if team.time_entry_max_seconds < team.time_entry_min_seconds:
         raise _max_below_min()

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.core.errors import AppError, BadRequest, ServiceUnavailable
+from app.core.errors import AppError, BadRequest, ServiceUnavailable, Unprocessable
 from app.core.money import exponent, is_currency
 from app.invoices.models import Invoice
 from app.payments import service
-from app.payments.models import Checkout, PaymentMethodUsed
+from app.payments.models import Checkout, Payment, PaymentMethodUsed, PaymentStatus
 from app.payments.providers import EventNotReady
 
 PROVIDER = "crypto"
@@ -119,7 +119,8 @@ def verify(settings: Settings, payload: bytes, signature: str | None) -> dict[st
 
 
 async def apply_event(session: AsyncSession, event: dict[str, Any]) -> None:
-    """`paid`/`partial`: record that payment (keyed by its txid); `failed`: record the attempt."""
+    """`paid`/`partial`: record that payment (keyed by its txid); `failed`: record the
+    attempt; `refunded`: record the refund of the payment `txid` (keyed by `refund_id`)."""
     checkout = await session.scalar(
         select(Checkout).where(
             Checkout.provider == PROVIDER, Checkout.provider_checkout_id == str(event["order_id"])
@@ -154,6 +155,8 @@ async def apply_event(session: AsyncSession, event: dict[str, Any]) -> None:
             provider_payment_id=txid,
             paid_at=datetime.now(UTC),
         )
+    elif event["status"] == "refunded":
+        await _refunded(session, invoice, event, amount, paid_in)
     elif event["status"] == "failed":
         await service.record_failure(
             session,
@@ -164,3 +167,44 @@ async def apply_event(session: AsyncSession, event: dict[str, Any]) -> None:
             provider_payment_id=txid,
             reason=str(event.get("reason") or "failed"),
         )
+
+
+async def _refunded(
+    session: AsyncSession, invoice: Invoice, event: dict[str, Any], amount: int, currency: str
+) -> None:
+    """The gateway gave back `amount` of the payment `txid` (the invoice is locked)."""
+    txid = event.get("txid")
+    if not txid:
+        raise BadRequest("A refund names the refunded payment's `txid`.", code="invalid_payload")
+    payments = (
+        await session.scalars(
+            select(Payment)
+            .where(Payment.provider == PROVIDER, Payment.provider_payment_id == str(txid))
+            .order_by(Payment.created_at)
+        )
+    ).all()
+    # The payment itself, else money kept as "received but not applied".
+    payment = next((p for p in payments if p.status is PaymentStatus.succeeded), None) or next(
+        (p for p in payments if (p.failure_reason or "").startswith(service.UNAPPLIED)), None
+    )
+    if payment is None:
+        raise EventNotReady(f"no payment recorded yet for {txid}")
+    if payment.invoice_id != invoice.id:
+        raise Unprocessable(
+            "The refunded payment belongs to another order.", code="refund_payment_mismatch"
+        )
+    if currency != payment.currency:
+        raise Unprocessable(
+            f"A refund in {currency} of a payment in {payment.currency}.", code="currency_mismatch"
+        )
+    payment = await session.get(Payment, payment.id, with_for_update=True, populate_existing=True)
+    assert payment is not None
+    await service.apply_refund(
+        session,
+        invoice,
+        payment,
+        amount=amount,
+        reason=str(event["reason"])[:500] if event.get("reason") else None,
+        provider=PROVIDER,
+        provider_refund_id=str(event.get("refund_id") or event["event_id"])[:200],
+    )
