@@ -45,7 +45,7 @@ async def test_an_invoice_issued_with_a_zero_total_is_paid_at_once(client, app):
 
     # Sent as a draft, it is issued paid too.
     billed_cid, _ = await new_client_project(
-        client, owner, "Billed", contacts=[("Pat Payer", "pat@example.com")]
+        client, owner, "Billed", contacts=[("Pat Payer", "pat@example.com")], billing_contacts=True
     )
     sent = await manual_draft(client, owner, billed_cid, unit_amount=0)
     r = await client.post(owner.url(f"/invoices/{sent['id']}/send"), headers=owner.headers)
