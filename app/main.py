@@ -3,7 +3,7 @@
 import gc
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -125,30 +125,29 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+# A failure to reach a backing service is a 503 with its code, never a 500.
+_UNAVAILABLE: tuple[tuple[Callable[[BaseException], bool], str, str], ...] = (
+    (lambda exc: isinstance(exc, REDIS_DOWN), "redis_unavailable", "Redis"),
+    (is_unavailable, "database_unavailable", "The database"),
+)
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     """503 `database_unavailable` / `redis_unavailable` when either cannot be reached,
     else a logged 500."""
     request_id = getattr(request.state, "request_id", None)
     # Generic handlers run outside RequestIdMiddleware, so they set the header themselves.
     id_header = {"X-Request-ID": request_id} if request_id else {}
-    if isinstance(exc, REDIS_DOWN):
-        log.warning("redis unavailable (request_id=%s): %s", request_id, exc)
-        return _problem_response(
-            503,
-            "redis_unavailable",
-            "Redis cannot be reached; try again shortly.",
-            request_id=request_id,
-            headers={"Retry-After": "1", **id_header},
-        )
-    if is_unavailable(exc):
-        log.warning("database unavailable (request_id=%s): %s", request_id, exc)
-        return _problem_response(
-            503,
-            "database_unavailable",
-            "The database cannot be reached; try again shortly.",
-            request_id=request_id,
-            headers={"Retry-After": "1", **id_header},
-        )
+    for unreachable, code, what in _UNAVAILABLE:
+        if unreachable(exc):
+            log.warning("%s unavailable (request_id=%s): %s", what, request_id, exc)
+            return _problem_response(
+                503,
+                code,
+                f"{what} cannot be reached; try again shortly.",
+                request_id=request_id,
+                headers={"Retry-After": "1", **id_header},
+            )
     log.exception(
         "unhandled error (request_id=%s) on %s %s", request_id, request.method, request.url.path
     )
