@@ -6,7 +6,6 @@
 - The client's billing recipients get a receipt for each payment (`payment_receipts`).
 """
 
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
