@@ -20,7 +20,7 @@ from app.core.secret_key import resolve_secret_key
 from app.invoices.jobs import run_invoices, run_scheduled_invoices, send_invoice
 from app.payments.jobs import apply_webhook_event
 from app.time_tracking.jobs import stop_overdue_timers
-from app.webhooks.jobs import deliver_webhook
+from app.webhooks.jobs import deliver_webhook, requeue_stalled_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,10 @@ CRON_JOBS: list[Any] = [
     cron(run_scheduled_invoices, minute={5}, unique=True, run_at_startup=False),
     # Every five minutes: timers left running past their team's limit are stopped there.
     cron(stop_overdue_timers, minute=set(range(0, 60, 5)), unique=True, run_at_startup=False),
+    # Every five minutes: webhook attempts whose job was lost are queued again.
+    cron(
+        requeue_stalled_deliveries, minute=set(range(2, 60, 5)), unique=True, run_at_startup=False
+    ),
 ]
 
 

@@ -15,6 +15,7 @@ from app.core.db import unit_of_work
 from app.core.permissions import Role
 from app.webhooks import targets
 from app.webhooks.deliveries import queue_deliveries
+from app.webhooks.jobs import requeue_stalled_deliveries
 from tests.factories import make_actor
 from tests.factories.webhooks import Receiver, add_endpoint, deliveries_of, receiving
 
@@ -307,3 +308,26 @@ async def test_a_success_clears_the_failing_streak(
         await emit(app, owner.team_id)
         await run_jobs()
     assert await _db(app, "SELECT failing_since FROM webhook_endpoint") == [(None,)]
+
+
+async def test_a_lost_job_is_queued_again_by_the_sweep(client, app, run_jobs, private_targets):
+    """A delivery committed whose job never reached the queue (the process died between
+    the commit and the enqueue) is sent once the cron finds it overdue; one whose job is
+    still queued is not doubled."""
+    owner = await make_actor(app)
+    ctx = {"db": app.state.db, "redis": app.state.redis}
+    async with receiving() as receiver:
+        endpoint = await add_endpoint(client, owner, url=receiver.url)
+        event_id, _ = await emit(app, owner.team_id)
+        await _db(app, "UPDATE webhook_delivery SET next_attempt_at = now() - interval '1 hour'")
+        assert await requeue_stalled_deliveries(ctx) == 1
+        assert await app.state.redis.zcard("arq:queue") == 1  # its job is still there
+        await app.state.redis.flushdb()  # the job lost
+        assert await requeue_stalled_deliveries(ctx) == 1
+        assert await app.state.redis.zcard("arq:queue") == 1
+        await run_jobs()
+        assert await requeue_stalled_deliveries(ctx) == 0  # delivered: nothing pending
+    (request,) = receiver.requests
+    assert request.headers["webhook-id"] == event_id
+    (delivery,) = await deliveries_of(client, owner, endpoint["id"])
+    assert delivery["status"] == "succeeded" and delivery["attempts"] == 1

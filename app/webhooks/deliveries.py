@@ -48,10 +48,9 @@ def new_token() -> str:
     return secrets.token_hex(16)
 
 
-def schedule_attempt(session: AsyncSession, delivery: WebhookDelivery, *, delay: float = 0) -> None:
-    """Let one new job make the delivery's next attempt, `delay` seconds after commit."""
-    delivery.job_token = new_token()
-    delivery.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+def _defer_attempt(session: AsyncSession, delivery: WebhookDelivery | Any) -> None:
+    """Queue the job holding the delivery's current token, after the commit (arq refuses
+    a second job with the same id while the first is queued, running or just done)."""
     defer(
         session,
         DELIVER_JOB,
@@ -59,8 +58,15 @@ def schedule_attempt(session: AsyncSession, delivery: WebhookDelivery, *, delay:
         str(delivery.id),
         delivery.job_token,
         _job_id=f"{DELIVER_JOB}:{delivery.id}:{delivery.job_token}",
-        _defer_by=delay or None,
+        _defer_by=max(0.0, (delivery.next_attempt_at - datetime.now(UTC)).total_seconds()) or None,
     )
+
+
+def schedule_attempt(session: AsyncSession, delivery: WebhookDelivery, *, delay: float = 0) -> None:
+    """Let one new job make the delivery's next attempt, `delay` seconds after commit."""
+    delivery.job_token = new_token()
+    delivery.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+    _defer_attempt(session, delivery)
 
 
 def event_body(payload: dict[str, Any]) -> str:
@@ -101,15 +107,35 @@ async def deliver_to(
     )
     created = list((await session.execute(stmt)).scalars())
     for delivery in created:
-        defer(
-            session,
-            DELIVER_JOB,
-            str(delivery.team_id),
-            str(delivery.id),
-            delivery.job_token,
-            _job_id=f"{DELIVER_JOB}:{delivery.id}:{delivery.job_token}",
-        )
+        _defer_attempt(session, delivery)
     return created
+
+
+async def requeue_stalled(session: AsyncSession, overdue: timedelta, limit: int = 1000) -> int:
+    """Queue again the jobs of pending deliveries overdue by `overdue`: a job lost between
+    a commit and its enqueue (a process that died there, Redis failing just then). A job
+    that still exists is not doubled: the job id names the delivery's current token.
+
+    Reads across teams (the cron's one statement, `docs/security.md`); each job then
+    works confined to its delivery's team."""
+    rows = await session.execute(
+        select(
+            WebhookDelivery.team_id,
+            WebhookDelivery.id,
+            WebhookDelivery.job_token,
+            WebhookDelivery.next_attempt_at,
+        )
+        .where(
+            WebhookDelivery.status == DeliveryStatus.pending,
+            WebhookDelivery.next_attempt_at < datetime.now(UTC) - overdue,
+        )
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+    )
+    found = rows.all()
+    for row in found:
+        _defer_attempt(session, row)
+    return len(found)
 
 
 async def queue_deliveries(

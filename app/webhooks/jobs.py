@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 # Tries of one attempt's own bookkeeping (the database failing around the request); the
 # retry schedule between attempts is the delivery's, not arq's.
 MAX_TRIES = 5
+# A pending delivery this far past its time has lost its job (a live one would have run).
+STALLED_AFTER = timedelta(minutes=10)
 
 
 async def _attempt(ctx: dict[str, Any], team_id: uuid.UUID, delivery_id: str, token: str) -> str:
@@ -62,3 +65,9 @@ async def deliver_webhook(ctx: dict[str, Any], team_id: str, delivery_id: str, t
             raise
         log.exception("webhook delivery %s failed; the attempt will be made again", delivery_id)
         raise Retry(defer=min(2**tries, 60)) from None
+
+
+async def requeue_stalled_deliveries(ctx: dict[str, Any]) -> int:
+    """arq cron: queue again the attempts whose job was lost (see `requeue_stalled`)."""
+    async with unit_of_work(ctx["db"], ctx["redis"]) as session:
+        return await deliveries.requeue_stalled(session, STALLED_AFTER)

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,6 +64,12 @@ class WebhookDelivery(TeamScoped, RecordModel):
         # The endpoint's delivery log in the team (keyset by id, newest first).
         Index("ix_webhook_delivery_team_id_endpoint_id_id", "team_id", "endpoint_id", "id"),
         CheckConstraint("attempts >= 0", name="attempts"),
+        # Pending deliveries by when they are due: the sweep finds those whose job was lost.
+        Index(
+            "ix_webhook_delivery_pending_next_attempt_at",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     endpoint_id: Mapped[uuid.UUID]

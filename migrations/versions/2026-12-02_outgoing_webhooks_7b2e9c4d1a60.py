@@ -132,6 +132,14 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_webhook_delivery_updated_at"), "webhook_delivery", ["updated_at"], unique=False
     )
+    # Pending deliveries by due time: the cron that requeues lost attempts reads it.
+    op.create_index(
+        "ix_webhook_delivery_pending_next_attempt_at",
+        "webhook_delivery",
+        ["next_attempt_at"],
+        unique=False,
+        postgresql_where=sa.text("status = 'pending'"),
+    )
     for table in TABLES:
         op.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
         op.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
@@ -146,6 +154,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_webhook_delivery_pending_next_attempt_at", table_name="webhook_delivery")
     op.drop_index(op.f("ix_webhook_delivery_updated_at"), table_name="webhook_delivery")
     op.drop_index("ix_webhook_delivery_team_id_endpoint_id_id", table_name="webhook_delivery")
     op.drop_table("webhook_delivery")
