@@ -17,7 +17,13 @@ from app.webhooks import targets
 from app.webhooks.deliveries import queue_deliveries
 from app.webhooks.jobs import requeue_stalled_deliveries
 from tests.factories import make_actor
-from tests.factories.webhooks import Receiver, add_endpoint, deliveries_of, receiving
+from tests.factories.webhooks import (
+    Receiver,
+    add_endpoint,
+    deliveries_of,
+    receiving,
+    self_signed,
+)
 
 
 @pytest.fixture
@@ -331,3 +337,74 @@ async def test_a_lost_job_is_queued_again_by_the_sweep(client, app, run_jobs, pr
     assert request.headers["webhook-id"] == event_id
     (delivery,) = await deliveries_of(client, owner, endpoint["id"])
     assert delivery["status"] == "succeeded" and delivery["attempts"] == 1
+
+
+async def test_https_goes_to_the_checked_address_with_the_name_for_sni_and_certificate(
+    client, app, run_jobs, private_targets, monkeypatch, tmp_path
+):
+    """TLS to the pinned IP still names the host: SNI carries it, and the certificate is
+    checked against it (the certificate is for the name only, not for 127.0.0.1)."""
+    owner = await make_actor(app)
+    server_tls, client_tls = self_signed("hooks.example", tmp_path)
+
+    async def lookup(host: str, port: int):  # type: ignore[no-untyped-def]
+        return [targets.ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(targets, "lookup", lookup)
+    monkeypatch.setattr(targets, "tls_verification", lambda: client_tls)
+    async with receiving(tls=server_tls) as receiver:
+        endpoint = await add_endpoint(
+            client, owner, url=f"https://hooks.example:{receiver.port}/in"
+        )
+        await emit(app, owner.team_id)
+        await run_jobs()
+    assert receiver.server_names == ["hooks.example"]
+    assert len(verified(receiver, endpoint["secret"])) == 1
+    (delivery,) = await deliveries_of(client, owner, endpoint["id"])
+    assert delivery["status"] == "succeeded"
+
+
+async def test_a_certificate_for_another_name_fails_the_attempt(
+    client, app, run_jobs, private_targets, monkeypatch, tmp_path, settings
+):
+    settings.webhook_retry_schedule = ""
+    owner = await make_actor(app)
+    server_tls, client_tls = self_signed("other.example", tmp_path)
+
+    async def lookup(host: str, port: int):  # type: ignore[no-untyped-def]
+        return [targets.ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(targets, "lookup", lookup)
+    monkeypatch.setattr(targets, "tls_verification", lambda: client_tls)
+    async with receiving(tls=server_tls) as receiver:
+        endpoint = await add_endpoint(
+            client, owner, url=f"https://hooks.example:{receiver.port}/in"
+        )
+        await emit(app, owner.team_id)
+        await run_jobs()
+    assert receiver.requests == []
+    (delivery,) = await deliveries_of(client, owner, endpoint["id"])
+    assert delivery["status"] == "failed"
+    assert "CERTIFICATE_VERIFY_FAILED" in delivery["last_error"], delivery["last_error"]
+    assert "hooks.example" in delivery["last_error"], delivery["last_error"]
+
+
+async def test_a_receiver_slower_than_the_timeout_fails_the_attempt(
+    client, app, run_jobs, private_targets, settings
+):
+    settings.webhook_retry_schedule = ""
+    settings.webhook_timeout_seconds = 0.5
+    owner = await make_actor(app)
+    try:
+        async with receiving() as receiver:
+            receiver.release.clear()  # never answers in time
+            endpoint = await add_endpoint(client, owner, url=receiver.url)
+            await emit(app, owner.team_id)
+            await run_jobs()
+            receiver.release.set()
+    finally:
+        settings.webhook_timeout_seconds = 10
+    assert len(receiver.requests) == 1
+    (delivery,) = await deliveries_of(client, owner, endpoint["id"])
+    assert delivery["status"] == "failed"
+    assert delivery["last_error"] == "no answer within 0.5 s"

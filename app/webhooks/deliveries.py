@@ -51,6 +51,8 @@ def new_token() -> str:
 def _defer_attempt(session: AsyncSession, delivery: WebhookDelivery | Any) -> None:
     """Queue the job holding the delivery's current token, after the commit (arq refuses
     a second job with the same id while the first is queued, running or just done)."""
+    now = datetime.now(UTC)
+    due: datetime = delivery.next_attempt_at or now
     defer(
         session,
         DELIVER_JOB,
@@ -58,7 +60,7 @@ def _defer_attempt(session: AsyncSession, delivery: WebhookDelivery | Any) -> No
         str(delivery.id),
         delivery.job_token,
         _job_id=f"{DELIVER_JOB}:{delivery.id}:{delivery.job_token}",
-        _defer_by=max(0.0, (delivery.next_attempt_at - datetime.now(UTC)).total_seconds()) or None,
+        _defer_by=max(0.0, (due - now).total_seconds()) or None,
     )
 
 

@@ -2,8 +2,15 @@
 
 import asyncio
 import contextlib
+import datetime
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.factories.accounts import Actor
 
@@ -29,6 +36,8 @@ class Receiver:
     # Requests wait on this before being answered (set: answer at once).
     release: asyncio.Event = field(default_factory=asyncio.Event)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    # The TLS server names clients asked for (SNI), with `tls`.
+    server_names: list[str | None] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -59,11 +68,48 @@ class Receiver:
         writer.close()
 
 
+def self_signed(name: str, folder) -> tuple[ssl.SSLContext, ssl.SSLContext]:  # type: ignore[no-untyped-def]
+    """A certificate for `name` only: the server's TLS context, and a client context
+    that trusts that certificate and nothing else."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    (folder / "cert.pem").write_bytes(pem)
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    client = ssl.create_default_context(cadata=pem.decode())
+    return server, client
+
+
 @contextlib.asynccontextmanager
-async def receiving(*answers: tuple[int, bytes | str]) -> AsyncIterator[Receiver]:
+async def receiving(
+    *answers: tuple[int, bytes | str], tls: ssl.SSLContext | None = None
+) -> AsyncIterator[Receiver]:
     receiver = Receiver(answers=list(answers) or [(200, b"ok")])
     receiver.release.set()
-    server = await asyncio.start_server(receiver._serve, "127.0.0.1", 0)
+    if tls is not None:
+        tls.sni_callback = lambda _sock, name, _ctx: receiver.server_names.append(name)  # type: ignore[assignment,func-returns-value]
+    server = await asyncio.start_server(receiver._serve, "127.0.0.1", 0, ssl=tls)
     receiver.port = server.sockets[0].getsockname()[1]
     try:
         yield receiver
