@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
 
+from app.core.crypto import WEBHOOK_SECRETS, SecretBox
 from app.core.permissions import Role
 from app.webhooks.targets import address_refused
 from tests.factories import make_actor
@@ -163,3 +164,17 @@ async def test_private_targets_allowed_when_configured(client, app, settings):
     finally:
         settings.webhook_allow_private_targets = False
     assert created["url"] == "http://127.0.0.1:9/x"
+
+
+def test_sealed_secrets_open_only_under_their_key_and_purpose():
+    box = SecretBox("server key", WEBHOOK_SECRETS)
+    sealed = box.seal("whsec_abc")
+    assert box.open(sealed) == "whsec_abc"
+    assert box.seal("whsec_abc") != sealed  # a fresh nonce each time
+    for other in (SecretBox("another key", WEBHOOK_SECRETS), SecretBox("server key", "other")):
+        with pytest.raises(ValueError):
+            other.open(sealed)
+    raw = bytearray(base64.urlsafe_b64decode(sealed.split(".", 1)[1]))
+    raw[-1] ^= 1
+    with pytest.raises(ValueError):
+        box.open("v1." + base64.urlsafe_b64encode(bytes(raw)).decode())
