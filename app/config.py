@@ -67,6 +67,29 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
 
+    # Outgoing webhooks (docs/webhooks.md). A target that resolves to a loopback, private,
+    # link-local, multicast or reserved address is refused unless this is true (for
+    # development and tests only).
+    webhook_allow_private_targets: bool = False
+    # Seconds between a failed attempt and the next one; after the last, the delivery is
+    # `failed`. Comma-separated (`5,300,1800,...`); tests compress it to seconds.
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        """Refuse a malformed schedule at start-up, not at the first failed delivery."""
+        steps = [part.strip() for part in value.split(",") if part.strip()]
+        if any(float(step) < 0 for step in steps):
+            raise ValueError("retry delays are seconds, not negative")
+        return value
+
+    @property
+    def webhook_retry_delays(self) -> list[float]:
+        """The retry schedule in seconds: the delay after failed attempt 1, 2, ..."""
+        return [float(p) for p in self.webhook_retry_schedule.split(",") if p.strip()]
+
     crypto_api_base: str | None = None
     crypto_api_key: str | None = None
     crypto_webhook_secret: str | None = None

@@ -10,5 +10,6 @@ from app.projects import models as projects_models  # noqa: F401
 from app.rates import models as rates_models  # noqa: F401
 from app.teams import models as teams_models  # noqa: F401
 from app.time_tracking import models as time_models  # noqa: F401
+from app.webhooks import models as webhooks_models  # noqa: F401
 
 metadata = Base.metadata

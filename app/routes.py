@@ -13,6 +13,7 @@ from app.projects import router as projects
 from app.rates import router as rates
 from app.teams import router as teams
 from app.time_tracking import router as time_tracking
+from app.webhooks import router as webhooks
 
 # Each router is included straight into the app under /v1 (see `include_routes`): every
 # level of nested routers is walked again on every request.
@@ -30,6 +31,7 @@ ROUTERS = [
     payments.router,
     payments.public_router,
     payments.webhook_router,
+    webhooks.router,
 ]
 
 

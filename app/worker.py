@@ -12,27 +12,43 @@ from arq.cron import cron
 
 from app.auth.jobs import touch_api_key
 from app.config import Settings, get_settings
+from app.core.crypto import WEBHOOK_SECRETS, SecretBox
 from app.core.db import Database
 from app.core.jobs import REDIS_DOWN, pack_job, unpack_job
 from app.core.mail import send_email
+from app.core.secret_key import resolve_secret_key
 from app.invoices.jobs import run_invoices, run_scheduled_invoices, send_invoice
 from app.payments.jobs import apply_webhook_event
 from app.time_tracking.jobs import stop_overdue_timers
+from app.webhooks.jobs import deliver_webhook, requeue_stalled_deliveries
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS: list[Any] = [send_email, send_invoice, run_invoices, apply_webhook_event, touch_api_key]
+FUNCTIONS: list[Any] = [
+    send_email,
+    send_invoice,
+    run_invoices,
+    apply_webhook_event,
+    touch_api_key,
+    deliver_webhook,
+]
 CRON_JOBS: list[Any] = [
     # Hourly: clients whose invoice schedule is due get their invoice.
     cron(run_scheduled_invoices, minute={5}, unique=True, run_at_startup=False),
     # Every five minutes: timers left running past their team's limit are stopped there.
     cron(stop_overdue_timers, minute=set(range(0, 60, 5)), unique=True, run_at_startup=False),
+    # Every five minutes: webhook attempts whose job was lost are queued again.
+    cron(
+        requeue_stalled_deliveries, minute=set(range(2, 60, 5)), unique=True, run_at_startup=False
+    ),
 ]
 
 
 def make_startup(settings: Settings) -> Any:
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
+        # Opens the sealed signing secrets of webhook endpoints.
+        ctx["webhook_box"] = SecretBox(resolve_secret_key(settings), WEBHOOK_SECRETS)
         ctx["db"] = Database(
             settings.database_url or "",
             pool_size=5,

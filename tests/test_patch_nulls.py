@@ -20,6 +20,7 @@ from tests.factories.invoices import manual_draft
 from tests.factories.projects import add_member, new_column, new_project, new_task
 from tests.factories.rates import add_rate
 from tests.factories.time_tracking import log, start_timer
+from tests.factories.webhooks import add_endpoint
 from tests.helpers import assert_problem, at
 
 SPEC = openapi_schema()
@@ -167,6 +168,7 @@ async def one_of_each(client, app) -> tuple[Any, dict[str, tuple[str, dict]]]:
     invoice = await manual_draft(
         client, owner, other["id"], issue_date="2026-03-01", due_date="2026-03-31", notes="Thanks"
     )
+    endpoint = await add_endpoint(client, owner, description="ERP")
     team = (await client.get(owner.url(), headers=owner.headers)).json()
     membership = {"role": "member"}
     teams = "/v1/teams/{team_id}"
@@ -195,6 +197,10 @@ async def one_of_each(client, app) -> tuple[Any, dict[str, tuple[str, dict]]]:
         f"{teams}/rates/{{rate_id}}": (owner.url(f"/rates/{rate['id']}"), rate),
         f"{teams}/time-entries/{{entry_id}}": (owner.url(f"/time-entries/{entry['id']}"), entry),
         f"{teams}/invoices/{{invoice_id}}": (owner.url(f"/invoices/{invoice['id']}"), invoice),
+        f"{teams}/webhook-endpoints/{{endpoint_id}}": (
+            owner.url(f"/webhook-endpoints/{endpoint['id']}"),
+            endpoint,
+        ),
     }
     return owner, objects
 

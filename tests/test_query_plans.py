@@ -192,6 +192,17 @@ SEED = [
         SELECT {_TEAM}, {_id("key")}, :owner, 'Key ' || n, 'member', 'hl_' || n,
                md5(:tag || '/' || t || '/key/' || n), now() - n * interval '1 minute'
         FROM {_ROWS.format(count=":n")}""",
+    f"""INSERT INTO webhook_endpoint (team_id, id, url, event_types, secret_sealed, updated_at)
+        SELECT {_TEAM}, {_id("endpoint")}, 'https://93.184.215.14/' || n, ARRAY['*'],
+               'sealed', now() - n * interval '1 minute'
+        FROM {_ROWS.format(count=":n")}""",
+    # Endpoint 1 has a long delivery log; the others one delivery each.
+    f"""INSERT INTO webhook_delivery (team_id, id, endpoint_id, event_id, event_type, body,
+                                      job_token, updated_at)
+        SELECT {_TEAM}, {_id("delivery")},
+               {_id("endpoint", "CASE WHEN n <= :n / 2 THEN 1 ELSE n END")}, n::text,
+               'invoice.paid', '{{}}', md5(n::text), now() - n * interval '1 minute'
+        FROM {_ROWS.format(count=":n")}""",
 ]
 
 
@@ -249,6 +260,7 @@ def list_requests(s: Seeded) -> Iterator[tuple[Actor, str]]:
     user, client, project = s.id("user", 7), s.id("client", 7), s.id("project", 1)
     entry, invoice, contact = s.id("entry", 1), s.id("invoice", 1), s.id("contact", 1)
     column = s.id("column", 1)
+    endpoint = s.id("endpoint", 1)
     paths = [
         "/api-keys",
         "/invitations",
@@ -292,6 +304,8 @@ def list_requests(s: Seeded) -> Iterator[tuple[Actor, str]]:
         "/payments?from=2026-01-01&to=2026-12-31",
         "/payments?method=bank",
         f"/payments?client_id={client}",
+        "/webhook-endpoints",
+        f"/webhook-endpoints/{endpoint}/deliveries",
     ]
     for actor in (s.owner, s.member):
         for path in paths:

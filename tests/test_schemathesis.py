@@ -70,6 +70,9 @@ ALLOWED_REJECTIONS: dict[str, str] = {
     "invalid_cursor": "a cursor the API did not hand out (they are opaque)",
     "missing_signature": "a webhook without the provider's signature header",
     "invalid_signature": "a webhook whose body the provider did not sign",
+    "webhook_url_not_allowed": "a webhook URL must be http(s) to a host that resolves to "
+    "public addresses: DNS, not the schema, decides",
+    "webhook_endpoint_disabled": "a disabled endpoint is neither pinged nor retried",
     # Field rules beyond JSON Schema, reported as `validation_error` / error types.
     "date_out_of_range": "dates and instants are kept to 2000-01-01..2100-12-31",
     "date_format": "reported beside date_out_of_range for a date-or-instant (`from`, `to`)",

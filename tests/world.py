@@ -21,6 +21,7 @@ from tests.factories.projects import add_member, new_column, new_task
 from tests.factories.rates import add_rate
 from tests.factories.teams import create_api_key, invite
 from tests.factories.time_tracking import add_entry
+from tests.factories.webhooks import add_endpoint
 from tests.helpers import at
 
 # Every object's name and note carries this, so a test can tell it leaked.
@@ -49,7 +50,8 @@ class World:
 async def build_world(http, app) -> World:  # type: ignore[no-untyped-def]
     """`home` with one of each object (client, project and board, task, member, viewer,
     contact and activity, time entry, rate, exchange rate, draft and open invoice, payment,
-    invitation, API key); `stranger` with a client and project of its own."""
+    invitation, API key, webhook endpoint and delivery); `stranger` with a client and
+    project of its own."""
     owner = await make_actor(app, name=f"{MARK} owner")
     member = await make_actor(app, team_id=owner.team_id, role=Role.member)
     client_id, project_id = await new_client_project(http, owner, f"{MARK} client")
@@ -76,6 +78,11 @@ async def build_world(http, app) -> World:  # type: ignore[no-untyped-def]
     assert payment.status_code == 201, payment.text
     invitation = await invite(http, owner, "invitee@example.com")
     key = await create_api_key(http, owner, role="org_manager")
+    endpoint = await add_endpoint(http, owner, description=f"{MARK} endpoint")
+    ping = await http.post(
+        owner.url(f"/webhook-endpoints/{endpoint['id']}/ping"), headers=owner.headers
+    )
+    assert ping.status_code == 202, ping.text
     home = Team(owner, key["key"])
     home.ids = {
         "teams": home.team_id,
@@ -95,6 +102,8 @@ async def build_world(http, app) -> World:  # type: ignore[no-untyped-def]
         "invoices": draft["id"],
         "lines": draft["lines"][0]["id"],
         "payments": payment.json()["id"],
+        "webhook-endpoints": endpoint["id"],
+        "deliveries": ping.json()["id"],
     }
 
     other = await make_actor(app)

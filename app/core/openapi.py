@@ -35,6 +35,11 @@ TAGS: list[dict[str, str]] = [
     {"name": "payments", "description": "Manual payments and refunds, provider checkout."},
     {"name": "pay", "description": "An invoice's public pay link: no login."},
     {"name": "webhooks", "description": "Signed callbacks from the payment providers."},
+    {
+        "name": "webhook_endpoints",
+        "description": "Outgoing webhooks: the team's endpoints, signed deliveries of its "
+        "events (Standard Webhooks), their log and retries.",
+    },
 ]
 
 # Team endpoints take either kind of bearer token; the schemes tell clients which.

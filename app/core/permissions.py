@@ -53,6 +53,7 @@ class Permission(StrEnum):
     INVOICES_VOID = "invoices:void"
     PAYMENTS_WRITE = "payments:write"  # also: who is told of payments
     EXCHANGE_RATES_WRITE = "exchange_rates:write"
+    WEBHOOKS_MANAGE = "webhooks:manage"  # outgoing webhook endpoints and their deliveries
 
 
 P = Permission
@@ -93,6 +94,7 @@ _GRID: dict[Permission, tuple[Access | None, ...]] = {
     P.INVOICES_VOID:        (ALL,     ALL,    ___,      ___,      ___,      ___),
     P.PAYMENTS_WRITE:       (ALL,     ALL,    ___,      ___,      ___,      ___),
     P.EXCHANGE_RATES_WRITE: (ALL,     ALL,    ___,      ___,      ___,      ___),
+    P.WEBHOOKS_MANAGE:      (ALL,     ALL,    ___,      ___,      ___,      ___),
 }
 # fmt: on
 

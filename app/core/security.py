@@ -20,6 +20,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from app.config import Settings
+from app.core.crypto import WEBHOOK_SECRETS, SecretBox
 
 _ALGORITHM = "HS256"
 API_KEY_PREFIX = "hl_"
@@ -37,6 +38,8 @@ class Secrets:
         # by the whole token, signature included, so only a verified token ever hits.
         self._verified: dict[str, tuple[uuid.UUID, uuid.UUID, float]] = {}
         self._settings = settings
+        # Webhook signing secrets, encrypted at rest (they sign, so cannot be hashed).
+        self.webhook_box = SecretBox(secret_key, WEBHOOK_SECRETS)
         self.passwords = PasswordHash(
             (
                 Argon2Hasher(
