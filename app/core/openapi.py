@@ -35,6 +35,10 @@ TAGS: list[dict[str, str]] = [
     {"name": "payments", "description": "Manual payments and refunds, provider checkout."},
     {"name": "pay", "description": "An invoice's public pay link: no login."},
     {"name": "webhooks", "description": "Signed callbacks from the payment providers."},
+    {
+        "name": "events",
+        "description": "The record of every change, oldest first, as each role may see it.",
+    },
 ]
 
 # Team endpoints take either kind of bearer token; the schemes tell clients which.
