@@ -1,7 +1,8 @@
 """Who sees which events, and what of them: the read endpoints' role rules.
 
 For every role, the objects its events name are exactly the objects its read endpoints
-list (time entries, clients, invoices, payments), and the latest event of each is that
+list (time entries, clients, contacts, projects, invoices, payments), and the latest event
+of each is that
 object exactly as the role reads it (rates and amounts hidden where the role may not
 read them)."""
 
@@ -12,6 +13,7 @@ import pytest
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
 from tests.factories.clients import new_client_project
+from tests.factories.contacts import new_contact
 from tests.factories.events import all_events
 from tests.factories.invoices import finalize, manual_draft
 from tests.factories.payments import pay
@@ -56,6 +58,9 @@ async def build(http, app) -> World:
     client_b, pb = await new_client_project(
         http, owner, "B", hourly_rate_amount=9000, payment_methods=["bank"]
     )
+    await new_contact(http, owner, "Ann", client_id=client_a)
+    await new_contact(http, owner, "Bob", client_id=client_b)
+    await new_contact(http, rep, "Rep's own lead")
     await add_member(http, owner, pa, actors[Role.project_manager].user_id, "manager")
     await add_member(http, owner, pa, actors[Role.member].user_id)
     await add_member(http, owner, pb, actors["member2"].user_id)
@@ -98,6 +103,8 @@ async def test_each_role_receives_what_its_read_endpoints_show(client, app, who)
         ("client.", "/clients"),
         ("invoice.", "/invoices"),
         ("payment.", "/payments"),
+        ("project.", "/projects"),
+        ("contact.", "/contacts"),
     ]:
         shown = await listed(client, actor, path)
         received = latest(events, prefix)
