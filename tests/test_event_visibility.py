@@ -2,9 +2,8 @@
 
 For every role, the objects its events name are exactly the objects its read endpoints
 list (time entries, clients, contacts, projects, invoices, payments), and the latest event
-of each is that
-object exactly as the role reads it (rates and amounts hidden where the role may not
-read them)."""
+of each is that object exactly as the role reads it (rates and amounts hidden where the
+role may not read them)."""
 
 from dataclasses import dataclass
 
