@@ -212,6 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url,
             pool_size=settings.db_pool_size,
             connect_timeout=settings.db_connect_timeout_seconds,
+            settings=settings,
         )
         if settings.database_url
         else None

@@ -7,6 +7,7 @@ from app.accounts import router as accounts
 from app.clients import router as clients
 from app.contacts import router as contacts
 from app.core.openapi import PROBLEM_RESPONSES, operation_id
+from app.events import router as events
 from app.invoices import router as invoices
 from app.payments import router as payments
 from app.projects import router as projects
@@ -32,6 +33,7 @@ ROUTERS = [
     payments.public_router,
     payments.webhook_router,
     webhooks.router,
+    events.router,
 ]
 
 

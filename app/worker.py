@@ -17,7 +17,13 @@ from app.core.db import Database
 from app.core.jobs import REDIS_DOWN, pack_job, unpack_job
 from app.core.mail import send_email
 from app.core.secret_key import resolve_secret_key
-from app.invoices.jobs import run_invoices, run_scheduled_invoices, send_invoice
+from app.events.jobs import purge_old_events
+from app.invoices.jobs import (
+    record_overdue_invoices,
+    run_invoices,
+    run_scheduled_invoices,
+    send_invoice,
+)
 from app.payments.jobs import apply_webhook_event
 from app.time_tracking.jobs import stop_overdue_timers
 from app.webhooks.jobs import deliver_webhook, requeue_stalled_deliveries
@@ -41,6 +47,10 @@ CRON_JOBS: list[Any] = [
     cron(
         requeue_stalled_deliveries, minute=set(range(2, 60, 5)), unique=True, run_at_startup=False
     ),
+    # Hourly: invoices past their due date (on their team's day) get `invoice.overdue`.
+    cron(record_overdue_invoices, minute={12}, unique=True, run_at_startup=False),
+    # Daily: events older than 30 days are deleted, in batches.
+    cron(purge_old_events, hour={3}, minute={17}, unique=True, run_at_startup=False),
 ]
 
 
@@ -53,6 +63,7 @@ def make_startup(settings: Settings) -> Any:
             settings.database_url or "",
             pool_size=5,
             connect_timeout=settings.db_connect_timeout_seconds,
+            settings=settings,
         )
 
     return startup

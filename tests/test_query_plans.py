@@ -174,6 +174,16 @@ SEED = [
                'succeeded', 100, 'EUR', 1, 'EUR', 100, now() - n * interval '1 hour',
                now() - n * interval '1 minute'
         FROM {_ROWS.format(count=":n")}""",
+    # Events of several kinds: the member sees the time of its projects and nothing else.
+    f"""INSERT INTO event (team_id, id, type, object_type, object_id, user_id, client_id,
+                           project_id, actor_type, data, created_at)
+        SELECT {_TEAM}, t * 100000 + n, k.kind || '.updated', k.kind, {_id("entry")},
+               {_id("user", "n % :members + 1")}, {_id("client", "n % 200 + 1")},
+               {_id("project", "n % 10 + 1")}, 'system', '{{}}'::jsonb,
+               now() - (:n - n) * interval '1 minute'
+        FROM {_ROWS.format(count=":n")},
+             LATERAL (SELECT (ARRAY['time_entry', 'client', 'invoice', 'task'])[n % 4 + 1]
+                      AS kind) k""",
     f"""INSERT INTO invoice_run (team_id, id, client_id, period_start, period_end, trigger,
                                  status, created_at, updated_at)
         SELECT {_TEAM}, {_id("run")}, {_id("client", "n % 200 + 1")},
@@ -306,6 +316,9 @@ def list_requests(s: Seeded) -> Iterator[tuple[Actor, str]]:
         f"/payments?client_id={client}",
         "/webhook-endpoints",
         f"/webhook-endpoints/{endpoint}/deliveries",
+        "/events",
+        "/events?types=time_entry.*,invoice.paid",
+        "/events?after=500",
     ]
     for actor in (s.owner, s.member):
         for path in paths:

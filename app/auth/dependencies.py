@@ -15,6 +15,7 @@ from app.auth import service
 from app.core.context import Caller, TeamContext
 from app.core.deps import DbSession, SecretsDep
 from app.core.errors import Unauthorized
+from app.events.record import act_as
 
 _bearer = HTTPBearer(auto_error=False, description="User access token or `hl_` API key")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -45,9 +46,11 @@ async def get_team_context(
     credentials: Credentials,
 ) -> TeamContext:
     """The caller's role in the path's team; a team the caller is not in is a 404."""
-    return await service.team_context_for_token(
+    ctx = await service.team_context_for_token(
         session, request.app.state.redis, secrets, _token(credentials), team_id
     )
+    act_as(session, ctx)  # the actor of the events this request records
+    return ctx
 
 
 TeamCtx = Annotated[TeamContext, Depends(get_team_context)]

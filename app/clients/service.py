@@ -16,6 +16,7 @@ from app.core.links import links_of, replace_links
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, in_team, team_rows, team_select
+from app.events.record import record_event
 from app.projects.membership import member_project_ids
 from app.projects.models import Project
 from app.rates.service import sees_rates
@@ -97,6 +98,14 @@ async def client_outs(
     ]
 
 
+async def record_client_event(session: AsyncSession, event_type: str, client: Client) -> None:
+    """`client.*` with the client in full (the event list hides the rate from roles that
+    may not read it)."""
+    members = await links_of(session, ClientMember, parent="client_id", parent_ids=[client.id])
+    out = ClientOut.of(client, member_ids=members[client.id])
+    await record_event(session, client.team_id, event_type, out, client_id=client.id)
+
+
 async def read_client(session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID) -> ClientOut:
     """A client the caller may see, as the API shows it."""
     return (await client_outs(session, ctx, [await get_client(session, ctx, client_id)]))[0]
@@ -154,6 +163,7 @@ async def create_client(session: AsyncSession, ctx: TeamContext, data: ClientIn)
     await session.flush()
     await _replace_members(session, ctx, client, data.member_ids or [])
     await session.refresh(client)
+    await record_client_event(session, "client.created", client)
     return client
 
 
@@ -197,6 +207,7 @@ async def update_client(
     client.updated_at = func.now()
     await session.flush()
     await session.refresh(client)
+    await record_client_event(session, "client.updated", client)
     return (await client_outs(session, ctx, [client]))[0]
 
 
@@ -208,6 +219,7 @@ async def archive_client(session: AsyncSession, ctx: TeamContext, client_id: uui
     client.status = ClientStatus.archived
     await session.flush()
     await session.refresh(client)
+    await record_client_event(session, "client.updated", client)
     return client
 
 

@@ -27,6 +27,7 @@ from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
 from app.core.tenancy import get_authorized, get_in_team, in_team, same_team, team_rows
+from app.events.record import record_event
 from app.projects.models import Project, ProjectViewer
 from app.teams import service as teams_service
 
@@ -80,6 +81,11 @@ async def _outs(session: AsyncSession, contacts: list[Contact]) -> list[ContactO
 
 async def _out(session: AsyncSession, contact: Contact) -> ContactOut:
     return (await _outs(session, [contact]))[0]
+
+
+async def _record(session: AsyncSession, event_type: str, contact: Contact) -> None:
+    data = {"id": contact.id} if event_type == "contact.deleted" else await _out(session, contact)
+    await record_event(session, contact.team_id, event_type, data, client_id=contact.client_id)
 
 
 async def read_contact(
@@ -166,6 +172,7 @@ async def create_contact(session: AsyncSession, ctx: TeamContext, data: ContactI
     await _flush_unique_email(session)
     await _replace_assignees(session, ctx, contact, data.assignee_ids or [])
     await session.refresh(contact)
+    await _record(session, "contact.created", contact)
     return contact
 
 
@@ -223,6 +230,7 @@ async def update_contact(
     if moved:
         await _leave_other_clients_projects(session, ctx, contact)
     await session.refresh(contact)
+    await _record(session, "contact.updated", contact)
     return await _out(session, contact)
 
 
@@ -255,6 +263,7 @@ async def delete_contact(session: AsyncSession, ctx: TeamContext, contact_id: uu
     contact = await get_contact(session, ctx, contact_id, write=True)
     await session.delete(contact)
     await session.flush()
+    await _record(session, "contact.deleted", contact)
 
 
 # ---------------------------------------------------------------- portal access
@@ -307,6 +316,7 @@ async def give_portal_access(
     contact = await get_contact(session, ctx, contact_id, write=True, for_update=True)
     await grant_portal_access(session, ctx, secrets, settings, contact)
     await session.refresh(contact)
+    await _record(session, "contact.updated", contact)
     return await _out(session, contact)
 
 
@@ -324,6 +334,8 @@ async def revoke_portal_access(
         .values(expires_at=func.now())
     )
     await session.flush()
+    await session.refresh(contact)
+    await _record(session, "contact.updated", contact)
 
 
 # ---------------------------------------------------------------- activities

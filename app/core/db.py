@@ -138,6 +138,8 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+SETTINGS = "hourline_settings"
+
 # Connections are replaced after this long, so none outlives a server-side idle timeout.
 POOL_RECYCLE_SECONDS = 1800
 
@@ -152,8 +154,17 @@ class Database:
     """
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, connect_timeout: float = 5, **engine_kw: Any
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        connect_timeout: float = 5,
+        settings: Any = None,
+        **engine_kw: Any,
     ) -> None:
+        # The process's settings, handed to each unit of work (`session.info["settings"]`)
+        # for what is built deep inside a service, such as an event's pay link.
+        self.settings = settings
         engine_kw.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
         # Bounded: a server that hangs makes a 503 after `connect_timeout`, not a hang.
         engine_kw.setdefault("connect_args", {}).setdefault("timeout", connect_timeout)
@@ -202,6 +213,7 @@ async def unit_of_work(
     confined by its authentication query instead, once the team is known.
     """
     async with db.sessionmaker() as session:
+        session.info[SETTINGS] = db.settings
         try:
             if team_id is not None:
                 await enter_team(session, team_id)

@@ -7,7 +7,6 @@ run code in the worker. Arguments are therefore plain data: str, int, float, boo
 None, bytes, lists and dicts (ids and dates as strings).
 """
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,16 +84,6 @@ def defer(session: AsyncSession, function: str, *args: Any, **options: Any) -> N
     session.info.setdefault(_KEY, []).append(DeferredJob(function, args, options))
 
 
-_EVENTS = "hourline_deferred_events"
-
-
-def emit(session: AsyncSession, team_id: Any, event_type: str, data: dict[str, Any]) -> None:
-    """Publish a real-time event on the team's channel once this session commits."""
-    session.info.setdefault(_EVENTS, []).append(
-        (f"hourline:events:{team_id}", json.dumps({"type": event_type, "data": data}, default=str))
-    )
-
-
 async def queue_ready(session: AsyncSession, queue: Any) -> None:
     """Before a commit that deferred jobs: refuse (503 `redis_unavailable`, rolled back)
     when Redis does not answer, rather than commit work whose jobs cannot be queued."""
@@ -108,11 +97,11 @@ async def queue_ready(session: AsyncSession, queue: Any) -> None:
 
 
 async def send_deferred(session: AsyncSession, queue: Any) -> None:
-    """Enqueue the committed transaction's jobs and publish its events.
+    """Enqueue the committed transaction's jobs.
 
     The data is committed, so a Redis that fails now (it answered the ping just before
     the commit) does not fail the request: each lost job is logged, with its arguments,
-    at ERROR; a lost event is only a missed real-time notice.
+    at ERROR. (Events are rows of the same transaction: `app.events.record`.)
     """
     jobs: list[DeferredJob] = session.info.pop(_KEY, [])
     for job in jobs:
@@ -122,8 +111,3 @@ async def send_deferred(session: AsyncSession, queue: Any) -> None:
             log.error(
                 "job lost after commit: %s%r %r (%s)", job.function, job.args, job.options, exc
             )
-    for channel, message in session.info.pop(_EVENTS, []):
-        try:
-            await queue.publish(channel, message)
-        except REDIS_DOWN as exc:
-            log.warning("event not published on %s: %s", channel, exc)

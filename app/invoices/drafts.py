@@ -32,7 +32,13 @@ from app.invoices import totals as calc
 from app.invoices.billing_settings import invoice_settings_for
 from app.invoices.models import Invoice, InvoiceLine, InvoiceSettings, InvoiceStatus, LineKind
 from app.invoices.schemas import InvoiceIn, InvoiceOut, InvoicePatch, ManualLineIn
-from app.invoices.service import get_invoice, invoice_out, lines_of
+from app.invoices.service import (
+    get_invoice,
+    invoice_out,
+    lines_of,
+    record_invoice_deleted,
+    record_invoice_event,
+)
 from app.projects.models import Project
 from app.rates.service import bill_rates
 from app.teams.models import Team
@@ -223,6 +229,7 @@ async def build_draft(
     _apply_totals(invoice, lines)
     await session.flush()
     await _stamp_entries(session, invoice, lines)
+    await record_invoice_event(session, "invoice.created", invoice)
     return invoice
 
 
@@ -388,6 +395,7 @@ async def update_invoice(
     invoice.version += 1
     await session.flush()
     await session.refresh(invoice)
+    await record_invoice_event(session, "invoice.updated", invoice, settings)
     # The answer shows the lines as stored (a quantity at its column's scale), not as sent.
     for line in lines:
         session.expire(line)
@@ -419,6 +427,7 @@ async def delete_line(
     invoice.version += 1
     await session.flush()
     await session.refresh(invoice)
+    await record_invoice_event(session, "invoice.updated", invoice, settings)
     return await invoice_out(session, settings, invoice)
 
 
@@ -431,3 +440,4 @@ async def delete_invoice(session: AsyncSession, ctx: TeamContext, invoice_id: uu
     await release_entries(session, invoice)
     await session.delete(invoice)
     await session.flush()
+    await record_invoice_deleted(session, invoice)

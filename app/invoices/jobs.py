@@ -13,7 +13,7 @@ import aiosmtplib
 from app.config import Settings
 from app.core.db import Database, unit_of_work
 from app.core.mail import deliver, retry_later
-from app.invoices import runs, sending
+from app.invoices import overdue, runs, sending
 from app.invoices.models import RunStatus
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,22 @@ async def send_invoice(ctx: dict[str, Any], team_id: str, invoice_id: str) -> st
             raise
         raise retry from exc
     async with unit_of_work(db, ctx["redis"], team_id=team) as session:
-        await sending.record_sent(session, uuid.UUID(invoice_id))
+        await sending.record_sent(session, uuid.UUID(invoice_id), settings)
     return "sent"
+
+
+async def record_overdue_invoices(ctx: dict[str, Any]) -> int:
+    """arq cron job (hourly, so each team hears it soon after its own midnight): record
+    `invoice.overdue` once for each invoice past its due date. Finding the candidates is
+    the one read across teams; each is judged in its own team."""
+    db: Database = ctx["db"]
+    async with db.sessionmaker() as session:
+        candidates = await overdue.overdue_candidates(session)
+    recorded = 0
+    for team_id, invoice_id in candidates:
+        async with unit_of_work(db, ctx["redis"], team_id=team_id) as session:
+            recorded += await overdue.record_if_overdue(session, team_id, invoice_id)
+    return recorded
 
 
 async def run_scheduled_invoices(ctx: dict[str, Any]) -> int:

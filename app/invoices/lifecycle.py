@@ -20,7 +20,7 @@ from app.invoices.exchange_rates import exchange_rate_on
 from app.invoices.models import Invoice, InvoiceCounter, InvoiceStatus
 from app.invoices.schemas import InvoiceOut
 from app.invoices.sending import queue_send
-from app.invoices.service import get_invoice, invoice_out, lines_of
+from app.invoices.service import get_invoice, invoice_out, lines_of, record_invoice_event
 from app.teams.models import Team
 from app.teams.service import team_by_id
 
@@ -85,6 +85,9 @@ async def finalize(session: AsyncSession, team: Team, invoice: Invoice) -> Invoi
     invoice.version += 1
     await session.flush()
     await session.refresh(invoice)
+    await record_invoice_event(session, "invoice.finalized", invoice)
+    if invoice.status is InvoiceStatus.paid:
+        await record_invoice_event(session, "invoice.paid", invoice)
     return invoice
 
 
@@ -135,4 +138,5 @@ async def void_invoice(
     invoice.version += 1
     await session.flush()
     await session.refresh(invoice)
+    await record_invoice_event(session, "invoice.voided", invoice, settings)
     return await invoice_out(session, settings, invoice)

@@ -91,6 +91,12 @@ class Invoice(TeamScoped, RecordModel):
         Index("uq_invoice_team_id_number", "team_id", "number", unique=True),
         Index("ix_invoice_team_id_client_id", "team_id", "client_id"),
         Index("ix_invoice_team_id_status", "team_id", "status"),
+        # The overdue check's candidates, across teams: open invoices not yet told.
+        Index(
+            "ix_invoice_overdue_check",
+            "due_date",
+            postgresql_where=text("status = 'open' AND overdue_event_at IS NULL"),
+        ),
         # The list's order: newest first, keyset (created_at, id).
         Index(
             "ix_invoice_team_id_created_at_id",
@@ -137,6 +143,8 @@ class Invoice(TeamScoped, RecordModel):
     # When nothing was left to pay: the settling payment's time, or the finalization's
     # for an invoice issued with a zero total.
     paid_at: Mapped[datetime | None]
+    # When `invoice.overdue` was recorded (once per invoice, by the overdue check).
+    overdue_event_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     send_status: Mapped[SendStatus | None] = mapped_column(
         enum_column(SendStatus, "invoice_send_status")

@@ -17,7 +17,7 @@ from app.core.money import format_amount
 from app.core.tenancy import in_team
 from app.invoices.models import Invoice, InvoiceStatus, SendStatus
 from app.invoices.pdf import invoice_pdf
-from app.invoices.service import pay_url
+from app.invoices.service import pay_url, record_invoice_event
 from app.teams.models import Team
 
 SEND_INVOICE_JOB = "send_invoice"
@@ -106,10 +106,13 @@ async def record_send_failure(
         failed.send_status = SendStatus.queued if will_retry else SendStatus.failed
 
 
-async def record_sent(session: AsyncSession, invoice_id: uuid.UUID) -> None:
+async def record_sent(
+    session: AsyncSession, invoice_id: uuid.UUID, settings: Settings | None = None
+) -> None:
     """Mark the invoice as emailed now."""
     sent = await session.get(Invoice, invoice_id, with_for_update=True)
     if sent is not None:
         sent.sent_at = datetime.now(UTC)
         sent.send_status = SendStatus.sent
         sent.send_error = None
+        await record_invoice_event(session, "invoice.sent", sent, settings)

@@ -10,14 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client, PaymentMethod
 from app.clients.service import own_client_ids
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.core.clock import today_in
 from app.core.context import TeamContext
-from app.core.db import any_of
+from app.core.db import SETTINGS, any_of
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import enter_team, get_authorized, team_rows
+from app.events.record import record_event
 from app.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from app.invoices.schemas import InvoiceOut, PublicInvoice, PublicLine
 from app.teams.service import team_by_id
@@ -104,6 +105,27 @@ async def invoice_outs(
 async def invoice_out(session: AsyncSession, settings: Settings, invoice: Invoice) -> InvoiceOut:
     """One invoice as the API shows it."""
     return (await invoice_outs(session, settings, invoice.team_id, [invoice]))[0]
+
+
+async def record_invoice_event(
+    session: AsyncSession, event_type: str, invoice: Invoice, settings: Settings | None = None
+) -> None:
+    """`invoice.*` with the invoice as the API returns it (read afresh: totals, status)."""
+    await session.flush()
+    await session.refresh(invoice)
+    settings = settings or session.info.get(SETTINGS) or get_settings()
+    out = await invoice_out(session, settings, invoice)
+    await record_event(session, invoice.team_id, event_type, out, client_id=invoice.client_id)
+
+
+async def record_invoice_deleted(session: AsyncSession, invoice: Invoice) -> None:
+    await record_event(
+        session,
+        invoice.team_id,
+        "invoice.deleted",
+        {"id": invoice.id},
+        client_id=invoice.client_id,
+    )
 
 
 async def get_invoice_out(

@@ -10,6 +10,7 @@ from app.config import Settings
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.security import Secrets
 from app.core.tenancy import enter_team
+from app.teams import service as teams_service
 from app.teams.models import Invitation, Membership, Team
 from app.teams.schemas import AcceptedUser, AcceptIn, AcceptOut, TeamOut
 
@@ -53,6 +54,7 @@ async def accept_invitation(
     session.add(Membership(team_id=invitation.team_id, user_id=user.id, role=invitation.role))
     invitation.accepted_at = datetime.now(UTC)
     await session.flush()
+    await teams_service.record_member_event(session, "member.created", invitation.team_id, user.id)
     team = await session.get(Team, invitation.team_id)
     return AcceptOut(
         user=AcceptedUser.model_validate(user),

@@ -9,12 +9,12 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
-from app.core.jobs import emit
 from app.core.mail import queue_email
 from app.core.money import format_amount
 from app.core.permissions import Permission
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.sending import billing_recipients
+from app.payments.events import record_payment_event
 from app.payments.models import Payment, Refund
 from app.teams.models import Team
 from app.teams.service import emails_of_members_with, team_by_id
@@ -41,19 +41,8 @@ async def _tell_managers(session: AsyncSession, team: Team, subject: str, text: 
 async def notify(
     session: AsyncSession, invoice: Invoice, payment: Payment, event_type: str
 ) -> None:
-    """Publish `payment.succeeded` / `payment.failed` and tell the invoicing managers."""
-    emit(
-        session,
-        invoice.team_id,
-        event_type,
-        {
-            "payment_id": payment.id,
-            "invoice_id": invoice.id,
-            "amount": payment.amount,
-            "currency": payment.currency,
-            "invoice_status": invoice.status.value,
-        },
-    )
+    """Record `payment.succeeded` / `payment.failed` and tell the invoicing managers."""
+    await record_payment_event(session, invoice, payment, event_type)
     team = await team_by_id(session, invoice.team_id)
     label = _label(invoice)
     amount = _money(payment.amount, payment.currency)

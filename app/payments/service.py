@@ -19,7 +19,6 @@ from app.core.clock import local_date, period_bounds
 from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.ids import new_id
-from app.core.jobs import emit
 from app.core.money import div_half_up, exponent
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
@@ -27,6 +26,7 @@ from app.core.tenancy import get_in_team, in_team, team_rows
 from app.invoices.exchange_rates import rate_in_force
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.service import get_invoice, visible_invoices
+from app.payments.events import record_payment_event
 from app.payments.models import Payment, PaymentMethodUsed, PaymentStatus, Refund
 from app.payments.notices import notify, notify_refund, queue_receipt
 from app.payments.schemas import PaymentIn, PaymentOut, RefundIn
@@ -303,19 +303,7 @@ async def apply_refund(
             invoice.status, invoice.paid_at = InvoiceStatus.open, None
         invoice.version += 1
     await session.flush()
-    emit(
-        session,
-        invoice.team_id,
-        "payment.refunded",
-        {
-            "payment_id": payment.id,
-            "invoice_id": invoice.id,
-            "refund_id": refund_id,
-            "amount": amount,
-            "method": method or payment.method,
-            "provider": provider,
-        },
-    )
+    await record_payment_event(session, invoice, payment, "payment.refunded")
     refund = await session.get(Refund, refund_id)
     assert refund is not None
     await notify_refund(session, invoice, payment, refund)

@@ -19,6 +19,7 @@ from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Permission
 from app.core.tenancy import get_in_team, team_select
+from app.events.record import record_event
 from app.projects.models import Board, BoardColumn, ColumnKind, Project, ProjectMember, Task
 from app.projects.schemas import (
     BoardColumnOut,
@@ -44,6 +45,19 @@ async def _task_outs(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskO
     """Tasks as the API shows them: the time tracked on all of them in one query."""
     tracked = await tracked_seconds_by_task(session, [t.id for t in tasks])
     return [TaskOut.of(t, tracked_seconds=tracked.get(t.id, 0)) for t in tasks]
+
+
+async def _record_task_event(
+    session: AsyncSession, event_type: str, project: Project, task: Task
+) -> None:
+    await record_event(
+        session,
+        project.team_id,
+        event_type,
+        await _task_out(session, task) if event_type != "task.deleted" else {"id": task.id},
+        client_id=project.client_id,
+        project_id=project.id,
+    )
 
 
 async def _task_out(session: AsyncSession, task: Task) -> TaskOut:
@@ -306,6 +320,7 @@ async def create_task(
     _place(tasks, task, data.position)
     await session.flush()
     await session.refresh(task)
+    await _record_task_event(session, "task.created", project, task)
     return await _task_out(session, task)
 
 
@@ -362,6 +377,7 @@ async def update_task(
         )
     await session.flush()
     await session.refresh(task)
+    await _record_task_event(session, "task.updated", project, task)
     return await _task_out(session, task)
 
 
@@ -392,3 +408,4 @@ async def delete_task(
     await session.flush()
     _renumber(tasks)
     await session.flush()
+    await _record_task_event(session, "task.deleted", project, task)

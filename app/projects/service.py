@@ -17,6 +17,7 @@ from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.pagination import Page, PageParams, Slice, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, in_team, team_rows, team_select
+from app.events.record import record_event
 from app.projects.membership import member_project_ids
 from app.projects.models import (
     Board,
@@ -99,6 +100,24 @@ def _out(ctx: TeamContext, project: Project, board_id: uuid.UUID) -> ProjectOut:
     return ProjectOut.of(project, board_id=board_id, hourly_rate_amount=rate)
 
 
+async def record_project_event(
+    session: AsyncSession, event_type: str, project: Project, board_id: uuid.UUID | None = None
+) -> None:
+    """`project.*` with the project in full (the event list hides its rate from roles
+    that may not read it)."""
+    if board_id is None:
+        board_id = await session.scalar(select(Board.id).where(Board.project_id == project.id))
+    out = ProjectOut.of(project, board_id=board_id)
+    await record_event(
+        session,
+        project.team_id,
+        event_type,
+        out,
+        client_id=project.client_id,
+        project_id=project.id,
+    )
+
+
 async def _outs(
     session: AsyncSession, ctx: TeamContext, projects: list[Project]
 ) -> list[ProjectOut]:
@@ -172,6 +191,7 @@ async def _create(
     )
     await session.flush()
     await session.refresh(project)
+    await record_project_event(session, "project.created", project, board.id)
     return project, board
 
 
@@ -233,6 +253,7 @@ async def update_project(
         setattr(project, field, value)
     await session.flush()
     await session.refresh(project)
+    await record_project_event(session, "project.updated", project)
     return (await _outs(session, ctx, [project]))[0]
 
 
@@ -245,9 +266,20 @@ async def delete_project(session: AsyncSession, ctx: TeamContext, project_id: uu
         select(TimeEntry.id).where(TimeEntry.project_id == project.id).limit(1)
     ):
         project.status = ProjectStatus.archived
-    else:
-        await session.delete(project)
+        await session.flush()
+        await session.refresh(project)
+        await record_project_event(session, "project.updated", project)
+        return
+    await session.delete(project)
     await session.flush()
+    await record_event(
+        session,
+        project.team_id,
+        "project.deleted",
+        {"id": project.id},
+        client_id=project.client_id,
+        project_id=project.id,
+    )
 
 
 # ---------------------------------------------------------------- members and viewers

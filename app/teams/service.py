@@ -25,6 +25,7 @@ from app.core.permissions import (
 )
 from app.core.security import Secrets, new_api_key, opaque_token
 from app.core.tenancy import get_in_team, in_team, team_rows, team_select
+from app.events.record import record_event
 from app.invoices.models import ExchangeRate, Invoice
 from app.teams.models import ApiKey, Invitation, Membership, Team
 from app.teams.schemas import (
@@ -40,6 +41,25 @@ from app.teams.schemas import (
 # ---------------------------------------------------------------- teams
 
 
+async def record_member_event(
+    session: AsyncSession, event_type: str, team_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    """`member.created|updated` with the member as the API lists it; `member.deleted`
+    with `{id}` (the user's id, which names a member)."""
+    data: MemberOut | dict[str, uuid.UUID] = {"id": user_id}
+    if event_type != "member.deleted":
+        member = (
+            await session.execute(
+                select(Membership)
+                .where(in_team(Membership, team_id), Membership.user_id == user_id)
+                .options(joinedload(Membership.user))
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one()
+        data = MemberOut.of(member)
+    await record_event(session, team_id, event_type, data, object_id=user_id, user_id=user_id)
+
+
 async def create_team(
     session: AsyncSession, *, owner_id: uuid.UUID, name: str, base_currency: str, timezone: str
 ) -> Team:
@@ -49,6 +69,7 @@ async def create_team(
     await session.flush()
     session.add(Membership(team_id=team.id, user_id=owner_id, role=Role.superadmin))
     await session.flush()
+    await record_member_event(session, "member.created", team.id, owner_id)
     return team
 
 
@@ -213,6 +234,7 @@ async def change_role(
     member.role = role
     await session.flush()
     await session.refresh(member)
+    await record_member_event(session, "member.updated", ctx.team_id, user_id)
     return member
 
 
@@ -235,6 +257,7 @@ async def remove_member(session: AsyncSession, ctx: TeamContext, user_id: uuid.U
     )
     await session.delete(member)
     await session.flush()
+    await record_member_event(session, "member.deleted", ctx.team_id, user_id)
 
 
 async def ensure_members(

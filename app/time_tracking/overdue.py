@@ -20,6 +20,7 @@ from app.core.tenancy import in_team
 from app.projects.models import Project
 from app.teams.models import Team
 from app.time_tracking.models import TimeEntry
+from app.time_tracking.pricing import record_entry_event
 
 
 async def overdue_timers(session: AsyncSession, now: datetime) -> list[tuple[uuid.UUID, uuid.UUID]]:
@@ -60,6 +61,9 @@ async def stop_overdue_timer(
     ).one_or_none()
     if stopped is None:
         return False
+    entry = await session.get(TimeEntry, entry_id, populate_existing=True)
+    assert entry is not None
+    await record_entry_event(session, team.id, "time_entry.updated", entry)
     user = await session.get(User, stopped.user_id)
     project = await session.scalar(
         select(Project.name).where(in_team(Project, team.id), Project.id == stopped.project_id)

@@ -17,16 +17,22 @@ from app.core.clock import period_bounds
 from app.core.context import TeamContext
 from app.core.db import any_of, flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.core.money import amount_for_seconds
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission, access_of
 from app.core.tenancy import get_authorized, in_team, same_team, team_rows, team_select
 from app.projects.membership import member_project_ids
 from app.projects.models import Project, ProjectMember, ProjectStatus, Task
-from app.rates.service import BillRates, bill_rates, sees_rates
+from app.rates.service import bill_rates, sees_rates
 from app.teams.models import Membership, Team
 from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry, TimeEntryMove
+from app.time_tracking.pricing import (
+    entry_out,
+    price_entries,
+    priced_with,
+    record_entry_deleted,
+    record_entry_event,
+)
 from app.time_tracking.schemas import (
     TimeEntryIn,
     TimeEntryMoveIn,
@@ -52,58 +58,6 @@ def _second(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
-@dataclass(frozen=True)
-class PricedEntry:
-    entry: TimeEntry
-    currency: str
-    bill_rate_amount: int | None
-    billable_amount: int | None
-    rate_missing: bool
-
-
-async def price_entries(
-    session: AsyncSession, team: Team, entries: Sequence[TimeEntry], *, show_rates: bool = True
-) -> list[PricedEntry]:
-    """Each entry with its bill rate and amount: two queries for any number of entries.
-
-    Without `show_rates` (roles with no right to read rates) the money fields are null.
-    """
-    if not show_rates:
-        return [
-            PricedEntry(
-                entry=e,
-                currency=team.base_currency,
-                bill_rate_amount=None,
-                billable_amount=None,
-                rate_missing=False,
-            )
-            for e in entries
-        ]
-    return _priced(await bill_rates(session, team, entries), entries)
-
-
-def _priced(rates: BillRates, entries: Sequence[TimeEntry]) -> list[PricedEntry]:
-    priced = []
-    for e in entries:
-        target = rates.targets[e.project_id]
-        rate = rates.rate(e)
-        amount = None
-        if rate is not None and e.duration_seconds is not None:
-            amount = (
-                amount_for_seconds(e.duration_seconds, rate.hourly_rate_amount) if e.billable else 0
-            )
-        priced.append(
-            PricedEntry(
-                entry=e,
-                currency=target.currency,
-                bill_rate_amount=rate.hourly_rate_amount if rate else None,
-                billable_amount=amount,
-                rate_missing=rate is None and e.billable,
-            )
-        )
-    return priced
-
-
 async def _outs(
     session: AsyncSession, ctx: TeamContext, entries: Sequence[TimeEntry]
 ) -> list[TimeEntryOut]:
@@ -111,16 +65,7 @@ async def _outs(
     read rates (any reach of RATES_READ shows them)."""
     team = await team_by_id(session, ctx.team_id)
     priced = await price_entries(session, team, entries, show_rates=sees_rates(ctx, Access.OWN))
-    return [
-        TimeEntryOut.of(
-            p.entry,
-            currency=p.currency,
-            bill_rate_amount=p.bill_rate_amount,
-            billable_amount=p.billable_amount,
-            rate_missing=p.rate_missing,
-        )
-        for p in priced
-    ]
+    return [entry_out(p) for p in priced]
 
 
 async def _out(session: AsyncSession, ctx: TeamContext, entry: TimeEntry) -> TimeEntryOut:
@@ -283,6 +228,7 @@ async def create_entry(session: AsyncSession, ctx: TeamContext, data: TimeEntryI
     session.add(entry)
     await flush_or_raise(session, _ERRORS)
     await session.refresh(entry)
+    await record_entry_event(session, ctx.team_id, "time_entry.created", entry)
     return await _out(session, ctx, entry)
 
 
@@ -314,6 +260,7 @@ async def update_entry(
         setattr(entry, field, value)
     await flush_or_raise(session, _ERRORS)
     await session.refresh(entry)
+    await record_entry_event(session, ctx.team_id, "time_entry.updated", entry)
     return await _out(session, ctx, entry)
 
 
@@ -323,6 +270,7 @@ async def delete_entry(session: AsyncSession, ctx: TeamContext, entry_id: uuid.U
     _not_invoiced(entry)
     await session.delete(entry)
     await session.flush()
+    await record_entry_deleted(session, entry)
 
 
 @dataclass(frozen=True)
@@ -403,6 +351,7 @@ async def _stop(session: AsyncSession, team: Team, entry: TimeEntry) -> TimeEntr
     entry.ended_at = max(min(now, longest), entry.started_at + timedelta(seconds=1))
     await flush_or_raise(session, _ERRORS)
     await session.refresh(entry)
+    await record_entry_event(session, team.id, "time_entry.updated", entry)
     return entry
 
 
@@ -444,6 +393,7 @@ async def start_timer(
     session.add(entry)
     await flush_or_raise(session, _ERRORS)
     await session.refresh(entry)
+    await record_entry_event(session, ctx.team_id, "time_entry.created", entry)
     return await _out(session, ctx, entry)
 
 
@@ -488,6 +438,7 @@ async def move_entry(
     entry.task_id = None  # tasks belong to the project the entry left
     await session.flush()
     await session.refresh(entry)
+    await record_entry_event(session, ctx.team_id, "time_entry.moved", entry)
     return await _out(session, ctx, entry)
 
 
@@ -542,7 +493,7 @@ async def project_time(session: AsyncSession, team: Team, project_id: uuid.UUID)
     )
     # The project's own target gives its currency even when no entry names it.
     rates = await bill_rates(session, team, entries, projects=[project_id])
-    rows = _priced(rates, entries)
+    rows = priced_with(rates, entries)
     target = rates.targets.get(project_id)
     billable = [p for p in rows if p.entry.billable]
     uninvoiced = [p for p in billable if p.entry.invoice_id is None]

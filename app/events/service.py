@@ -1,0 +1,207 @@
+"""Reading the event record: what the caller's role may see, as its role may see it.
+
+Visibility is decided at read time by the role table, with the reaches of the read
+endpoints applied to the ids stored on each event (whose it is, its client, its
+project); fields a role may not read (rates and amounts) are removed from `data` here,
+never stored twice.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clients.service import own_client_ids
+from app.contacts.models import Contact
+from app.contacts.service import visible_contacts
+from app.core.context import TeamContext
+from app.core.errors import BadRequest, Unprocessable
+from app.core.pagination import Page, Slice
+from app.core.permissions import Access, Permission
+from app.core.tenancy import in_team, team_rows
+from app.events.models import Event
+from app.events.record import visible_below
+from app.events.schemas import ActorOut, EventOut
+from app.projects.membership import member_project_ids
+from app.projects.models import Project
+from app.rates.service import sees_rates
+from app.teams.service import team_by_id
+
+MAX_ID = 2**63 - 1
+
+Rule = Callable[[TeamContext, Access], ColumnElement[bool]]
+
+
+def _clients_of_my_projects(ctx: TeamContext) -> ColumnElement[bool]:
+    return Event.client_id.in_(
+        select(Project.client_id).where(
+            in_team(Project, ctx), Project.id.in_(member_project_ids(ctx))
+        )
+    )
+
+
+def _time(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
+    """As `visible_entries`: OWN the caller's entries; PROJECTS also its projects'."""
+    if reach is Access.ALL:
+        return true()
+    own = Event.user_id == ctx.user_id
+    if reach is Access.PROJECTS:
+        return or_(own, Event.project_id.in_(member_project_ids(ctx)))
+    return own
+
+
+def _crm(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
+    """As `visible_clients`: OWN clients held by the caller; PROJECTS its projects'."""
+    if reach is Access.ALL:
+        return true()
+    if reach is Access.PROJECTS:
+        return _clients_of_my_projects(ctx)
+    return Event.client_id.in_(own_client_ids(ctx))
+
+
+def _contacts(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
+    """As `visible_contacts`: the clients' rule, plus (OWN) contacts held by the caller."""
+    of_client = _crm(ctx, reach)
+    if reach is Access.OWN:
+        held = select(Contact.id).where(in_team(Contact, ctx), visible_contacts(ctx, reach))
+        return or_(of_client, Event.object_id.in_(held))
+    return of_client
+
+
+def _projects(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
+    """As `visible_projects`: OWN_CLIENTS the caller's clients'; PROJECTS its projects."""
+    if reach is Access.ALL:
+        return true()
+    if reach is Access.OWN_CLIENTS:
+        return Event.client_id.in_(own_client_ids(ctx))
+    return Event.project_id.in_(member_project_ids(ctx))
+
+
+def _invoices(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
+    """As `visible_invoices`: OWN_CLIENTS the invoices of the caller's clients."""
+    if reach is Access.ALL:
+        return true()
+    return Event.client_id.in_(own_client_ids(ctx))
+
+
+def _everyone(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
+    return true()
+
+
+# Each object type: the read permission of its endpoints and that reach as a filter.
+RULES: dict[str, tuple[Permission, Rule]] = {
+    "client": (Permission.CRM_READ, _crm),
+    "contact": (Permission.CRM_READ, _contacts),
+    "project": (Permission.PROJECTS_READ, _projects),
+    "task": (Permission.TASKS_READ, _projects),
+    "time_entry": (Permission.TIME_READ, _time),
+    "invoice": (Permission.INVOICES_READ, _invoices),
+    "payment": (Permission.INVOICES_READ, _invoices),
+    "member": (Permission.MEMBERS_READ, _everyone),
+}
+
+
+def visible_events(ctx: TeamContext) -> ColumnElement[bool]:
+    """The events whose object the caller's role may read through the API."""
+    parts = []
+    for object_type, (permission, rule) in RULES.items():
+        reach = ctx.grant(permission)
+        if reach is not None:
+            parts.append(and_(Event.object_type == object_type, rule(ctx, reach)))
+    return or_(*parts) if parts else false()
+
+
+_ONE = r"(\*|[a-z_]{1,40}\.(\*|[a-z_]{1,40}))"
+TYPES_PATTERN = rf"^{_ONE}(,{_ONE})*$"
+_TYPE = re.compile(r"^([a-z_]+)\.(\*|[a-z_]+)$")
+
+
+def _types_filter(types: str) -> ColumnElement[bool]:
+    """`types=client.*,invoice.paid`: exact types and `object.*` wildcards."""
+    exact, objects = [], []
+    for item in (t.strip() for t in types.split(",")):
+        if not item:
+            continue
+        if item == "*":
+            return true()
+        match = _TYPE.match(item)
+        if match is None:  # the query's pattern lets none through
+            raise Unprocessable("Event types are `<object>.<verb>` or `<object>.*`.")
+        if match.group(2) == "*":
+            objects.append(match.group(1))
+        else:
+            exact.append(item)
+    return or_(Event.type.in_(exact), Event.object_type.in_(objects))
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    after: int | None = None
+    types: str | None = None
+    limit: int = 50
+    updated_since: datetime | None = None
+
+
+def _null(data: dict[str, Any], *fields: str) -> dict[str, Any]:
+    return {**data, **dict.fromkeys(fields)}
+
+
+def _shaped(ctx: TeamContext, base_currency: str, row: Any) -> dict[str, Any]:
+    """`data` as the read endpoints show it to the caller's role."""
+    data: dict[str, Any] = row.data
+    if row.type.endswith(".deleted"):
+        return data
+    kind = row.object_type
+    if kind == "time_entry" and not sees_rates(ctx, Access.OWN):
+        data = _null(data, "bill_rate_amount", "billable_amount")
+        data.update(rate_missing=False, currency=base_currency)
+    # A client's rate applies team-wide (ALL); a project's to its members (PROJECTS).
+    hidden_rate = (kind == "client" and not sees_rates(ctx, Access.ALL)) or (
+        kind == "project" and not sees_rates(ctx, Access.PROJECTS)
+    )
+    if hidden_rate:
+        data = _null(data, "hourly_rate_amount")
+    return data
+
+
+async def list_events(session: AsyncSession, ctx: TeamContext, query: EventQuery) -> Page[EventOut]:
+    """Events the caller may see, oldest first, after `query.after`; only events of
+    transactions older than every one still in flight (see `app.events.record`)."""
+    stmt = team_rows(Event, ctx).where(Event.id < visible_below(), visible_events(ctx))
+    if query.after is not None:
+        stmt = stmt.where(Event.id > query.after)
+    if query.types:
+        stmt = stmt.where(_types_filter(query.types))
+    if query.updated_since is not None:
+        stmt = stmt.where(Event.created_at >= query.updated_since)
+    stmt = stmt.order_by(Event.id).limit(query.limit + 1)
+    rows = list((await session.execute(stmt)).all())
+    has_more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    team = await team_by_id(session, ctx.team_id)
+    items = [
+        EventOut(
+            id=r.id,
+            type=r.type,
+            created_at=r.created_at,
+            actor=ActorOut(type=r.actor_type, id=r.actor_id),
+            data=_shaped(ctx, team.base_currency, r),
+        )
+        for r in rows
+    ]
+    cursor = str(rows[-1].id) if has_more else None
+    return Slice(rows, has_more, cursor).page(items)
+
+
+def cursor_after(after: int | None, cursor: str | None) -> int | None:
+    """`cursor` (a page's `next_cursor`) and `after` name the same place: the last id read."""
+    if cursor:
+        if not cursor.isdigit() or int(cursor) > MAX_ID:
+            raise BadRequest("The cursor is not valid.", code="invalid_cursor")
+        value = int(cursor)
+        return max(value, after or 0)
+    return after
