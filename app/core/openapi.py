@@ -39,6 +39,8 @@ TAGS: list[dict[str, str]] = [
         "name": "webhook_endpoints",
         "description": "Outgoing webhooks: the team's endpoints, signed deliveries of its "
         "events (Standard Webhooks), their log and retries.",
+    },
+    {
         "name": "events",
         "description": "The record of every change, oldest first, as each role may see it.",
     },
