@@ -408,3 +408,26 @@ async def test_a_receiver_slower_than_the_timeout_fails_the_attempt(
     (delivery,) = await deliveries_of(client, owner, endpoint["id"])
     assert delivery["status"] == "failed"
     assert delivery["last_error"] == "no answer within 0.5 s"
+
+
+async def test_a_recorded_event_is_delivered_as_the_events_list_shows_it(
+    client, app, run_jobs, private_targets
+):
+    """The event record queues the deliveries: a change made through the API reaches a
+    subscribed endpoint, signed, with the event's id and the body the events list shows."""
+    owner = await make_actor(app)
+    async with receiving((200, "ok")) as receiver:
+        endpoint = await add_endpoint(
+            client, owner, url=receiver.url, event_types=["client.created"]
+        )
+        made = await client.post(
+            owner.url("/clients"), json={"name": "Hooked", "currency": "EUR"}, headers=owner.headers
+        )
+        assert made.status_code == 201, made.text
+        await run_jobs()
+    (payload,) = verified(receiver, endpoint["secret"])
+    events = await client.get(owner.url("/events?types=client.created"), headers=owner.headers)
+    (listed,) = events.json()["data"]
+    assert payload == listed
+    assert payload["data"]["name"] == "Hooked" and payload["actor"]["id"] == str(owner.user_id)
+    assert receiver.requests[0].headers["webhook-id"] == str(listed["id"])

@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import TeamContext
 from app.events.models import Event
+from app.events.schemas import ActorOut, EventOut
+from app.webhooks.deliveries import queue_deliveries
 
 # Ordinals per transaction: an event id is `transaction id * PER_TRANSACTION + n`.
 PER_TRANSACTION = 2**20
@@ -108,8 +110,9 @@ async def record_event(
     if object_id is None and payload.get("id") is not None:
         object_id = uuid.UUID(str(payload["id"]))
     actor = actor_of(session)
-    await session.execute(
-        insert(Event).values(
+    recorded = await session.execute(
+        insert(Event)
+        .values(
             id=_next_id(),
             team_id=team_id,
             type=event_type,
@@ -122,4 +125,15 @@ async def record_event(
             actor_id=actor.id,
             data=payload,
         )
+        .returning(Event.id, Event.created_at)
     )
+    event_id, created_at = recorded.one()
+    # Outgoing webhooks: a delivery per subscribed endpoint, in this same transaction.
+    event = EventOut(
+        id=event_id,
+        type=event_type,
+        created_at=created_at,
+        actor=ActorOut(type=actor.type, id=actor.id),
+        data=payload,
+    )
+    await queue_deliveries(session, team_id, event_id, event_type, event.model_dump(mode="json"))

@@ -38,7 +38,8 @@ from app.invoices.schemas import InvoiceIn, InvoiceRunAccepted, InvoiceRunIn, In
 from app.invoices.sending import billing_recipients, queue_send
 from app.projects.models import Project
 from app.teams.models import Team
-from app.teams.service import emails_of_members_with, team_by_id
+from app.teams.recipients import emails_of_members_with
+from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry
 
 RUN_INVOICES_JOB = "run_invoices"

@@ -17,7 +17,8 @@ from app.invoices.sending import billing_recipients
 from app.payments.events import record_payment_event
 from app.payments.models import Payment, Refund
 from app.teams.models import Team
-from app.teams.service import emails_of_members_with, team_by_id
+from app.teams.recipients import emails_of_members_with
+from app.teams.service import team_by_id
 
 
 def _label(invoice: Invoice) -> str:

@@ -21,7 +21,6 @@ from app.core.permissions import (
     may_assign_role,
     may_manage_member,
     role_within,
-    roles_with,
 )
 from app.core.security import Secrets, new_api_key, opaque_token
 from app.core.tenancy import get_in_team, in_team, team_rows, team_select
@@ -79,20 +78,6 @@ async def team_by_id(session: AsyncSession, team_id: uuid.UUID) -> Team:
     if team is None:
         raise NotFound("Team")
     return team
-
-
-async def emails_of_members_with(
-    session: AsyncSession, team_id: uuid.UUID, permission: Permission
-) -> list[str]:
-    """Emails of the team's members whose role grants `permission` (whom to tell of
-    payments, of a failing invoice run, ...), sorted."""
-    rows = await session.execute(
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(in_team(Membership, team_id), Membership.role.in_(roles_with(permission)))
-        .order_by(User.email)
-    )
-    return list(rows.scalars())
 
 
 async def get_team(session: AsyncSession, ctx: TeamContext) -> Team:

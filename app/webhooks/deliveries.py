@@ -34,7 +34,7 @@ from app.core.jobs import defer
 from app.core.mail import queue_email
 from app.core.permissions import Permission
 from app.core.tenancy import in_team, team_select
-from app.teams.service import emails_of_members_with
+from app.teams.recipients import emails_of_members_with
 from app.webhooks.models import DeliveryStatus, EndpointStatus, WebhookDelivery, WebhookEndpoint
 from app.webhooks.targets import Answer
 
