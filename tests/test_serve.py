@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from app.core.embedded import free_port
+from tests.workers import start_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,26 +106,8 @@ def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
 
 async def test_standalone_worker_runs_jobs_and_stops_on_sigterm(app, settings, mailbox, tmp_path):
     """`hourline worker` with DATABASE_URL/REDIS_URL/SMTP_URL: the production worker path."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "SMTP_URL": settings.smtp_url,
-        "SECRET_KEY": settings.secret_key,
-    }
-    # A file, not a pipe nobody reads: a worker that logs a lot would block on a full pipe.
     log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "app.cli",
-            "worker",
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=log,
-        )
+    proc = await start_worker(settings, log_path)
     try:
         await app.state.redis.enqueue_job(
             "send_email",

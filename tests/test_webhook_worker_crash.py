@@ -9,10 +9,7 @@ worker, and the attempt is made again.
 """
 
 import asyncio
-import os
 import signal
-import sys
-from pathlib import Path
 
 from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
@@ -20,27 +17,7 @@ from standardwebhooks.webhooks import Webhook
 from tests.factories import make_actor
 from tests.factories.webhooks import add_endpoint, deliveries_of, receiving
 from tests.test_webhook_deliveries import emit
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-async def _start_worker(settings, log_path: Path) -> asyncio.subprocess.Process:  # type: ignore[no-untyped-def]
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "SMTP_URL": settings.smtp_url,
-        "SECRET_KEY": settings.secret_key,
-        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
-    }
-    with log_path.open("ab") as log:
-        return await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "app.cli", "worker"),
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=log,
-        )
+from tests.workers import start_worker
 
 
 async def test_a_worker_killed_mid_delivery_still_delivers(client, app, settings, tmp_path):
@@ -52,7 +29,7 @@ async def test_a_worker_killed_mid_delivery_still_delivers(client, app, settings
             receiver.release.clear()  # hold the first request unanswered
             endpoint = await add_endpoint(client, owner, url=receiver.url)
             event_id, (made,) = await emit(app, owner.team_id)
-            worker = await _start_worker(settings, log_path)
+            worker = await start_worker(settings, log_path, WEBHOOK_ALLOW_PRIVATE_TARGETS="true")
             try:
                 await asyncio.wait_for(receiver.arrived.wait(), timeout=30)
                 worker.kill()
@@ -76,7 +53,7 @@ async def test_a_worker_killed_mid_delivery_still_delivers(client, app, settings
             assert await redis.pttl(f"arq:in-progress:{job_id}") > 0
             await redis.delete(f"arq:in-progress:{job_id}")  # the lease running out
 
-            worker = await _start_worker(settings, log_path)
+            worker = await start_worker(settings, log_path, WEBHOOK_ALLOW_PRIVATE_TARGETS="true")
             try:
                 for _ in range(600):
                     (delivery,) = await deliveries_of(client, owner, endpoint["id"])

@@ -9,10 +9,7 @@ waiting for it, then starts a second worker, which runs the job again from the t
 """
 
 import asyncio
-import os
 import signal
-import sys
-from pathlib import Path
 
 from sqlalchemy import text
 
@@ -22,28 +19,10 @@ from tests.factories.clients import new_client_project
 from tests.factories.rates import add_rate
 from tests.factories.time_tracking import add_entry
 from tests.helpers import at
+from tests.workers import start_worker
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 40
 ENTRIES = 2  # per client, one hour each at 100.00 EUR
-
-
-async def _start_worker(settings, log_path: Path) -> asyncio.subprocess.Process:  # type: ignore[no-untyped-def]
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "SMTP_URL": settings.smtp_url,
-        "SECRET_KEY": settings.secret_key,
-    }
-    with log_path.open("ab") as log:
-        return await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "app.cli", "worker"),
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=log,
-        )
 
 
 async def _scalar(app, sql: str, **params):  # type: ignore[no-untyped-def]
@@ -64,7 +43,7 @@ async def test_a_run_killed_half_way_is_finished_once_after_a_restart(
     invoices = "SELECT count(*) FROM invoice WHERE team_id = :t"
     log_path = tmp_path / "worker.log"
 
-    worker = await _start_worker(settings, log_path)
+    worker = await start_worker(settings, log_path)
     try:
         r = await client.post(
             owner.url("/invoice-runs"),
@@ -99,7 +78,7 @@ async def test_a_run_killed_half_way_is_finished_once_after_a_restart(
     assert 0 < lease <= 310_000
     await redis.delete(f"arq:in-progress:{job_id}")  # the lease running out
 
-    worker = await _start_worker(settings, log_path)
+    worker = await start_worker(settings, log_path)
     try:
         for _ in range(600):
             raw = await redis.get(f"arq:result:{job_id}")
