@@ -151,6 +151,43 @@ async def replay(conn: asyncpg.Connection, statements: list[Statement]) -> None:
             await conn.fetch(s.sql, *(s.params or ()))
 
 
+async def add_members(app: Any, team_id: Any, count: int) -> list[uuid.UUID]:
+    """`count` users with the `member` role in the team, inserted directly (fast)."""
+    members = []
+    async with app.state.db.engine.begin() as conn:
+        for i in range(count):
+            uid = uuid.uuid4()
+            await conn.execute(
+                text("INSERT INTO user_account (id, email, name) VALUES (:id, :e, :n)"),
+                {"id": uid, "e": f"m{i}-{uid.hex[:6]}@example.com", "n": f"Member {i}"},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO team_membership (team_id, user_id, role) VALUES (:t, :u, 'member')"
+                ),
+                {"t": team_id, "u": uid},
+            )
+            members.append(uid)
+    return members
+
+
+async def timed_draft(
+    app: Any, http: httpx.AsyncClient, base: str, client_id: Any, headers: dict[str, str]
+) -> tuple[float, dict[str, Any], list[Statement]]:
+    """POST a draft of all the client's uninvoiced time: (seconds, the invoice, the SQL it
+    sent, for `replay`)."""
+    created: list[httpx.Response] = []
+
+    async def create() -> httpx.Response:
+        r = await http.post(f"{base}/invoices", json={"client_id": str(client_id)}, headers=headers)
+        created.append(r)
+        return r
+
+    began = time.perf_counter()
+    statements = await capture(app, create)
+    return time.perf_counter() - began, created[0].json(), statements
+
+
 def start(name: str, argv: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

@@ -24,7 +24,15 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
-from harness import bench_app, capture, new_team, replay, served, services  # bench/harness.py
+from harness import (  # bench/harness.py
+    add_members,
+    bench_app,
+    new_team,
+    replay,
+    served,
+    services,
+    timed_draft,
+)
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -63,21 +71,8 @@ async def seed(app, entries: int) -> tuple[dict[str, str], str, str]:  # type: i
             },
             headers=headers,
         )
-    members = [user_id]
+    members = [user_id, *await add_members(app, team_id, 3)]
     async with app.state.db.engine.begin() as conn:
-        for i in range(3):
-            uid = uuid.uuid4()
-            await conn.execute(
-                text("INSERT INTO user_account (id, email, name) VALUES (:id, :e, :n)"),
-                {"id": uid, "e": f"m{i}-{uid.hex[:6]}@example.com", "n": f"Member {i}"},
-            )
-            await conn.execute(
-                text(
-                    "INSERT INTO team_membership (team_id, user_id, role) VALUES (:t, :u, 'member')"
-                ),
-                {"t": team_id, "u": uid},
-            )
-            members.append(uid)
         start = datetime(2025, 1, 1, tzinfo=UTC)
         rows = []
         for n in range(entries):
@@ -118,19 +113,8 @@ async def measure(app, pg_url: str, entries: int, repeat: int) -> tuple:  # type
             # Each repetition starts from a vacuumed table: otherwise it also pays for the
             # dead row versions the previous one left in every index.
             await conn.execute("VACUUM time_entry")
-            created: list[httpx.Response] = []
-
-            async def create(created: list[httpx.Response] = created) -> httpx.Response:
-                r = await http.post(
-                    f"{base}/invoices", json={"client_id": client_id}, headers=headers
-                )
-                created.append(r)
-                return r
-
-            began = time.perf_counter()
-            sent = await capture(app, create)
-            create_s.append(time.perf_counter() - began)
-            invoice = created[0].json()
+            seconds, invoice, sent = await timed_draft(app, http, base, client_id, headers)
+            create_s.append(seconds)
             billed = sum(len(line["time_entry_ids"]) for line in invoice["lines"])
             assert billed == entries, (billed, entries)
             lines, statements = len(invoice["lines"]), len(sent)

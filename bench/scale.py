@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import statistics
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,16 @@ from typing import Any
 
 import asyncpg
 import httpx
-from harness import bench_app, capture, new_team, replay, served, services  # bench/harness.py
+from harness import (  # bench/harness.py
+    add_members,
+    bench_app,
+    capture,
+    new_team,
+    replay,
+    served,
+    services,
+    timed_draft,
+)
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -180,21 +188,7 @@ async def seed(app: Any, entries: int) -> World:
             },
             headers,
         )
-    users = [str(user_id)]
-    async with app.state.db.engine.begin() as conn:
-        for i in range(MEMBERS - 1):
-            uid = uuid.uuid4()
-            await conn.execute(
-                text("INSERT INTO user_account (id, email, name) VALUES (:id, :e, :n)"),
-                {"id": uid, "e": f"m{i}-{uid.hex[:6]}@example.com", "n": f"Member {i}"},
-            )
-            await conn.execute(
-                text(
-                    "INSERT INTO team_membership (team_id, user_id, role) VALUES (:t, :u, 'member')"
-                ),
-                {"t": team_id, "u": uid},
-            )
-            users.append(str(uid))
+    users = [str(u) for u in [user_id, *await add_members(app, team_id, MEMBERS - 1)]]
     # The last DRAFT_ENTRIES * 5 entries are not invoiced yet; 2 in 10 of them are the
     # draft client's (exactly DRAFT_ENTRIES when `entries` is a multiple of 10), whose
     # 190,000 earlier ones are on its past invoices.
@@ -352,19 +346,10 @@ async def measure_draft(app: Any, w: World, pg_url: str, repeat: int) -> list[tu
             # Each repetition starts from a vacuumed table: otherwise it also pays for
             # the dead row versions the previous one left in every index.
             await conn.execute("VACUUM time_entry")
-            created: list[httpx.Response] = []
-
-            async def create(created: list[httpx.Response] = created) -> httpx.Response:
-                r = await http.post(
-                    f"{base}/invoices", json={"client_id": w.draft_client_id}, headers=w.headers
-                )
-                created.append(r)
-                return r
-
-            began = time.perf_counter()
-            statements = await capture(app, create)
-            create_s.append(time.perf_counter() - began)
-            invoice = created[0].json()
+            seconds, invoice, statements = await timed_draft(
+                app, http, base, w.draft_client_id, w.headers
+            )
+            create_s.append(seconds)
             billed = sum(len(line["time_entry_ids"]) for line in invoice["lines"])
             assert billed == DRAFT_ENTRIES, billed
             count = len(statements)

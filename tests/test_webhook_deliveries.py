@@ -339,19 +339,26 @@ async def test_a_lost_job_is_queued_again_by_the_sweep(client, app, run_jobs, pr
     assert delivery["status"] == "succeeded" and delivery["attempts"] == 1
 
 
-async def test_https_goes_to_the_checked_address_with_the_name_for_sni_and_certificate(
-    client, app, run_jobs, private_targets, monkeypatch, tmp_path
-):
-    """TLS to the pinned IP still names the host: SNI carries it, and the certificate is
-    checked against it (the certificate is for the name only, not for 127.0.0.1)."""
-    owner = await make_actor(app)
-    server_tls, client_tls = self_signed("hooks.example", tmp_path)
+def pin_tls_to_localhost(monkeypatch, tmp_path, *, certificate_for: str):  # type: ignore[no-untyped-def]
+    """Every host resolves to 127.0.0.1, whose receiver serves a self-signed certificate
+    for `certificate_for` that the sender trusts; returns the receiver's TLS context."""
+    server_tls, client_tls = self_signed(certificate_for, tmp_path)
 
     async def lookup(host: str, port: int):  # type: ignore[no-untyped-def]
         return [targets.ipaddress.ip_address("127.0.0.1")]
 
     monkeypatch.setattr(targets, "lookup", lookup)
     monkeypatch.setattr(targets, "tls_verification", lambda: client_tls)
+    return server_tls
+
+
+async def test_https_goes_to_the_checked_address_with_the_name_for_sni_and_certificate(
+    client, app, run_jobs, private_targets, monkeypatch, tmp_path
+):
+    """TLS to the pinned IP still names the host: SNI carries it, and the certificate is
+    checked against it (the certificate is for the name only, not for 127.0.0.1)."""
+    owner = await make_actor(app)
+    server_tls = pin_tls_to_localhost(monkeypatch, tmp_path, certificate_for="hooks.example")
     async with receiving(tls=server_tls) as receiver:
         endpoint = await add_endpoint(
             client, owner, url=f"https://hooks.example:{receiver.port}/in"
@@ -369,13 +376,7 @@ async def test_a_certificate_for_another_name_fails_the_attempt(
 ):
     settings.webhook_retry_schedule = ""
     owner = await make_actor(app)
-    server_tls, client_tls = self_signed("other.example", tmp_path)
-
-    async def lookup(host: str, port: int):  # type: ignore[no-untyped-def]
-        return [targets.ipaddress.ip_address("127.0.0.1")]
-
-    monkeypatch.setattr(targets, "lookup", lookup)
-    monkeypatch.setattr(targets, "tls_verification", lambda: client_tls)
+    server_tls = pin_tls_to_localhost(monkeypatch, tmp_path, certificate_for="other.example")
     async with receiving(tls=server_tls) as receiver:
         endpoint = await add_endpoint(
             client, owner, url=f"https://hooks.example:{receiver.port}/in"
