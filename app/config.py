@@ -90,6 +90,13 @@ class Settings(BaseSettings):
         """The retry schedule in seconds: the delay after failed attempt 1, 2, ..."""
         return [float(p) for p in self.webhook_retry_schedule.split(",") if p.strip()]
 
+    # The event stream (`GET /events` with `Accept: text/event-stream`, docs/events.md):
+    # a comment line this often keeps proxies open (and re-checks the credentials);
+    # open streams per user (or API key) and per team, counted across every API process.
+    event_stream_keepalive_seconds: float = Field(default=15, gt=0)
+    event_streams_per_user: int = Field(default=5, ge=1)
+    event_streams_per_team: int = Field(default=20, ge=1)
+
     crypto_api_base: str | None = None
     crypto_api_key: str | None = None
     crypto_webhook_secret: str | None = None

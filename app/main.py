@@ -27,6 +27,7 @@ from app.core.openapi import TAGS, install_openapi
 from app.core.schemas import CODED_ERRORS
 from app.core.secret_key import resolve_secret_key
 from app.core.security import Secrets
+from app.events.stream import EventStreams
 from app.routes import include_routes
 from app.worker import start_worker_task
 
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.event_streams.stop()
             if worker_task is not None:
                 await worker_task.stop()
             if app.state.redis is not None:
@@ -219,6 +221,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.redis = queue_client(settings.redis_url) if settings.redis_url else None
     app.state.secrets = Secrets(settings, resolve_secret_key(settings))
+    # The process's one subscription to event notices, shared by its event streams.
+    app.state.event_streams = EventStreams(
+        app.state.db, app.state.redis, app.state.secrets, settings
+    )
 
     _install_error_handlers(app)
     # The last added runs first.

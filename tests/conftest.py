@@ -89,6 +89,7 @@ def settings(database_url: str, services: dict[str, str], mail_sink: MailSink) -
 async def app(settings: Settings):  # type: ignore[no-untyped-def]
     application = create_app(settings)
     yield application
+    await application.state.event_streams.stop()
     await application.state.redis.aclose()
     await application.state.db.dispose()
 

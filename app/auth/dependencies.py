@@ -54,3 +54,11 @@ async def get_team_context(
 
 
 TeamCtx = Annotated[TeamContext, Depends(get_team_context)]
+
+
+async def get_bearer_token(credentials: Credentials) -> str:
+    """The request's bearer token itself (an event stream re-checks it as it runs)."""
+    return _token(credentials)
+
+
+BearerToken = Annotated[str, Depends(get_bearer_token)]

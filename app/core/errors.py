@@ -85,9 +85,12 @@ class RateLimited(AppError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+    def __init__(
+        self, retry_after: int, detail: str | None = None, *, code: str | None = None
+    ) -> None:
         super().__init__(
             detail or "Too many attempts; try again later.",
+            code=code,
             headers={"Retry-After": str(max(1, retry_after))},
         )
 

@@ -35,6 +35,7 @@ def redis_unavailable(what: str) -> ServiceUnavailable:
 
 
 _KEY = "hourline_deferred_jobs"
+_NOTICES = "hourline_deferred_notices"
 
 
 def _failure_text(value: Any) -> str:
@@ -84,6 +85,13 @@ def defer(session: AsyncSession, function: str, *args: Any, **options: Any) -> N
     session.info.setdefault(_KEY, []).append(DeferredJob(function, args, options))
 
 
+def notify(session: AsyncSession, channel: str, key: str, message: str) -> None:
+    """Publish `message` on the Redis `channel` once this session commits; of several
+    notices with the same `key`, the last one is sent. A notice is a wake-up call, never
+    the data: a lost one delays its listeners, it loses nothing."""
+    session.info.setdefault(_NOTICES, {})[(channel, key)] = message
+
+
 async def queue_ready(session: AsyncSession, queue: Any) -> None:
     """Before a commit that deferred jobs: refuse (503 `redis_unavailable`, rolled back)
     when Redis does not answer, rather than commit work whose jobs cannot be queued."""
@@ -111,3 +119,9 @@ async def send_deferred(session: AsyncSession, queue: Any) -> None:
             log.error(
                 "job lost after commit: %s%r %r (%s)", job.function, job.args, job.options, exc
             )
+    notices: dict[tuple[str, str], str] = session.info.pop(_NOTICES, {})
+    for (channel, _), message in notices.items():
+        try:
+            await queue.publish(channel, message)
+        except REDIS_DOWN as exc:
+            log.warning("notice not published on %s: %s", channel, exc)

@@ -1,21 +1,42 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Request
+from sse_starlette import EventSourceResponse
 
-from app.auth.dependencies import TeamCtx
-from app.core.deps import DbSession
+from app.auth.dependencies import BearerToken, TeamCtx
+from app.core.deps import DbSession, SecretsDep
 from app.core.pagination import Page
 from app.core.schemas import Instant
 from app.events import service
 from app.events.schemas import EventOut
+from app.events.stream import EventStreams, StreamRequest
 
 router = APIRouter(prefix="/teams/{team_id}/events", tags=["events"])
 
+EVENT_STREAM = "text/event-stream"
 
-@router.get("", response_model=Page[EventOut])
+_STREAM_DOC = {
+    "description": "With `Accept: text/event-stream`: a server-sent event stream of the same "
+    "events as they are recorded (`id:` the event id, `event:` its type, `data:` the event "
+    "as in the list). Resume with `Last-Event-ID` (or `after`); without either it starts "
+    "now. A comment line every 15 s keeps proxies open; the stream ends when the "
+    "credentials lapse or are revoked. 429 `too_many_streams` past 5 open streams per "
+    "user (or API key) or 20 per team.",
+    "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
+}
+
+
+def _wants_stream(request: Request) -> bool:
+    return EVENT_STREAM in request.headers.get("accept", "")
+
+
+@router.get("", response_model=Page[EventOut], responses={200: _STREAM_DOC})
 async def list_events(
     ctx: TeamCtx,
     session: DbSession,
+    request: Request,
+    token: BearerToken,
+    secrets: SecretsDep,
     after: Annotated[
         int | None,
         Query(ge=0, le=service.MAX_ID, description="Only events after this id (the last read)"),
@@ -36,8 +57,32 @@ async def list_events(
     updated_since: Annotated[
         Instant | None, Query(description="Only events recorded at or after this instant")
     ] = None,
-) -> Page[EventOut]:
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            max_length=30,
+            description="The stream only: the last event id received (browsers send it "
+            "when they reconnect); it wins over `after`",
+        ),
+    ] = None,
+) -> Page[EventOut] | EventSourceResponse:
     """Events the caller's role may see, oldest first; resume with `after` = the last id."""
+    if _wants_stream(request):
+        streams: EventStreams = request.app.state.event_streams
+        resume = service.cursor_after(None, last_event_id) if last_event_id else after
+        claims = secrets.decode_access_token(token)
+        events = await streams.open(
+            ctx,
+            StreamRequest(
+                team_id=ctx.team_id,
+                token=token,
+                after=resume,
+                types=types,
+                expires_at=float(claims["exp"]) if claims else None,
+            ),
+        )
+        return EventSourceResponse(events, ping=0)
     query = service.EventQuery(
         after=service.cursor_after(after, cursor),
         types=types,
