@@ -14,6 +14,7 @@ from app.config import Settings
 from app.core.context import Caller
 from app.core.db import flush_or_raise
 from app.core.errors import BadRequest, Conflict, Unauthorized
+from app.core.notices import credentials_changed
 from app.core.permissions import key_role
 from app.core.ratelimit import hit
 from app.core.security import Secrets, opaque_token
@@ -144,6 +145,7 @@ async def revoke_session(session: AsyncSession, session_id: uuid.UUID, *, reason
         .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=func.now(), revoked_reason=reason)
     )
+    credentials_changed(session)  # its open event streams end
 
 
 async def logout(session: AsyncSession, caller: Caller) -> None:

@@ -24,14 +24,10 @@ from sqlalchemy import BigInteger, ColumnElement, Integer, Text, cast, func, ins
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import TeamContext
-from app.core.jobs import notify
+from app.core.notices import events_committed
 from app.events.models import Event
 from app.events.schemas import ActorOut, EventOut
 from app.webhooks.deliveries import queue_deliveries
-
-# Where a committed transaction's newest event id is announced to the event streams
-# (`app.events.stream`): `"<team id> <event id>"`.
-CHANNEL = "hourline:events"
 
 # Ordinals per transaction: an event id is `transaction id * PER_TRANSACTION + n`.
 PER_TRANSACTION = 2**20
@@ -134,7 +130,7 @@ async def record_event(
     )
     event_id, created_at = recorded.one()
     # The streams of this team wake once the transaction commits (the last id wins).
-    notify(session, CHANNEL, str(team_id), f"{team_id} {event_id}")
+    events_committed(session, team_id, event_id)
     # Outgoing webhooks: a delivery per subscribed endpoint, in this same transaction.
     event = EventOut(
         id=event_id,

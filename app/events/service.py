@@ -120,22 +120,39 @@ TYPES_PATTERN = rf"^{_ONE}(,{_ONE})*$"
 _TYPE = re.compile(r"^([a-z_]+)\.(\*|[a-z_]+)$")
 
 
-def _types_filter(types: str) -> ColumnElement[bool]:
-    """`types=client.*,invoice.paid`: exact types and `object.*` wildcards."""
-    exact, objects = [], []
+def parse_types(types: str) -> tuple[set[str], set[str]] | None:
+    """`types=client.*,invoice.paid` as (exact types, object types), or None for all."""
+    exact, objects = set(), set()
     for item in (t.strip() for t in types.split(",")):
         if not item:
             continue
         if item == "*":
-            return true()
+            return None
         match = _TYPE.match(item)
         if match is None:  # the query's pattern lets none through
             raise Unprocessable("Event types are `<object>.<verb>` or `<object>.*`.")
         if match.group(2) == "*":
-            objects.append(match.group(1))
+            objects.add(match.group(1))
         else:
-            exact.append(item)
+            exact.add(item)
+    return exact, objects
+
+
+def _types_filter(types: str) -> ColumnElement[bool]:
+    parsed = parse_types(types)
+    if parsed is None:
+        return true()
+    exact, objects = parsed
     return or_(Event.type.in_(exact), Event.object_type.in_(objects))
+
+
+def type_matcher(types: str | None) -> Callable[[Any], bool]:
+    """`types=` as a test of one row, as `list_events` filters them."""
+    parsed = parse_types(types) if types else None
+    if parsed is None:
+        return lambda row: True
+    exact, objects = parsed
+    return lambda row: row.type in exact or row.object_type in objects
 
 
 @dataclass(frozen=True)
@@ -168,6 +185,30 @@ def _shaped(ctx: TeamContext, base_currency: str, row: Any) -> dict[str, Any]:
     return data
 
 
+def event_out(ctx: TeamContext, base_currency: str, row: Any) -> EventOut:
+    """A row of the record as the caller's role reads it."""
+    return EventOut(
+        id=row.id,
+        type=row.type,
+        created_at=row.created_at,
+        actor=ActorOut(type=row.actor_type, id=row.actor_id),
+        data=_shaped(ctx, base_currency, row),
+    )
+
+
+def sees_all(ctx: TeamContext, object_types: set[str]) -> bool:
+    """True when the caller's role reads every object of these types (no row to check)."""
+    return all(kind in RULES and ctx.grant(RULES[kind][0]) is Access.ALL for kind in object_types)
+
+
+async def visible_ids(session: AsyncSession, ctx: TeamContext, ids: list[int]) -> set[int]:
+    """Which of these events the caller may see (the rules of `visible_events`)."""
+    found = await session.scalars(
+        select(Event.id).where(in_team(Event, ctx), Event.id.in_(ids), visible_events(ctx))
+    )
+    return set(found)
+
+
 async def list_events(session: AsyncSession, ctx: TeamContext, query: EventQuery) -> Page[EventOut]:
     """Events the caller may see, oldest first, after `query.after`; only events of
     transactions older than every one still in flight (see `app.events.record`)."""
@@ -183,16 +224,7 @@ async def list_events(session: AsyncSession, ctx: TeamContext, query: EventQuery
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     team = await team_by_id(session, ctx.team_id)
-    items = [
-        EventOut(
-            id=r.id,
-            type=r.type,
-            created_at=r.created_at,
-            actor=ActorOut(type=r.actor_type, id=r.actor_id),
-            data=_shaped(ctx, team.base_currency, r),
-        )
-        for r in rows
-    ]
+    items = [event_out(ctx, team.base_currency, r) for r in rows]
     cursor = str(rows[-1].id) if has_more else None
     return Slice(rows, has_more, cursor).page(items)
 

@@ -3,32 +3,42 @@
 How an event reaches an open stream:
 
 1. A transaction that recorded events publishes, once it has committed, a notice on
-   Redis: `"<team id> <newest event id>"` on `CHANNEL` (`app.events.record`).
+   Redis: `"<team id> <newest event id>"` (`app.core.notices`).
 2. Every API process has one `EventHub`: one Redis subscription, started by the first
-   stream, that wakes the process's streams of the notice's team.
-3. A woken stream reads the rows after its last id from the event table, exactly as the
-   list does (`list_events`: the same visibility, shaping and gap-free horizon), in a
-   short transaction of its own that re-checks the credentials first: revoked or expired
-   credentials end the stream.
+   stream, that wakes the process's feed of the notice's team.
+3. A team's feed (one per team and process, while it has streams) reads the team's new
+   rows from the event table once per wake, up to the gap-free horizon of
+   `app.events.record`, and hands them to each of its streams.
+4. Each stream keeps what its caller's role may see and shapes it as the list does
+   (`app.events.service`: the same rules, one implementation). A role that reads every
+   object of the batch's types needs no query; another asks the database which of the
+   batch's ids its rules admit, in a transaction that re-checks its credentials first.
 
-The table is the truth and the notice only a wake-up. A stream that missed notices (Redis
+Credentials are re-checked at every keep-alive, at an access token's expiry, and before
+anything more is delivered once a revocation notice (a session or key revoked, a member
+removed or its role changed: `credentials_changed`) has been heard: a stream whose
+credentials no longer hold ends.
+
+The table is the truth and a notice only a wake-up: a feed that missed notices (Redis
 restarted, the process was busy) catches up at its next read, and it reads at least once
 per keep-alive interval; a client that reconnects with `Last-Event-ID` gets what it
-missed; several API processes each deliver every event to their own streams.
+missed, read by the stream itself before it joins the feed. Several API processes each
+deliver every event to their own streams.
 
-A notice can arrive before the event is readable: ids below the horizon (the oldest
-transaction still in flight, `visible_below`) are shown, and a transaction older than the
-notified one may still be running. The stream then reads again shortly after, until the
-horizon has passed the notified id.
+A notice can arrive before its event is readable: rows below the horizon (the oldest
+transaction still in flight) are shown, and a transaction older than the notified one
+may still be running. The feed then reads again shortly after, until the horizon has
+passed the notified id.
 """
 
 import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 from arq.connections import ArqRedis
@@ -42,15 +52,25 @@ from app.core.context import TeamContext
 from app.core.db import Database, unit_of_work
 from app.core.errors import AppError, RateLimited
 from app.core.jobs import REDIS_DOWN
+from app.core.notices import CHANNEL, RECHECK
 from app.core.security import Secrets
-from app.events.record import CHANNEL, visible_below
-from app.events.schemas import EventOut
-from app.events.service import EventQuery, list_events
+from app.core.tenancy import team_rows
+from app.events.models import Event
+from app.events.record import visible_below
+from app.events.service import (
+    EventQuery,
+    event_out,
+    list_events,
+    sees_all,
+    type_matcher,
+    visible_ids,
+)
+from app.teams.service import team_by_id
 
 log = logging.getLogger(__name__)
 
-# Events read per query; a stream further behind reads again at once.
-BATCH = 200
+# Rows read per query; a reader further behind reads again at once.
+BATCH = 500
 # How soon a browser reconnects after the stream ends (the SSE `retry:` field).
 RECONNECT_MS = 3000
 # Waits between reads while a notified event is not readable yet.
@@ -58,43 +78,33 @@ _BEHIND_FIRST, _BEHIND_MAX = 0.02, 1.0
 
 
 class EventHub:
-    """One per API process: one Redis subscription that wakes the streams of a team."""
+    """One per API process: one Redis subscription, waking the feeds of the teams named."""
 
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, redis_url: str | None, on_recheck: Callable[[], None]) -> None:
         self._redis_url = redis_url
-        self._wakers: dict[uuid.UUID, set[asyncio.Event]] = {}
+        self._wakers: dict[uuid.UUID, asyncio.Event] = {}
         self._newest: dict[uuid.UUID, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        # Told of each revocation notice: the streams re-check their credentials.
+        self._on_recheck = on_recheck
 
     def newest(self, team_id: uuid.UUID) -> int:
-        """The newest event id announced for the team since a stream of it opened."""
+        """The newest event id announced for the team while its feed ran."""
         return self._newest.get(team_id, 0)
 
-    @contextmanager
-    def watch(self, team_id: uuid.UUID) -> Iterator[asyncio.Event]:
-        """An event set whenever the team has new events, until the block ends."""
+    def watch(self, team_id: uuid.UUID, wake: asyncio.Event) -> None:
         self._start()
-        wake = asyncio.Event()
-        self._wakers.setdefault(team_id, set()).add(wake)
-        try:
-            yield wake
-        finally:
-            waiting = self._wakers.get(team_id)
-            if waiting is not None:
-                waiting.discard(wake)
-                if not waiting:
-                    del self._wakers[team_id]
-                    self._newest.pop(team_id, None)
+        self._wakers[team_id] = wake
+
+    def unwatch(self, team_id: uuid.UUID) -> None:
+        self._wakers.pop(team_id, None)
+        self._newest.pop(team_id, None)
 
     async def subscribed(self) -> None:
         """Wait until the subscription is live (tests and benches open streams, then
         commit, and must not race the subscription)."""
         await self._subscribed.wait()
-
-    @property
-    def streams(self) -> int:
-        return sum(len(w) for w in self._wakers.values())
 
     def _start(self) -> None:
         if self._redis_url and (self._task is None or self._task.done()):
@@ -112,8 +122,10 @@ class EventHub:
                     await pubsub.subscribe(CHANNEL)
                     self._subscribed.set()
                     delay = 0.5
-                    # Notices published while nobody listened are lost: everyone reads.
-                    self._wake_all()
+                    # Notices published while nobody listened are lost: all read again.
+                    self._on_recheck()
+                    for wake in self._wakers.values():
+                        wake.set()
                     async for message in pubsub.listen():
                         self._notice(message.get("data"))
             except REDIS_DOWN as exc:
@@ -127,22 +139,18 @@ class EventHub:
     def _notice(self, data: object) -> None:
         if not isinstance(data, bytes):
             return
+        if data == RECHECK.encode():
+            self._on_recheck()
+            return
         try:
             team, newest = data.split()
             team_id, event_id = uuid.UUID(team.decode()), int(newest)
         except ValueError:
             return
-        waiting = self._wakers.get(team_id)
-        if not waiting:
-            return
-        self._newest[team_id] = max(self._newest.get(team_id, 0), event_id)
-        for wake in waiting:
+        wake = self._wakers.get(team_id)
+        if wake is not None:
+            self._newest[team_id] = max(self._newest.get(team_id, 0), event_id)
             wake.set()
-
-    def _wake_all(self) -> None:
-        for waiting in self._wakers.values():
-            for wake in waiting:
-                wake.set()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -231,6 +239,96 @@ async def _release(redis: ArqRedis, slot: Slot) -> None:
         await redis.zrem(key, slot.id)
 
 
+# ---------------------------------------------------------------- feeds
+
+
+@dataclass
+class _Rows:
+    """A batch of the team's new rows, with the team's base currency (for shaping)."""
+
+    rows: list[Any]
+    base_currency: str
+
+
+class _Recheck:
+    """Put in every stream's queue by a revocation notice."""
+
+
+RECHECK_NOW = _Recheck()
+# What a stream's queue carries: rows, a re-check, or None (the feed ended).
+Item = _Rows | _Recheck | None
+
+
+class _Feed:
+    """A team's new events, read once per wake for all the process's streams of the team."""
+
+    def __init__(
+        self, streams: "EventStreams", team_id: uuid.UUID, cursor: int, first: "Queue"
+    ) -> None:
+        self._streams = streams
+        self.team_id = team_id
+        self.cursor = cursor  # the last id handed out
+        self.queues: set[Queue] = {first}
+        self.wake = asyncio.Event()
+        streams.hub.watch(team_id, self.wake)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _read(self) -> tuple[list[Any], int, str]:
+        db, redis = self._streams.db, self._streams.redis
+        assert db is not None
+        async with unit_of_work(db, redis, team_id=self.team_id) as session:
+            horizon = int(await session.scalar(select(visible_below())) or 0)
+            rows = (
+                await session.execute(
+                    team_rows(Event, self.team_id)
+                    .where(Event.id > self.cursor, Event.id < horizon)
+                    .order_by(Event.id)
+                    .limit(BATCH)
+                )
+            ).all()
+            team = await team_by_id(session, self.team_id)
+        return list(rows), horizon, team.base_currency
+
+    async def _run(self) -> None:
+        hub = self._streams.hub
+        keepalive = self._streams.settings.event_stream_keepalive_seconds
+        behind_wait = _BEHIND_FIRST
+        try:
+            while self.queues:
+                self.wake.clear()
+                try:
+                    rows, horizon, currency = await self._read()
+                except Exception:
+                    log.warning("an event feed read failed; reading again in 1 s", exc_info=True)
+                    await asyncio.sleep(1)
+                    continue
+                if rows:
+                    self.cursor = rows[-1].id
+                    batch = _Rows(rows, currency)
+                    for queue in self.queues:
+                        queue.put_nowait(batch)
+                    if len(rows) == BATCH:
+                        continue
+                wait = keepalive
+                if horizon <= hub.newest(self.team_id):
+                    wait = behind_wait  # a notified event is not readable yet
+                    behind_wait = min(behind_wait * 2, _BEHIND_MAX)
+                else:
+                    behind_wait = _BEHIND_FIRST
+                with anyio.move_on_after(wait):
+                    await self.wake.wait()
+        finally:
+            self._streams.feed_ended(self)
+
+    def leave(self, queue: "Queue") -> None:
+        self.queues.discard(queue)
+        if not self.queues:
+            self.wake.set()  # its loop ends
+
+
+Queue = asyncio.Queue[Item]
+
+
 # ---------------------------------------------------------------- the stream
 
 
@@ -245,16 +343,8 @@ class StreamRequest:
     expires_at: float | None
 
 
-@dataclass(frozen=True)
-class _Batch:
-    events: list[EventOut]
-    has_more: bool
-    after: int
-    horizon: int
-
-
 class EventStreams:
-    """What the process's streams share: the hub, the database and the queue client."""
+    """The process's streams: the hub, the feeds, the database and the queue client."""
 
     def __init__(
         self,
@@ -263,94 +353,166 @@ class EventStreams:
         secrets: Secrets,
         settings: Settings,
     ) -> None:
-        self.hub = EventHub(settings.redis_url)
-        self._db = db
-        self._redis = redis
-        self._secrets = secrets
-        self._settings = settings
+        self.hub = EventHub(settings.redis_url, self._recheck_all)
+        self.db = db
+        self.redis = redis
+        self.secrets = secrets
+        self.settings = settings
+        self._feeds: dict[uuid.UUID, _Feed] = {}
 
     async def open(
         self, ctx: TeamContext, request: StreamRequest
     ) -> AsyncIterator[ServerSentEvent]:
         """Claim a slot (429 when none is free), then the stream's events."""
-        assert self._redis is not None
-        slot = await claim_slot(self._redis, self._settings, ctx)
-        return self._events(request, slot)
+        assert self.redis is not None
+        slot = await claim_slot(self.redis, self.settings, ctx)
+        return self._events(ctx, request, slot)
 
-    async def _read(self, request: StreamRequest, after: int | None) -> _Batch | None:
-        """The next events after `after` (from now when None), or None when the
-        credentials no longer hold."""
-        assert self._db is not None and self._redis is not None
-        async with unit_of_work(self._db, self._redis) as session:
-            try:
-                ctx = await team_context_for_token(
-                    session, self._redis, self._secrets, request.token, request.team_id
-                )
-            except AppError:
-                return None
-            horizon = int(await session.scalar(select(visible_below())) or 0)
-            start = horizon - 1 if after is None else after
-            page = await list_events(
-                session, ctx, EventQuery(after=start, types=request.types, limit=BATCH)
-            )
-        last = page.data[-1].id if page.data else start
-        return _Batch(page.data, page.has_more, last, horizon)
+    async def _join(self, team_id: uuid.UUID) -> tuple[_Feed, Queue]:
+        queue: Queue = asyncio.Queue()
+        feed = self._feeds.get(team_id)
+        if feed is None:
+            assert self.db is not None
+            async with unit_of_work(self.db, self.redis, team_id=team_id) as session:
+                horizon = int(await session.scalar(select(visible_below())) or 0)
+            feed = self._feeds.get(team_id)  # another stream may have made it meanwhile
+            if feed is None:
+                feed = self._feeds[team_id] = _Feed(self, team_id, horizon - 1, queue)
+                return feed, queue
+        feed.queues.add(queue)
+        return feed, queue
 
-    async def _events(self, request: StreamRequest, slot: Slot) -> AsyncIterator[ServerSentEvent]:
-        assert self._redis is not None
-        keepalive = self._settings.event_stream_keepalive_seconds
-        loop = asyncio.get_running_loop()
+    def feed_ended(self, feed: _Feed) -> None:
+        if self._feeds.get(feed.team_id) is feed:
+            del self._feeds[feed.team_id]
+            self.hub.unwatch(feed.team_id)
+        for queue in feed.queues:
+            queue.put_nowait(None)  # a stream still on it ends; its client reconnects
+
+    def _recheck_all(self) -> None:
+        for feed in self._feeds.values():
+            for queue in feed.queues:
+                queue.put_nowait(RECHECK_NOW)
+
+    async def _check(self, request: StreamRequest, session: Any) -> TeamContext | None:
+        """The caller's context now, or None when its credentials no longer hold."""
+        assert self.redis is not None
         try:
-            with self.hub.watch(request.team_id) as wake:
-                after = request.after
-                next_ping = loop.time() + keepalive
-                behind_wait = _BEHIND_FIRST
-                opened = False
-                while True:
-                    wake.clear()
-                    try:
-                        batch = await self._read(request, after)
-                    except Exception:
-                        # The database went away: end the stream, the client reconnects
-                        # with its last id and misses nothing.
-                        log.warning("event stream ended by a failed read", exc_info=True)
+            return await team_context_for_token(
+                session, self.redis, self.secrets, request.token, request.team_id
+            )
+        except AppError:
+            return None
+
+    async def _recheck(self, request: StreamRequest) -> TeamContext | None:
+        assert self.db is not None
+        async with unit_of_work(self.db, self.redis) as session:
+            return await self._check(request, session)
+
+    async def _catch_up(self, request: StreamRequest, after: int) -> AsyncIterator[Any]:
+        """The events after `after` the record holds now, read page by page as the list
+        reads them (credentials checked on each page)."""
+        assert self.db is not None
+        while True:
+            async with unit_of_work(self.db, self.redis) as session:
+                ctx = await self._check(request, session)
+                if ctx is None:
+                    return
+                page = await list_events(
+                    session, ctx, EventQuery(after=after, types=request.types, limit=BATCH)
+                )
+            for event in page.data:
+                yield event
+            if not page.has_more or not page.data:
+                return
+            after = page.data[-1].id
+
+    async def _visible(
+        self, ctx: TeamContext, request: StreamRequest, rows: list[Any], currency: str
+    ) -> tuple[TeamContext, list[Any]] | None:
+        """The rows the caller may see, shaped for it (with its context as checked); None
+        when its credentials no longer hold. A role that reads every object of these
+        types needs no query; another asks the rules of the list which ids it may see."""
+        if rows and not sees_all(ctx, {r.object_type for r in rows}):
+            assert self.db is not None
+            async with unit_of_work(self.db, self.redis) as session:
+                checked = await self._check(request, session)
+                if checked is None:
+                    return None
+                ctx = checked
+                admitted = await visible_ids(session, ctx, [r.id for r in rows])
+            rows = [r for r in rows if r.id in admitted]
+        return ctx, [event_out(ctx, currency, r) for r in rows]
+
+    async def _events(
+        self, ctx: TeamContext, request: StreamRequest, slot: Slot
+    ) -> AsyncIterator[ServerSentEvent]:
+        assert self.redis is not None
+        keepalive = self.settings.event_stream_keepalive_seconds
+        loop = asyncio.get_running_loop()
+        wanted = type_matcher(request.types)
+        feed: _Feed | None = None
+        queue: Queue | None = None
+        try:
+            # Join the team's feed first: what it hands out from now on reaches this
+            # stream; what came before is read from the record (the resume point).
+            feed, queue = await self._join(request.team_id)
+            after = feed.cursor if request.after is None else request.after
+            # Once the client reads this, its starting point is fixed: every event
+            # committed from now on reaches it.
+            yield ServerSentEvent(comment="open", retry=RECONNECT_MS)
+            async for event in self._catch_up(request, after):
+                yield _sse(event)
+                after = event.id
+            next_check = loop.time() + keepalive
+            while True:
+                deadline = next_check
+                if request.expires_at is not None:
+                    left = request.expires_at - time.time()
+                    if left <= 0:
                         return
-                    if batch is None:
+                    deadline = min(deadline, loop.time() + left)
+                item: Item | _Recheck = RECHECK_NOW
+                with anyio.move_on_after(max(0.0, deadline - loop.time())):
+                    item = await queue.get()
+                if item is None:
+                    return  # the feed ended: the client reconnects with its last id
+                if isinstance(item, _Recheck):
+                    checked = await self._recheck(request)
+                    if checked is None:
                         return  # revoked, expired or no longer a member
-                    if not opened:
-                        # Once the client reads this, its starting point is fixed: every
-                        # event committed from now on reaches it.
-                        yield ServerSentEvent(comment="open", retry=RECONNECT_MS)
-                        opened = True
-                    for event in batch.events:
-                        yield ServerSentEvent(
-                            data=event.model_dump_json(), id=str(event.id), event=event.type
-                        )
-                    after = batch.after
-                    if batch.has_more:
-                        continue
-                    deadline = next_ping
-                    if batch.horizon <= self.hub.newest(request.team_id):
-                        deadline = min(deadline, loop.time() + behind_wait)
-                        behind_wait = min(behind_wait * 2, _BEHIND_MAX)
-                    else:
-                        behind_wait = _BEHIND_FIRST
-                    if request.expires_at is not None:
-                        left = request.expires_at - time.time()
-                        if left <= 0:
-                            return
-                        deadline = min(deadline, loop.time() + left)
-                    with anyio.move_on_after(max(0.0, deadline - loop.time())):
-                        await wake.wait()
-                    if loop.time() >= next_ping:
+                    ctx = checked
+                    if loop.time() >= next_check:
                         yield ServerSentEvent(comment="keep-alive")
-                        await _renew(self._redis, slot)
-                        next_ping = loop.time() + keepalive
+                        await _renew(self.redis, slot)
+                        next_check = loop.time() + keepalive
+                    continue
+                rows = [r for r in item.rows if r.id > after and wanted(r)]
+                shown = await self._visible(ctx, request, rows, item.base_currency)
+                if shown is None:
+                    return
+                ctx, events = shown
+                for event in events:
+                    yield _sse(event)
+                after = max(after, item.rows[-1].id)
+        except Exception:
+            # The database went away: end the stream; the client reconnects with its
+            # last id and misses nothing.
+            log.warning("event stream ended by a failed read", exc_info=True)
         finally:
+            if feed is not None and queue is not None:
+                feed.leave(queue)
             # Also when the client left and the stream is being cancelled.
             with anyio.move_on_after(2, shield=True):
                 with suppress(*REDIS_DOWN):
-                    await _release(self._redis, slot)
+                    await _release(self.redis, slot)
 
     async def stop(self) -> None:
+        for feed in list(self._feeds.values()):
+            feed.queues.clear()
+            feed.wake.set()
         await self.hub.stop()
+
+
+def _sse(event: Any) -> ServerSentEvent:
+    return ServerSentEvent(data=event.model_dump_json(), id=str(event.id), event=event.type)

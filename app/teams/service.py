@@ -14,6 +14,7 @@ from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.mail import queue_email
+from app.core.notices import credentials_changed
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import (
     Permission,
@@ -136,6 +137,7 @@ async def update_team(session: AsyncSession, ctx: TeamContext, patch: TeamPatch)
 async def delete_team(session: AsyncSession, ctx: TeamContext) -> None:
     ctx.access(Permission.TEAM_ADMIN)
     await session.execute(delete(Team).where(Team.id == ctx.team_id))
+    credentials_changed(session)
 
 
 # ---------------------------------------------------------------- members
@@ -220,6 +222,7 @@ async def change_role(
     await session.flush()
     await session.refresh(member)
     await record_member_event(session, "member.updated", ctx.team_id, user_id)
+    credentials_changed(session)  # open event streams see by the new role
     return member
 
 
@@ -243,6 +246,7 @@ async def remove_member(session: AsyncSession, ctx: TeamContext, user_id: uuid.U
     await session.delete(member)
     await session.flush()
     await record_member_event(session, "member.deleted", ctx.team_id, user_id)
+    credentials_changed(session)  # its open event streams (and its keys') end
 
 
 async def ensure_members(
@@ -394,3 +398,4 @@ async def revoke_api_key(session: AsyncSession, ctx: TeamContext, key_id: uuid.U
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
         await session.flush()
+        credentials_changed(session)  # its open event streams end
