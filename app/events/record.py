@@ -20,14 +20,24 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, ColumnElement, Integer, Text, cast, func, insert
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import TeamContext
 from app.core.notices import events_committed
 from app.events.models import Event
 from app.events.schemas import ActorOut, EventOut
-from app.webhooks.deliveries import queue_deliveries
+from app.webhooks.deliveries import deliver_to, subscribed_endpoints
 
 # Ordinals per transaction: an event id is `transaction id * PER_TRANSACTION + n`.
 PER_TRANSACTION = 2**20
@@ -81,6 +91,27 @@ def _next_id() -> ColumnElement[int]:
     return xact * PER_TRANSACTION + cast(ordinal, BigInteger)
 
 
+# Built once: every change runs it. Core, not the ORM's bulk insert: rows need no identity.
+_COLUMNS = (
+    "team_id",
+    "type",
+    "object_type",
+    "object_id",
+    "user_id",
+    "client_id",
+    "project_id",
+    "actor_type",
+    "actor_id",
+    "data",
+)
+_TABLE: Table = Event.__table__  # type: ignore[assignment]
+_INSERT = (
+    insert(_TABLE)
+    .values(id=_next_id(), **{name: bindparam(name) for name in _COLUMNS})
+    .returning(_TABLE.c.id, _TABLE.c.created_at)
+)
+
+
 def visible_below() -> ColumnElement[int]:
     """Ids below this are of transactions older than every one still in flight."""
     xmin = func.pg_snapshot_xmin(func.pg_current_snapshot())
@@ -112,31 +143,33 @@ async def record_event(
         object_id = uuid.UUID(str(payload["id"]))
     actor = actor_of(session)
     recorded = await session.execute(
-        insert(Event)
-        .values(
-            id=_next_id(),
-            team_id=team_id,
-            type=event_type,
-            object_type=event_type.split(".", 1)[0],
-            object_id=object_id,
-            user_id=user_id,
-            client_id=client_id,
-            project_id=project_id,
-            actor_type=actor.type,
-            actor_id=actor.id,
-            data=payload,
-        )
-        .returning(Event.id, Event.created_at)
+        _INSERT,
+        {
+            "team_id": team_id,
+            "type": event_type,
+            "object_type": event_type.split(".", 1)[0],
+            "object_id": object_id,
+            "user_id": user_id,
+            "client_id": client_id,
+            "project_id": project_id,
+            "actor_type": actor.type,
+            "actor_id": actor.id,
+            "data": payload,
+        },
     )
     event_id, created_at = recorded.one()
     # The streams of this team wake once the transaction commits (the last id wins).
     events_committed(session, team_id, event_id)
     # Outgoing webhooks: a delivery per subscribed endpoint, in this same transaction.
-    event = EventOut(
-        id=event_id,
-        type=event_type,
-        created_at=created_at,
-        actor=ActorOut(type=actor.type, id=actor.id),
-        data=payload,
-    )
-    await queue_deliveries(session, team_id, event_id, event_type, event.model_dump(mode="json"))
+    endpoints = await subscribed_endpoints(session, team_id, event_type)
+    if endpoints:
+        event = EventOut(
+            id=event_id,
+            type=event_type,
+            created_at=created_at,
+            actor=ActorOut(type=actor.type, id=actor.id),
+            data=payload,
+        )
+        await deliver_to(
+            session, endpoints, str(event_id), event_type, event.model_dump(mode="json")
+        )

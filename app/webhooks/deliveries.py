@@ -18,12 +18,13 @@ is sent at least once, and receivers dedupe by `webhook-id` (the event id).
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, Uuid, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
@@ -33,7 +34,7 @@ from app.core.ids import new_id
 from app.core.jobs import defer
 from app.core.mail import queue_email
 from app.core.permissions import Permission
-from app.core.tenancy import in_team, team_select
+from app.core.tenancy import in_team
 from app.teams.recipients import emails_of_members_with
 from app.webhooks.models import DeliveryStatus, EndpointStatus, WebhookDelivery, WebhookEndpoint
 from app.webhooks.targets import Answer
@@ -78,7 +79,7 @@ def event_body(payload: dict[str, Any]) -> str:
 
 async def deliver_to(
     session: AsyncSession,
-    endpoints: list[WebhookEndpoint],
+    endpoints: Sequence[WebhookEndpoint | Any],
     event_id: str,
     event_type: str,
     payload: dict[str, Any],
@@ -140,6 +141,24 @@ async def requeue_stalled(session: AsyncSession, overdue: timedelta, limit: int 
     return len(found)
 
 
+# Built once: every recorded event runs it (and most teams have no endpoint).
+_SUBSCRIBED = select(WebhookEndpoint.id, WebhookEndpoint.team_id).where(
+    in_team(WebhookEndpoint, bindparam("team_id", type_=Uuid)),
+    WebhookEndpoint.status == EndpointStatus.enabled,
+    WebhookEndpoint.event_types.overlap(bindparam("types", type_=ARRAY(String(100)))),
+)
+
+
+async def subscribed_endpoints(
+    session: AsyncSession, team_id: uuid.UUID, event_type: str
+) -> list[Any]:
+    """(id, team_id) of each enabled endpoint of the team subscribed to the type (or `*`)."""
+    found = await session.execute(
+        _SUBSCRIBED, {"team_id": team_id, "types": [event_type, ALL_TYPES]}
+    )
+    return list(found.all())
+
+
 async def queue_deliveries(
     session: AsyncSession,
     team_id: uuid.UUID,
@@ -150,15 +169,8 @@ async def queue_deliveries(
     """Deliver an event to each enabled endpoint of the team subscribed to its type (or
     to `*`), in the caller's transaction: the deliveries exist if and only if the event
     does. `payload` is the event as the API shows it; it is sent as is."""
-    endpoints = (
-        await session.execute(
-            team_select(WebhookEndpoint, team_id).where(
-                WebhookEndpoint.status == EndpointStatus.enabled,
-                WebhookEndpoint.event_types.overlap([event_type, ALL_TYPES]),
-            )
-        )
-    ).scalars()
-    return await deliver_to(session, list(endpoints), str(event_id), event_type, payload)
+    endpoints = await subscribed_endpoints(session, team_id, event_type)
+    return await deliver_to(session, endpoints, str(event_id), event_type, payload)
 
 
 @dataclass(frozen=True)
