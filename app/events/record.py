@@ -37,7 +37,12 @@ from app.core.context import TeamContext
 from app.core.notices import events_committed
 from app.events.models import Event
 from app.events.schemas import ActorOut, EventOut
-from app.webhooks.deliveries import deliver_to, subscribed_endpoints
+from app.webhooks.deliveries import (
+    ANY_SUBSCRIBED,
+    deliver_to,
+    subscribed_endpoints,
+    subscribed_params,
+)
 
 # Ordinals per transaction: an event id is `transaction id * PER_TRANSACTION + n`.
 PER_TRANSACTION = 2**20
@@ -108,7 +113,8 @@ _TABLE: Table = Event.__table__  # type: ignore[assignment]
 _INSERT = (
     insert(_TABLE)
     .values(id=_next_id(), **{name: bindparam(name) for name in _COLUMNS})
-    .returning(_TABLE.c.id, _TABLE.c.created_at)
+    # Whether a webhook endpoint wants it, answered by the same round trip.
+    .returning(_TABLE.c.id, _TABLE.c.created_at, ANY_SUBSCRIBED.label("subscribed"))
 )
 
 
@@ -155,13 +161,14 @@ async def record_event(
             "actor_type": actor.type,
             "actor_id": actor.id,
             "data": payload,
+            **subscribed_params(team_id, event_type),
         },
     )
-    event_id, created_at = recorded.one()
+    event_id, created_at, subscribed = recorded.one()
     # The streams of this team wake once the transaction commits (the last id wins).
     events_committed(session, team_id, event_id)
     # Outgoing webhooks: a delivery per subscribed endpoint, in this same transaction.
-    endpoints = await subscribed_endpoints(session, team_id, event_type)
+    endpoints = await subscribed_endpoints(session, team_id, event_type) if subscribed else []
     if endpoints:
         event = EventOut(
             id=event_id,

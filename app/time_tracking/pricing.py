@@ -80,18 +80,16 @@ def entry_out(p: PricedEntry) -> TimeEntryOut:
 
 async def record_entry_event(
     session: AsyncSession, team_id: uuid.UUID, event_type: str, entry: TimeEntry
-) -> None:
-    """`time_entry.created|updated|moved` with the entry as a role that reads rates sees it."""
+) -> TimeEntryOut:
+    """`time_entry.created|updated|moved` with the entry as a role that reads rates sees
+    it; answers that entry (a caller who reads rates is answered the same, unpriced again)."""
     team = await team_by_id(session, team_id)
     [priced] = await price_entries(session, team, [entry])
+    out = entry_out(priced)
     await record_event(
-        session,
-        team_id,
-        event_type,
-        entry_out(priced),
-        user_id=entry.user_id,
-        project_id=entry.project_id,
+        session, team_id, event_type, out, user_id=entry.user_id, project_id=entry.project_id
     )
+    return out
 
 
 async def record_entry_deleted(session: AsyncSession, entry: TimeEntry) -> None:

@@ -72,6 +72,17 @@ async def _out(session: AsyncSession, ctx: TeamContext, entry: TimeEntry) -> Tim
     return (await _outs(session, ctx, [entry]))[0]
 
 
+async def _recorded(
+    session: AsyncSession, ctx: TeamContext, event_type: str, entry: TimeEntry
+) -> TimeEntryOut:
+    """Record the entry's event and answer it as the caller reads it: priced once when
+    the caller reads rates (the event's view is its view)."""
+    full = await record_entry_event(session, ctx.team_id, event_type, entry)
+    if sees_rates(ctx, Access.OWN):
+        return full
+    return await _out(session, ctx, entry)
+
+
 def visible_entries(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     """OWN: the caller's entries; PROJECTS: those plus every entry of its projects."""
     if reach is Access.ALL:
@@ -228,8 +239,7 @@ async def create_entry(session: AsyncSession, ctx: TeamContext, data: TimeEntryI
     session.add(entry)
     await flush_or_raise(session, _ERRORS)
     await session.refresh(entry)
-    await record_entry_event(session, ctx.team_id, "time_entry.created", entry)
-    return await _out(session, ctx, entry)
+    return await _recorded(session, ctx, "time_entry.created", entry)
 
 
 async def update_entry(
@@ -260,8 +270,7 @@ async def update_entry(
         setattr(entry, field, value)
     await flush_or_raise(session, _ERRORS)
     await session.refresh(entry)
-    await record_entry_event(session, ctx.team_id, "time_entry.updated", entry)
-    return await _out(session, ctx, entry)
+    return await _recorded(session, ctx, "time_entry.updated", entry)
 
 
 async def delete_entry(session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID) -> None:
@@ -393,8 +402,7 @@ async def start_timer(
     session.add(entry)
     await flush_or_raise(session, _ERRORS)
     await session.refresh(entry)
-    await record_entry_event(session, ctx.team_id, "time_entry.created", entry)
-    return await _out(session, ctx, entry)
+    return await _recorded(session, ctx, "time_entry.created", entry)
 
 
 async def stop_timer(session: AsyncSession, ctx: TeamContext) -> TimeEntryOut:
@@ -438,8 +446,7 @@ async def move_entry(
     entry.task_id = None  # tasks belong to the project the entry left
     await session.flush()
     await session.refresh(entry)
-    await record_entry_event(session, ctx.team_id, "time_entry.moved", entry)
-    return await _out(session, ctx, entry)
+    return await _recorded(session, ctx, "time_entry.moved", entry)
 
 
 async def entry_history(

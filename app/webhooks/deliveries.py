@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, Uuid, bindparam, select
+from sqlalchemy import String, Uuid, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
@@ -141,21 +141,27 @@ async def requeue_stalled(session: AsyncSession, overdue: timedelta, limit: int 
     return len(found)
 
 
-# Built once: every recorded event runs it (and most teams have no endpoint).
-_SUBSCRIBED = select(WebhookEndpoint.id, WebhookEndpoint.team_id).where(
+# Bound by `team_id` and `types` (the event's type and `*`).
+_SUBSCRIBED_WHERE = (
     in_team(WebhookEndpoint, bindparam("team_id", type_=Uuid)),
     WebhookEndpoint.status == EndpointStatus.enabled,
     WebhookEndpoint.event_types.overlap(bindparam("types", type_=ARRAY(String(100)))),
 )
+# Built once: every recorded event asks (and most teams have no endpoint).
+_SUBSCRIBED = select(WebhookEndpoint.id, WebhookEndpoint.team_id).where(*_SUBSCRIBED_WHERE)
+# The question alone, for the event's own INSERT to answer in its RETURNING.
+ANY_SUBSCRIBED = exists().where(*_SUBSCRIBED_WHERE)
+
+
+def subscribed_params(team_id: uuid.UUID, event_type: str) -> dict[str, Any]:
+    return {"team_id": team_id, "types": [event_type, ALL_TYPES]}
 
 
 async def subscribed_endpoints(
     session: AsyncSession, team_id: uuid.UUID, event_type: str
 ) -> list[Any]:
     """(id, team_id) of each enabled endpoint of the team subscribed to the type (or `*`)."""
-    found = await session.execute(
-        _SUBSCRIBED, {"team_id": team_id, "types": [event_type, ALL_TYPES]}
-    )
+    found = await session.execute(_SUBSCRIBED, subscribed_params(team_id, event_type))
     return list(found.all())
 
 
