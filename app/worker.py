@@ -26,7 +26,7 @@ from app.invoices.jobs import (
 )
 from app.payments.jobs import apply_webhook_event
 from app.time_tracking.jobs import stop_overdue_timers
-from app.webhooks.jobs import deliver_webhook, requeue_stalled_deliveries
+from app.webhooks.jobs import deliver_webhook, purge_old_deliveries, requeue_stalled_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ CRON_JOBS: list[Any] = [
     cron(record_overdue_invoices, minute={12}, unique=True, run_at_startup=False),
     # Daily: events older than 30 days are deleted, in batches.
     cron(purge_old_events, hour={3}, minute={17}, unique=True, run_at_startup=False),
+    # Daily: finished webhook deliveries as old as that go too.
+    cron(purge_old_deliveries, hour={3}, minute={27}, unique=True, run_at_startup=False),
 ]
 
 

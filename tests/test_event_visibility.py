@@ -16,7 +16,7 @@ from tests.factories.contacts import new_contact
 from tests.factories.events import all_events
 from tests.factories.invoices import finalize, manual_draft
 from tests.factories.payments import pay
-from tests.factories.projects import add_member
+from tests.factories.projects import add_member, new_task
 from tests.factories.rates import add_rate
 from tests.factories.time_tracking import log
 from tests.helpers import at, list_all
@@ -135,3 +135,33 @@ async def test_a_sales_rep_receives_its_own_clients_only_without_rates(client, a
     invoices = latest(events, "invoice.")
     assert len(invoices) == 1
     assert all(e["data"]["amount"] == 2000 for e in latest(events, "payment.").values())
+
+
+@pytest.mark.parametrize("who", [*ROLES, "member2"])
+async def test_task_and_member_events_follow_their_read_endpoints(client, app, who):
+    w = await build(client, app)
+    owner = w.actors[Role.superadmin]
+    for project in await list_all(client, owner, "/projects"):
+        await new_task(client, owner, project["id"], f"Task of {project['name']}")
+    r = await client.patch(
+        owner.url(f"/members/{w.actors['member2'].user_id}"),
+        json={"role": "member"},
+        headers=owner.headers,
+    )
+    assert r.status_code == 200, r.text
+    actor = w.actors[who]
+    events = await all_events(client, actor)
+    # Tasks: exactly those of the projects whose tasks the role may list.
+    shown_tasks: dict[str, dict] = {}
+    projects = await listed(client, actor, "/projects") or {}
+    for project_id in projects:
+        tasks = await listed(client, actor, f"/projects/{project_id}/tasks")
+        shown_tasks.update(tasks or {})
+    received = latest(events, "task.")
+    assert set(received) == set(shown_tasks), who
+    for task_id, event in received.items():
+        assert event["data"] == shown_tasks[task_id], who
+    # Members: every role reads the team's members, and so receives their events.
+    members = {m["user_id"]: m for m in await list_all(client, actor, "/members")}
+    updated = [e for e in events if e["type"] == "member.updated"]
+    assert [e["data"] for e in updated] == [members[str(w.actors["member2"].user_id)]], who

@@ -15,7 +15,7 @@ from app.core.db import unit_of_work
 from app.core.permissions import Role
 from app.webhooks import targets
 from app.webhooks.deliveries import queue_deliveries
-from app.webhooks.jobs import requeue_stalled_deliveries
+from app.webhooks.jobs import purge_old_deliveries, requeue_stalled_deliveries
 from tests.factories import make_actor
 from tests.factories.webhooks import (
     Receiver,
@@ -432,3 +432,29 @@ async def test_a_recorded_event_is_delivered_as_the_events_list_shows_it(
     assert payload == listed
     assert payload["data"]["name"] == "Hooked" and payload["actor"]["id"] == str(owner.user_id)
     assert receiver.requests[0].headers["webhook-id"] == str(listed["id"])
+
+
+async def test_finished_deliveries_are_purged_with_their_events_pending_ones_stay(
+    client, app, monkeypatch
+):
+    owner = await make_actor(app)
+    await add_endpoint(client, owner)
+    made = {}
+    for name in ("old_ok", "old_failed", "old_pending", "new_ok"):
+        _, (delivery,) = await emit(app, owner.team_id)
+        made[name] = str(delivery.id)
+    status = {"old_ok": "succeeded", "old_failed": "failed", "new_ok": "succeeded"}
+    for name, value in status.items():
+        await _db(
+            app, "UPDATE webhook_delivery SET status = :s WHERE id = :i", s=value, i=made[name]
+        )
+    for name in ("old_ok", "old_failed", "old_pending"):
+        await _db(
+            app,
+            "UPDATE webhook_delivery SET created_at = now() - interval '31 days' WHERE id = :i",
+            i=made[name],
+        )
+    monkeypatch.setattr("app.webhooks.jobs.PURGE_BATCH", 1)  # several batches
+    assert await purge_old_deliveries({"db": app.state.db, "redis": app.state.redis}) == 2
+    left = {str(r[0]) for r in await _db(app, "SELECT id FROM webhook_delivery")}
+    assert left == {made["old_pending"], made["new_ok"]}

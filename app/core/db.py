@@ -21,7 +21,9 @@ from sqlalchemy import (
     Uuid,
     any_,
     bindparam,
+    delete,
     func,
+    select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row, make_url
@@ -230,3 +232,19 @@ async def unit_of_work(
             await session.rollback()
             raise
     await send_deferred(session, queue)
+
+
+async def delete_in_batches(
+    db: Database, queue: Any, model: Any, *conditions: ColumnElement[bool], batch: int
+) -> int:
+    """Delete `model`'s rows matching `conditions`, oldest id first, `batch` rows per
+    transaction (retention jobs: no long lock, no long transaction); returns how many."""
+    total = 0
+    while True:
+        async with unit_of_work(db, queue) as session:
+            ids = select(model.id).where(*conditions).order_by(model.id).limit(batch)
+            result = await session.execute(delete(model).where(model.id.in_(ids.scalar_subquery())))
+            deleted: int = result.rowcount  # type: ignore[attr-defined]
+        total += deleted
+        if deleted < batch:
+            return total

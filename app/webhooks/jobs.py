@@ -2,15 +2,17 @@
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from arq import Retry
 
 from app.core.crypto import SecretBox
-from app.core.db import Database, unit_of_work
+from app.core.db import Database, delete_in_batches, unit_of_work
+from app.events.jobs import RETENTION
 from app.webhooks import deliveries
+from app.webhooks.models import DeliveryStatus, WebhookDelivery
 from app.webhooks.targets import Answer, TargetRefused, post
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,8 @@ log = logging.getLogger(__name__)
 MAX_TRIES = 5
 # A pending delivery this far past its time has lost its job (a live one would have run).
 STALLED_AFTER = timedelta(minutes=10)
+# Finished deliveries deleted per transaction by the daily purge (kept as long as events).
+PURGE_BATCH = 5000
 
 
 async def _attempt(ctx: dict[str, Any], team_id: uuid.UUID, delivery_id: str, token: str) -> str:
@@ -71,3 +75,18 @@ async def requeue_stalled_deliveries(ctx: dict[str, Any]) -> int:
     """arq cron: queue again the attempts whose job was lost (see `requeue_stalled`)."""
     async with unit_of_work(ctx["db"], ctx["redis"]) as session:
         return await deliveries.requeue_stalled(session, STALLED_AFTER)
+
+
+async def purge_old_deliveries(ctx: dict[str, Any], now: datetime | None = None) -> int:
+    """Delete finished deliveries (succeeded or failed) older than the events they sent,
+    of every team, in batches (a cross-team path: docs/security.md); pending ones stay
+    until they finish. Returns how many went."""
+    cutoff = (now or datetime.now(UTC)) - RETENTION
+    return await delete_in_batches(
+        ctx["db"],
+        ctx["redis"],
+        WebhookDelivery,
+        WebhookDelivery.created_at < cutoff,
+        WebhookDelivery.status != DeliveryStatus.pending,
+        batch=PURGE_BATCH,
+    )
