@@ -14,6 +14,7 @@ from app.events.stream import EventStreams, StreamRequest
 router = APIRouter(prefix="/teams/{team_id}/events", tags=["events"])
 
 EVENT_STREAM = "text/event-stream"
+SEND_TIMEOUT_SECONDS = 30
 
 _STREAM_DOC = {
     "description": "With `Accept: text/event-stream`: a server-sent event stream of the same "
@@ -82,7 +83,9 @@ async def list_events(
                 expires_at=float(claims["exp"]) if claims else None,
             ),
         )
-        return EventSourceResponse(events, ping=0)
+        # A client that stops reading for this long is dropped (it reconnects with its
+        # last id); keep-alives come from the stream itself.
+        return EventSourceResponse(events, ping=0, send_timeout=SEND_TIMEOUT_SECONDS)
     query = service.EventQuery(
         after=service.cursor_after(after, cursor),
         types=types,
