@@ -46,6 +46,16 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def serve_url(host: str, port: int) -> str:
+    """A URL of this server that a browser on this machine can open (a wildcard address
+    is listened on, never browsed to)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
     import uvicorn
 
@@ -85,6 +95,8 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
             print(f"mail sink: {os.environ['SMTP_URL']} -> {home / 'mail'}")
         os.environ["SECRET_KEY"] = resolve_secret_key(settings)
         os.environ["RUN_WORKER"] = "true" if with_worker else "false"
+        # The default of PUBLIC_API_URL and FRONTEND_URL: where this server listens.
+        os.environ["SERVE_URL"] = serve_url(host, port)
         get_settings.cache_clear()
 
         migrate(os.environ["DATABASE_URL"])

@@ -1,11 +1,14 @@
 """Every environment variable Hourline reads, in one place."""
 
 import ipaddress
+import logging
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("hourline")
 
 
 class Settings(BaseSettings):
@@ -28,8 +31,14 @@ class Settings(BaseSettings):
     refresh_token_ttl_days: int = 30
     invitation_ttl_days: int = 7
 
-    # Links in emails point here (the front end).
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where the API is reached from outside: pay pages, provider callbacks and returns.
+    public_api_url: str | None = None
+    # Where the single-page front end lives: invitation and portal login links.
+    frontend_url: str | None = None
+    # Deprecated: both of the above at once (a warning is logged when it is used).
+    public_base_url: str | None = None
+    # What `hourline serve` listens on (it sets this): the default of both URLs above.
+    serve_url: str = "http://127.0.0.1:8000"
 
     login_rate_limit_per_email: int = 10
     login_rate_limit_per_ip: int = 50
@@ -102,6 +111,26 @@ class Settings(BaseSettings):
     crypto_webhook_secret: str | None = None
 
     @property
+    def api_url(self) -> str:
+        """The API's public base URL, without a trailing slash."""
+        return _base(self.public_api_url or self.public_base_url or self.serve_url)
+
+    @property
+    def front_url(self) -> str:
+        """The front end's base URL, without a trailing slash."""
+        return _base(self.frontend_url or self.public_base_url or self.serve_url)
+
+    @model_validator(mode="after")
+    def _deprecated_base_url(self) -> "Settings":
+        if self.public_base_url and not (self.public_api_url and self.frontend_url):
+            log.warning(
+                "PUBLIC_BASE_URL is deprecated: set PUBLIC_API_URL (this API, for pay pages "
+                "and provider callbacks) and FRONTEND_URL (the front end, for invitation "
+                "and portal links)"
+            )
+        return self
+
+    @property
     def stripe_configured(self) -> bool:
         """True when a Stripe secret key is set."""
         return bool(self.stripe_secret_key)
@@ -110,6 +139,10 @@ class Settings(BaseSettings):
     def crypto_configured(self) -> bool:
         """True when the crypto gateway's base URL and API key are set."""
         return bool(self.crypto_api_base and self.crypto_api_key)
+
+
+def _base(url: str) -> str:
+    return url.rstrip("/")
 
 
 @lru_cache

@@ -81,7 +81,8 @@ def settings(database_url: str, services: dict[str, str], mail_sink: MailSink) -
         hourline_home=Path(services["home"]),
         argon2_time_cost=1,
         argon2_memory_cost=1024,
-        public_base_url="https://app.hourline.test",
+        public_api_url="https://api.hourline.test",
+        frontend_url="https://app.hourline.test",
     )
 
 

@@ -161,7 +161,10 @@ async def test_pdf_formats_amounts_in_the_currency_digits(client, app):
 async def test_send_emails_the_billing_contacts_with_the_pdf(client, app, mailbox, run_jobs):
     owner = await make_actor(app)
     _, inv = await billed_client(client, owner)
-    await run_jobs()  # the contacts' portal invitations
+    await run_jobs()  # the contacts' portal invitations: links into the front end
+    portal_links = [m for m in mailbox.messages if "/portal/login?token=" in str(m)]
+    assert len(portal_links) == len(CONTACTS)
+    assert all("https://app.hourline.test/portal/login?token=" in str(m) for m in portal_links)
     mailbox.messages.clear()
     issued = await finalize(client, owner, inv["id"])
 
@@ -178,12 +181,15 @@ async def test_send_emails_the_billing_contacts_with_the_pdf(client, app, mailbo
     assert issued["number"] in message["Subject"]
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert "360.00 EUR" in body
+    # The pay link is the API's hosted pay page, in the email and in the PDF.
+    assert issued["pay_url"].startswith("https://api.hourline.test/pay/")
     assert issued["pay_url"] in body
     [attachment] = pdf_attachments(message)
     assert attachment.get_filename() == f"{issued['number']}.pdf"
     content = attachment.get_content()
     assert content.startswith(b"%PDF")
     assert issued["number"] in pdf_text(content)
+    assert issued["pay_url"] in pdf_text(content).replace("\n", "")
 
     sent = await get_invoice(client, owner, inv["id"])
     assert sent["send_status"] == "sent"
@@ -310,11 +316,11 @@ async def test_pay_link_shows_the_invoice_summary_without_auth(client, app, sett
     issued = await finalize(client, owner, inv["id"])
 
     pay_url = urlparse(issued["pay_url"])
-    assert issued["pay_url"].startswith(settings.public_base_url.rstrip("/") + "/v1/pay/")
+    assert issued["pay_url"].startswith("https://api.hourline.test/pay/")
     token = pay_url.path.rsplit("/", 1)[1]
     assert len(token) >= 20
 
-    r = await client.get(pay_url.path)
+    r = await client.get(f"/v1/pay/{token}")  # the JSON behind the hosted page
     assert r.status_code == 200, r.text
     summary = r.json()
     assert summary["number"] == issued["number"]
@@ -341,7 +347,7 @@ async def test_pay_link_shows_the_invoice_summary_without_auth(client, app, sett
 async def test_pay_link_of_a_draft_or_unknown_token_is_404(client, app):
     owner = await make_actor(app)
     _, inv = await billed_client(client, owner)
-    draft_path = urlparse(inv["pay_url"]).path
+    draft_path = "/v1/pay/" + urlparse(inv["pay_url"]).path.rsplit("/", 1)[1]
     r = await client.get(draft_path)
     assert_problem(r, 404)
     r = await client.get(f"/v1/pay/{secrets.token_urlsafe(24)}")

@@ -292,7 +292,7 @@ async def grant_portal_access(
     )
     await session.flush()
     team_name = (await teams_service.team_by_id(session, ctx.team_id)).name
-    link = f"{settings.public_base_url.rstrip('/')}/portal/login?token={token}"
+    link = f"{settings.front_url}/portal/login?token={token}"
     queue_email(
         session,
         to=[contact.email],

@@ -35,8 +35,8 @@ def is_overdue(invoice: Invoice, today: date) -> bool:
 
 
 def pay_url(settings: Settings, invoice: Invoice) -> str:
-    """The public pay link of the invoice."""
-    return f"{settings.public_base_url.rstrip('/')}/v1/pay/{invoice.pay_token}"
+    """The public pay link of the invoice: its hosted pay page."""
+    return f"{settings.api_url}/pay/{invoice.pay_token}"
 
 
 def visible_invoices(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:

@@ -319,7 +319,7 @@ async def invite(
     await session.flush()
     await session.refresh(invitation)
     team = await get_team(session, ctx)
-    link = f"{settings.public_base_url.rstrip('/')}/invitations/{token}"
+    link = f"{settings.front_url}/invitations/{token}"
     queue_email(
         session,
         to=[data.email],

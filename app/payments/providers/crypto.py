@@ -66,7 +66,7 @@ async def create_order(
             "amount": major_units(amount, invoice.currency),
             "currency": invoice.currency,
             "description": f"Invoice {invoice.number}",
-            "callback_url": f"{settings.public_base_url.rstrip('/')}/v1/webhooks/crypto",
+            "callback_url": f"{settings.api_url}/v1/webhooks/crypto",
             "return_url": return_url,
         },
         separators=(",", ":"),
