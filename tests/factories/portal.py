@@ -27,6 +27,9 @@ class PortalUser:
     def headers(self) -> dict[str, str]:
         return bearer(self.access_token)
 
+    def url(self, path: str = "") -> str:
+        return f"/v1/portal{path}"
+
 
 def mail_body(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
