@@ -7,8 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import time_machine
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from app.auth import service as auth_service
+from app.clients.models import Client
+from app.core.db import unit_of_work
+from app.portal import service as portal_service
 from tests.factories.accounts import make_actor
 from tests.factories.clients import new_client, new_client_project
 from tests.factories.contacts import new_contact
@@ -268,3 +272,28 @@ async def test_login_links_are_rate_limited_silently(client, app, mailbox, run_j
         assert (await request_links(elsewhere, "ann@example.com")).status_code == 202
     await run_jobs()
     assert len(mailbox.messages) == 1
+
+
+async def test_portal_paths_confine_the_transaction_to_the_contacts_team(
+    client, app, mailbox, run_jobs
+):
+    owner = await make_actor(app)
+    stranger = await make_actor(app)
+    acme = await new_client(client, owner, "Mine")
+    await new_client(client, stranger, "Theirs")
+    ann = await portal_contact(client, owner, acme["id"], "ann@example.com")
+    await grant_portal(client, owner, ann["id"])
+    await run_jobs()
+    first = link_tokens(mailbox)[0]
+    user = await sign_in(client, mailbox, run_jobs, ann)  # redeems the newer link
+    db, redis, secrets = app.state.db, app.state.redis, app.state.secrets
+
+    # A portal request: the session look-up confines what follows, even an unscoped read.
+    async with unit_of_work(db, redis) as session:
+        ctx = await auth_service.portal_context_for_token(session, secrets, user.access_token)
+        assert str(ctx.contact_id) == ann["id"]
+        assert (await session.scalars(select(Client.name))).all() == ["Mine"]
+    # Redeeming a link: the token names the team, and the transaction enters it.
+    async with unit_of_work(db, redis) as session:
+        await portal_service.open_session(session, secrets, app.state.settings, first)
+        assert (await session.scalars(select(Client.name))).all() == ["Mine"]
