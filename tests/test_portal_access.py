@@ -5,15 +5,22 @@ Everything else is a 404."""
 
 import uuid
 
+from tests.factories.accounts import make_actor
+from tests.factories.clients import new_client_project
+from tests.factories.invoices import finalize, manual_draft
 from tests.factories.payments import pay
-from tests.factories.portal import PortalScene, portal_scene
+from tests.factories.portal import PortalScene, link_tokens, portal_scene, redeem
+from tests.factories.time_tracking import add_entry
 from tests.fakes import (  # noqa: F401  (fixtures)
+    STRIPE_WEBHOOK_SECRET,
+    checkout_completed,
     crypto_gateway_fixture,
     crypto_server_fixture,
     stripe_api_fixture,
     stripe_server_fixture,
+    stripe_signature,
 )
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, bearer, utc
 
 P = "/v1/portal"
 
@@ -234,3 +241,56 @@ async def test_me_shows_the_contact_client_and_team(client, app, mailbox, run_jo
     assert me["contact"]["id"] == scene.user.contact_id
     assert me["client"] == {"id": scene.client_id, "name": "Acme", "currency": "EUR"}
     assert me["team"]["timezone"] == "America/New_York"
+
+
+async def test_an_onboarded_contact_follows_its_link_sees_its_work_and_pays(
+    client, app, mailbox, run_jobs, stripe_api
+):
+    """The issue's "done when": invited at onboarding, the contact follows the emailed
+    link, sees the project and its time, opens an issued invoice, pays it by Stripe and
+    sees it paid."""
+    owner = await make_actor(app, name="Olga Owner")
+    client_id, project_id = await new_client_project(
+        client, owner, "Acme", contacts=[("Ann", "ann@example.com")], payment_methods=["stripe"]
+    )
+    await add_entry(
+        client, owner, project_id, utc(2026, 3, 2, 10), 5400, note="Kick-off", billable=False
+    )
+    await run_jobs()
+    r = await redeem(client, link_tokens(mailbox, "ann@example.com")[0])
+    assert r.status_code == 201, r.text
+    headers = bearer(r.json()["access_token"])
+
+    project = (await client.get(f"{P}/projects/{project_id}", headers=headers)).json()
+    assert project["tracked_seconds"] == 5400
+    (entry,) = (await client.get(f"{P}/time-entries", headers=headers)).json()["data"]
+    assert (entry["note"], entry["member_name"]) == ("Kick-off", "Olga Owner")
+
+    draft = await manual_draft(client, owner, client_id, 25000)
+    assert (await client.get(f"{P}/invoices", headers=headers)).json()["data"] == []
+    invoice = await finalize(client, owner, draft["id"])
+    shown = (await client.get(f"{P}/invoices/{invoice['id']}", headers=headers)).json()
+    assert (shown["status"], shown["amount_due"], shown["payment_methods"]) == (
+        "open",
+        25000,
+        ["stripe"],
+    )
+    r = await client.post(
+        f"{P}/invoices/{invoice['id']}/checkout", json={"provider": "stripe"}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+
+    body = checkout_completed(invoice["id"], str(owner.team_id), 25000, "EUR", "pi_portal_test")
+    r = await client.post(
+        "/v1/webhooks/stripe",
+        content=body.encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": stripe_signature(body, STRIPE_WEBHOOK_SECRET),
+        },
+    )
+    assert r.status_code == 200, r.text
+    await run_jobs()
+    paid = (await client.get(f"{P}/invoices/{invoice['id']}", headers=headers)).json()
+    assert (paid["status"], paid["amount_paid"], paid["amount_due"]) == ("paid", 25000, 0)
+    assert paid["paid_at"] is not None
