@@ -91,7 +91,9 @@ async def test_links_expire_after_30_minutes(client, app, mailbox, run_jobs):
         assert_problem(await redeem(client, late), 401, "invalid_portal_token")
 
 
-async def test_sessions_last_12_hours_and_end_at_logout(client, app, mailbox, run_jobs):
+async def test_sessions_last_12_hours_and_end_at_logout(
+    client, app, mailbox, run_jobs, settings, monkeypatch
+):
     owner = await make_actor(app)
     acme = await new_client(client, owner)
     ann = await portal_contact(client, owner, acme["id"], "ann@example.com")
@@ -102,6 +104,11 @@ async def test_sessions_last_12_hours_and_end_at_logout(client, app, mailbox, ru
     with time_machine.travel(now + timedelta(hours=12, seconds=1), tick=False):
         assert_problem(await client.get(ME, headers=user.headers), 401, "invalid_portal_session")
 
+    monkeypatch.setattr(settings, "portal_session_hours", 1)
+    await grant_portal(client, owner, ann["id"])
+    await run_jobs()
+    r = await redeem(client, link_tokens(mailbox)[-1])
+    assert r.json()["expires_in"] == 3600, "PORTAL_SESSION_HOURS"
     await grant_portal(client, owner, ann["id"])
     other = await sign_in(client, mailbox, run_jobs, ann)
     r = await client.post("/v1/portal/logout", headers=other.headers)
@@ -160,14 +167,24 @@ async def test_revoking_portal_access_signs_out_and_voids_links(client, app, mai
 
 async def test_archiving_the_client_signs_its_contacts_out(client, app, mailbox, run_jobs):
     owner, acme, ann, user = await _signed_in(client, app, mailbox, run_jobs)
+    await grant_portal(client, owner, ann["id"])  # a link not used yet
+    await run_jobs()
+    pending = link_tokens(mailbox)[-1]
     r = await client.delete(owner.url(f"/clients/{acme['id']}"), headers=owner.headers)
     assert r.status_code == 204, r.text
     assert_problem(await client.get(ME, headers=user.headers), 401, "invalid_portal_session")
+    assert_problem(await redeem(client, pending), 401, "invalid_portal_token")
     # An archived client's contact gets no new link either.
     assert (await request_links(client, ann["email"])).status_code == 202
     mailbox.messages.clear()
     await run_jobs()
     assert mailbox.messages == []
+    # Restoring the client does not bring the session back.
+    r = await client.patch(
+        owner.url(f"/clients/{acme['id']}"), json={"status": "active"}, headers=owner.headers
+    )
+    assert r.status_code == 200, r.text
+    assert_problem(await client.get(ME, headers=user.headers), 401, "invalid_portal_session")
 
 
 async def test_deleting_the_contact_signs_it_out(client, app, mailbox, run_jobs):
