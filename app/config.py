@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     login_rate_limit_per_ip: int = 50
     login_rate_limit_window_seconds: int = 900
 
+    # The client portal: how long a signed-in contact stays signed in, and how many login
+    # links an address and a client address may ask for per window (silently capped).
+    portal_session_hours: int = 12
+    portal_link_rate_limit_per_email: int = 5
+    portal_link_rate_limit_per_ip: int = 20
+    portal_link_rate_limit_window_seconds: int = 900
+
     idempotency_ttl_seconds: int = 24 * 3600
 
     # Comma-separated addresses or networks of the reverse proxies in front of the API.

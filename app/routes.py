@@ -10,6 +10,7 @@ from app.core.openapi import PROBLEM_RESPONSES, operation_id
 from app.events import router as events
 from app.invoices import router as invoices
 from app.payments import router as payments
+from app.portal import router as portal
 from app.projects import router as projects
 from app.rates import router as rates
 from app.teams import router as teams
@@ -34,6 +35,7 @@ ROUTERS = [
     payments.webhook_router,
     webhooks.router,
     events.router,
+    portal.router,
 ]
 
 

@@ -17,6 +17,7 @@ from app.core.db import Database
 from app.core.jobs import REDIS_DOWN, pack_job, unpack_job
 from app.core.mail import send_email
 from app.core.secret_key import resolve_secret_key
+from app.core.security import Secrets
 from app.events.jobs import purge_old_events
 from app.invoices.jobs import (
     record_overdue_invoices,
@@ -25,6 +26,7 @@ from app.invoices.jobs import (
     send_invoice,
 )
 from app.payments.jobs import apply_webhook_event
+from app.portal.jobs import send_portal_login_links
 from app.time_tracking.jobs import stop_overdue_timers
 from app.webhooks.jobs import deliver_webhook, purge_old_deliveries, requeue_stalled_deliveries
 
@@ -37,6 +39,7 @@ FUNCTIONS: list[Any] = [
     apply_webhook_event,
     touch_api_key,
     deliver_webhook,
+    send_portal_login_links,
 ]
 CRON_JOBS: list[Any] = [
     # Hourly: clients whose invoice schedule is due get their invoice.
@@ -59,8 +62,11 @@ CRON_JOBS: list[Any] = [
 def make_startup(settings: Settings) -> Any:
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
+        secret_key = resolve_secret_key(settings)
+        # Keys the hashes of the portal login links the worker emails.
+        ctx["secrets"] = Secrets(settings, secret_key)
         # Opens the sealed signing secrets of webhook endpoints.
-        ctx["webhook_box"] = SecretBox(resolve_secret_key(settings), WEBHOOK_SECRETS)
+        ctx["webhook_box"] = SecretBox(secret_key, WEBHOOK_SECRETS)
         ctx["db"] = Database(
             settings.database_url or "",
             pool_size=5,

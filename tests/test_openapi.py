@@ -75,9 +75,14 @@ def test_bearer_and_api_key_security_schemes():
     schemes = schema["components"]["securitySchemes"]
     assert schemes["accessToken"] == {**schemes["accessToken"], "type": "http", "scheme": "bearer"}
     assert schemes["apiKey"] == {**schemes["apiKey"], "type": "http", "scheme": "bearer"}
+    assert schemes["portalToken"] == {**schemes["portalToken"], "type": "http", "scheme": "bearer"}
     either = [{"accessToken": []}, {"apiKey": []}]
+    public_portal = ("/v1/portal/login-links", "/v1/portal/sessions")
     for path, method, op in _operations(schema):
         if path.startswith("/v1/teams/") or path in ("/v1/me", "/v1/auth/logout"):
             assert op["security"] == either, (method, path)
+        elif path.startswith("/v1/portal/") and path not in public_portal:
+            # The portal takes its own token only (tests/test_portal_auth.py).
+            assert op["security"] == [{"portalToken": []}], (method, path)
         else:
             assert "security" not in op, (method, path)

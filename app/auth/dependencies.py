@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import service
-from app.core.context import Caller, TeamContext
+from app.core.context import Caller, PortalContext, TeamContext
 from app.core.deps import DbSession, SecretsDep
 from app.core.errors import Unauthorized
 from app.events.record import act_as
@@ -62,3 +62,23 @@ async def get_bearer_token(credentials: Credentials) -> str:
 
 
 BearerToken = Annotated[str, Depends(get_bearer_token)]
+
+
+# The portal's own scheme: a portal session token (`hlp_...`) and nothing else.
+_portal_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="portalToken",
+    description="A portal session token (`hlp_...`) from `POST /v1/portal/sessions`",
+)
+PortalCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_portal_bearer)]
+
+
+async def get_portal_context(
+    session: DbSession, secrets: SecretsDep, credentials: PortalCredentials
+) -> PortalContext:
+    """The signed-in client contact; its transaction is confined to the contact's team.
+    A user's access token or an API key is a 401 here, as a portal token is on team paths."""
+    return await service.portal_context_for_token(session, secrets, _token(credentials))
+
+
+PortalCtx = Annotated[PortalContext, Depends(get_portal_context)]

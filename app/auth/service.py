@@ -14,12 +14,14 @@ from sqlalchemy import Select, Uuid, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import AuthSession
-from app.core.context import Caller, TeamContext
+from app.clients.models import Client, ClientStatus
+from app.contacts.models import Contact, PortalSession
+from app.core.context import Caller, PortalContext, TeamContext
 from app.core.db import read_rows
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.jobs import REDIS_DOWN
 from app.core.permissions import Role, key_role
-from app.core.security import API_KEY_PREFIX, Secrets, api_key_checksum_ok
+from app.core.security import API_KEY_PREFIX, PORTAL_TOKEN_PREFIX, Secrets, api_key_checksum_ok
 from app.core.tenancy import in_team, same_team, scope_to_team
 from app.teams.models import ApiKey, Membership
 
@@ -73,6 +75,33 @@ _KEY = (
     )
 )
 _KEY_SCOPED = _KEY.add_columns(*scope_to_team(ApiKey.team_id))
+# A live portal session: not revoked or expired, its contact still has portal access and
+# still belongs to the session's client, and that client is not archived. Checked on
+# every request, so each way of ending access takes effect at once. Confines the rest of
+# the transaction to the session's team, like the team look-ups.
+_PORTAL_SESSION = (
+    select(
+        PortalSession.id,
+        PortalSession.team_id,
+        PortalSession.contact_id,
+        PortalSession.client_id,
+        *scope_to_team(PortalSession.team_id),
+    )
+    .join(
+        Contact,
+        same_team(Contact, PortalSession)
+        & (Contact.id == PortalSession.contact_id)
+        & (Contact.client_id == PortalSession.client_id),
+    )
+    .join(Client, same_team(Client, PortalSession) & (Client.id == PortalSession.client_id))
+    .where(
+        PortalSession.token_hash == bindparam("token_hash"),
+        PortalSession.revoked_at.is_(None),
+        PortalSession.expires_at > bindparam("now"),
+        Contact.portal_access.is_(True),
+        Client.status == ClientStatus.active,
+    )
+)
 
 
 async def caller_for_token(
@@ -107,6 +136,33 @@ async def team_context_for_token(
         raise NotFound("Team")
     caller = Caller(kind="user", user_id=user_id, session_id=session_id)
     return TeamContext(caller=caller, team_id=team_id, role=row.role)
+
+
+async def portal_context_for_token(
+    session: AsyncSession, secrets: Secrets, token: str
+) -> PortalContext:
+    """The contact a portal session token stands for, its transaction confined to the
+    contact's team; any other token (a user's, an API key) is a 401."""
+    if not token.startswith(PORTAL_TOKEN_PREFIX):
+        raise _portal_session_invalid()
+    rows = await read_rows(
+        session,
+        _PORTAL_SESSION,
+        {"token_hash": secrets.keyed_hash(token), "now": datetime.now(UTC)},
+    )
+    if not rows:
+        raise _portal_session_invalid()
+    row = rows[0]
+    return PortalContext(
+        session_id=row.id, team_id=row.team_id, contact_id=row.contact_id, client_id=row.client_id
+    )
+
+
+def _portal_session_invalid() -> Unauthorized:
+    return Unauthorized(
+        "Unknown, expired or ended portal session; ask for a new login link.",
+        code="invalid_portal_session",
+    )
 
 
 def _key_context(caller: Caller, creator_role: Role, team_id: uuid.UUID) -> TeamContext:

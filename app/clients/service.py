@@ -3,13 +3,14 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from app.clients.currency import change_currency
 from app.clients.models import Client, ClientMember, ClientStatus
 from app.clients.schemas import ClientIn, ClientOut, ClientPatch
+from app.contacts.models import PortalSession
 from app.core.context import TeamContext
 from app.core.errors import Unprocessable
 from app.core.links import links_of, replace_links
@@ -217,6 +218,16 @@ async def archive_client(session: AsyncSession, ctx: TeamContext, client_id: uui
         session, ctx, client_id, permission=Permission.CRM_WRITE, for_update=True
     )
     client.status = ClientStatus.archived
+    # Its contacts are signed out of the portal at once (and stay out if it is restored).
+    await session.execute(
+        update(PortalSession)
+        .where(
+            in_team(PortalSession, ctx),
+            PortalSession.client_id == client.id,
+            PortalSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=func.now())
+    )
     await session.flush()
     await session.refresh(client)
     await record_client_event(session, "client.updated", client)

@@ -35,6 +35,12 @@ class Contact(TeamScoped, RecordModel):
             postgresql_where=text("email IS NOT NULL"),
         ),
         Index("ix_contact_team_id_client_id", "team_id", "client_id"),
+        # Portal login links find a person's contacts across teams by address.
+        Index(
+            "ix_contact_lower_email_portal",
+            func.lower(text("email")),
+            postgresql_where=text("portal_access"),
+        ),
         # The list's `owner_id` filter, and the owner foreign key's SET NULL when a
         # member leaves (otherwise a scan of the team's contacts).
         Index("ix_contact_team_id_owner_id", "team_id", "owner_id"),
@@ -106,3 +112,22 @@ class PortalToken(TeamScoped, RecordModel):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class PortalSession(TeamScoped, RecordModel):
+    """A contact's signed-in portal session; its `hlp_` bearer token is stored as a keyed
+    hash. It lasts while it is neither expired nor revoked, and only for the client it
+    was opened for (`client_id`): a contact moved to another client is signed out."""
+
+    __tablename__ = "portal_session"
+    __table_args__ = (
+        team_fk("contact_id", "contact", ondelete="CASCADE"),
+        team_fk("client_id", "client", ondelete="CASCADE"),
+        Index("ix_portal_session_contact_id", "contact_id"),
+    )
+
+    contact_id: Mapped[uuid.UUID]
+    client_id: Mapped[uuid.UUID]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clients.models import Client
 from app.clients.service import held_by_caller, require_client, visible_clients
 from app.config import Settings
-from app.contacts.models import Activity, Contact, ContactAssignee, PortalToken
+from app.contacts.models import Activity, Contact, ContactAssignee, PortalSession, PortalToken
 from app.contacts.schemas import (
     ActivityIn,
     ActivityOut,
@@ -31,7 +31,9 @@ from app.events.record import record_event
 from app.projects.models import Project, ProjectViewer
 from app.teams import service as teams_service
 
-PORTAL_LINK_TTL = timedelta(days=7)
+# A login link is single use and short-lived: a new one is a `POST /v1/portal/login-links`
+# away (the links sent at onboarding and by `portal-access` are the same kind).
+PORTAL_LINK_TTL = timedelta(minutes=30)
 
 
 def visible_contacts(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
@@ -229,6 +231,7 @@ async def update_contact(
     await _flush_unique_email(session)
     if moved:
         await _leave_other_clients_projects(session, ctx, contact)
+        await end_portal_sessions(session, ctx, contact)
     await session.refresh(contact)
     await _record(session, "contact.updated", contact)
     return await _out(session, contact)
@@ -277,22 +280,31 @@ async def grant_portal_access(
         raise Unprocessable(
             "The contact has no email to send a login link to.", code="contact_email_required"
         )
-    now = datetime.now(UTC)
     if not contact.portal_access:
         contact.portal_access = True
-        contact.portal_access_granted_at = now
+        contact.portal_access_granted_at = datetime.now(UTC)
+    team_name = (await teams_service.team_by_id(session, ctx.team_id)).name
+    await send_login_link(session, secrets, settings, contact, team_name)
+
+
+async def send_login_link(
+    session: AsyncSession, secrets: Secrets, settings: Settings, contact: Contact, team_name: str
+) -> None:
+    """Email the contact a one-time portal login link after commit: a random token, kept
+    as a keyed hash, redeemed once within `PORTAL_LINK_TTL` (`POST /v1/portal/sessions`)."""
+    assert contact.email is not None
     token = opaque_token()
     session.add(
         PortalToken(
-            team_id=ctx.team_id,
+            team_id=contact.team_id,
             contact_id=contact.id,
             token_hash=secrets.keyed_hash(token),
-            expires_at=now + PORTAL_LINK_TTL,
+            expires_at=datetime.now(UTC) + PORTAL_LINK_TTL,
         )
     )
     await session.flush()
-    team_name = (await teams_service.team_by_id(session, ctx.team_id)).name
-    link = f"{settings.front_url}/portal/login?token={token}"
+    base = settings.front_url
+    minutes = int(PORTAL_LINK_TTL.total_seconds() // 60)
     queue_email(
         session,
         to=[contact.email],
@@ -300,8 +312,32 @@ async def grant_portal_access(
         text=(
             f"Hello {contact.name},\n\n{team_name} invites you to its client portal, where you "
             f"can follow your projects, the time spent on them and your invoices.\n\n"
-            f"Sign in: {link}\n\nThe link works once and expires in 7 days."
+            f"Sign in: {base}/portal/login?token={token}\n\n"
+            f"The link works once and expires in {minutes} minutes; you can ask for a new "
+            f"one at {base}/portal/login."
         ),
+    )
+
+
+async def end_portal_sessions(session: AsyncSession, ctx: TeamContext, contact: Contact) -> None:
+    """Sign the contact out of the portal everywhere, and void its unused login links."""
+    await session.execute(
+        update(PortalSession)
+        .where(
+            in_team(PortalSession, ctx),
+            PortalSession.contact_id == contact.id,
+            PortalSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=func.now())
+    )
+    await session.execute(
+        update(PortalToken)
+        .where(
+            in_team(PortalToken, ctx),
+            PortalToken.contact_id == contact.id,
+            PortalToken.used_at.is_(None),
+        )
+        .values(expires_at=func.now())
     )
 
 
@@ -327,12 +363,8 @@ async def revoke_portal_access(
     contact = await get_contact(session, ctx, contact_id, write=True, for_update=True)
     contact.portal_access = False
     contact.portal_access_granted_at = None
-    # Outstanding login links die with the access.
-    await session.execute(
-        update(PortalToken)
-        .where(PortalToken.contact_id == contact.id, PortalToken.used_at.is_(None))
-        .values(expires_at=func.now())
-    )
+    # Open sessions and outstanding login links die with the access.
+    await end_portal_sessions(session, ctx, contact)
     await session.flush()
     await session.refresh(contact)
     await _record(session, "contact.updated", contact)

@@ -45,3 +45,14 @@ class TeamContext:
         if reach is None:
             raise Forbidden()
         return reach
+
+
+@dataclass(frozen=True)
+class PortalContext:
+    """A client contact signed in to the portal: its session, its team (the transaction
+    is confined to it) and the client it sees (`app.auth.service.portal_context_for_token`)."""
+
+    session_id: uuid.UUID
+    team_id: uuid.UUID
+    contact_id: uuid.UUID
+    client_id: uuid.UUID

@@ -44,8 +44,14 @@ TAGS: list[dict[str, str]] = [
         "name": "events",
         "description": "The record of every change, oldest first, as each role may see it.",
     },
+    {
+        "name": "portal",
+        "description": "The client portal: a contact signs in by emailed link and sees the "
+        "projects it views, their time and its client's invoices (a portal token only).",
+    },
 ]
 
+PORTAL_SCHEME = "portalToken"
 # Team endpoints take either kind of bearer token; the schemes tell clients which.
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     "accessToken": {
@@ -61,7 +67,16 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
         "description": "An `hl_` API key, bound to one team and one role, sent as "
         "`Authorization: Bearer hl_...`.",
     },
+    PORTAL_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "hlp_...",
+        "description": "A client portal session token from `POST /v1/portal/sessions`; "
+        "only portal endpoints take it, and they take nothing else.",
+    },
 }
+# Team endpoints take either of these; portal endpoints only PORTAL_SCHEME.
+TEAM_SCHEMES = ("accessToken", "apiKey")
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
@@ -111,7 +126,7 @@ def finish_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Problem responses as `application/problem+json` (FastAPI files a response model under
     the route's JSON media type), and either bearer scheme wherever a token is required."""
     components = schema.setdefault("components", {})
-    bearer = set(components.get("securitySchemes", {}))
+    bearer = set(components.get("securitySchemes", {})) - {PORTAL_SCHEME}
     components["securitySchemes"] = {
         name: dict(scheme) for name, scheme in SECURITY_SCHEMES.items()
     }
@@ -121,6 +136,9 @@ def finish_schema(schema: dict[str, Any]) -> dict[str, Any]:
                 content = response.get("content", {})
                 if content.get("application/json", {}).get("schema") == _PROBLEM_REF:
                     response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
-            if any(bearer & requirement.keys() for requirement in operation.get("security", [])):
-                operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
+            security = operation.get("security", [])
+            if any(PORTAL_SCHEME in requirement for requirement in security):
+                operation["security"] = [{PORTAL_SCHEME: []}]
+            elif any(bearer & requirement.keys() for requirement in security):
+                operation["security"] = [{name: []} for name in TEAM_SCHEMES]
     return schema

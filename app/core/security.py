@@ -24,6 +24,8 @@ from app.core.crypto import WEBHOOK_SECRETS, SecretBox
 
 _ALGORITHM = "HS256"
 API_KEY_PREFIX = "hl_"
+# Portal session tokens: a kind the team API refuses (it reads `hl_` keys and JWTs only).
+PORTAL_TOKEN_PREFIX = "hlp_"
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -148,3 +150,8 @@ def fingerprint(*parts: bytes | str) -> str:
         h.update(part.encode() if isinstance(part, str) else part)
         h.update(b"\0")
     return base64.urlsafe_b64encode(h.digest()).decode().rstrip("=")
+
+
+def new_portal_token() -> str:
+    """A portal session's bearer token: `hlp_` + 43 url-safe characters (256 bits)."""
+    return PORTAL_TOKEN_PREFIX + opaque_token()

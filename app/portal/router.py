@@ -1,0 +1,166 @@
+"""The client portal under /v1/portal: a contact signs in by emailed link and sees its
+projects, their time and its client's invoices."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from app.auth.dependencies import PortalCtx
+from app.core.deps import DbSession, RedisDep, SecretsDep, SettingsDep
+from app.core.pagination import Page, PageQuery
+from app.core.schemas import Day
+from app.payments.schemas import CheckoutIn
+from app.portal import service, views
+from app.portal.schemas import (
+    LoginLinkAccepted,
+    LoginLinkIn,
+    PortalCheckout,
+    PortalInvoice,
+    PortalMe,
+    PortalProject,
+    PortalSessionOut,
+    PortalTask,
+    PortalTimeEntry,
+    PortalTimeReport,
+    ReportGroup,
+    SessionIn,
+)
+
+router = APIRouter(prefix="/portal", tags=["portal"])
+
+From = Annotated[
+    Day | None, Query(alias="from", description="From this day (the team's time zone)")
+]
+To = Annotated[Day | None, Query(description="Up to the end of this day")]
+
+
+@router.post("/login-links", status_code=status.HTTP_202_ACCEPTED, response_model=LoginLinkAccepted)
+async def request_login_links(
+    data: LoginLinkIn,
+    request: Request,
+    session: DbSession,
+    redis: RedisDep,
+    settings: SettingsDep,
+) -> LoginLinkAccepted:
+    """Email a login link to each contact with portal access and this address; the answer
+    is the same for any address."""
+    client_ip = request.client.host if request.client else "unknown"
+    return await service.request_login_links(session, redis, settings, data.email, client_ip)
+
+
+@router.post("/sessions", status_code=status.HTTP_201_CREATED, response_model=PortalSessionOut)
+async def create_session(
+    data: SessionIn, session: DbSession, secrets: SecretsDep, settings: SettingsDep
+) -> PortalSessionOut:
+    """Exchange a login link's token (once, within 30 minutes) for a portal session."""
+    return await service.open_session(session, secrets, settings, data.token)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(ctx: PortalCtx, session: DbSession) -> None:
+    """End this portal session."""
+    await service.close_session(session, ctx)
+
+
+@router.get("/me", response_model=PortalMe)
+async def get_me(ctx: PortalCtx, session: DbSession) -> PortalMe:
+    """The signed-in contact, its client and the team."""
+    return await service.me(session, ctx)
+
+
+@router.get("/projects", response_model=Page[PortalProject])
+async def list_projects(ctx: PortalCtx, session: DbSession, page: PageQuery) -> Page[PortalProject]:
+    """The projects the contact views."""
+    return await views.list_projects(session, ctx, page)
+
+
+@router.get("/projects/{project_id}", response_model=PortalProject)
+async def get_project(project_id: uuid.UUID, ctx: PortalCtx, session: DbSession) -> PortalProject:
+    """A project the contact views: status, progress, tracked time, budget."""
+    return await views.read_project(session, ctx, project_id)
+
+
+@router.get("/projects/{project_id}/tasks", response_model=Page[PortalTask])
+async def list_tasks(
+    project_id: uuid.UUID, ctx: PortalCtx, session: DbSession, page: PageQuery
+) -> Page[PortalTask]:
+    """The tasks of a project the contact views, with their column."""
+    return await views.list_tasks(session, ctx, project_id, page)
+
+
+@router.get("/time-entries", response_model=Page[PortalTimeEntry])
+async def list_time_entries(
+    ctx: PortalCtx,
+    session: DbSession,
+    page: PageQuery,
+    project_id: uuid.UUID | None = None,
+    from_: From = None,
+    to: To = None,
+) -> Page[PortalTimeEntry]:
+    """Time on the contact's projects, newest first: day, seconds, note, who."""
+    return await views.list_time_entries(
+        session, ctx, page, project_id=project_id, start=from_, end=to
+    )
+
+
+@router.get("/time-report", response_model=PortalTimeReport)
+async def time_report(
+    ctx: PortalCtx,
+    session: DbSession,
+    group_by: ReportGroup = ReportGroup.project,
+    from_: From = None,
+    to: To = None,
+) -> PortalTimeReport:
+    """Time on the contact's projects by project, day or week (the team's time zone)."""
+    return await views.time_report(session, ctx, group_by=group_by, start=from_, end=to)
+
+
+@router.get("/invoices", response_model=Page[PortalInvoice])
+async def list_invoices(
+    ctx: PortalCtx, session: DbSession, settings: SettingsDep, page: PageQuery
+) -> Page[PortalInvoice]:
+    """The client's issued invoices, newest first."""
+    return await views.list_invoices(session, ctx, settings, page)
+
+
+@router.get("/invoices/{invoice_id}", response_model=PortalInvoice)
+async def get_invoice(
+    invoice_id: uuid.UUID, ctx: PortalCtx, session: DbSession, settings: SettingsDep
+) -> PortalInvoice:
+    """One issued invoice of the client, with its payment state."""
+    return await views.read_invoice(session, ctx, settings, invoice_id)
+
+
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The invoice as PDF",
+        }
+    },
+)
+async def get_invoice_pdf(
+    invoice_id: uuid.UUID, ctx: PortalCtx, session: DbSession, settings: SettingsDep
+) -> Response:
+    """The invoice as a PDF."""
+    content, filename = await views.invoice_document(session, ctx, settings, invoice_id)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@router.post("/invoices/{invoice_id}/checkout", response_model=PortalCheckout)
+async def checkout_invoice(
+    invoice_id: uuid.UUID,
+    data: CheckoutIn,
+    ctx: PortalCtx,
+    session: DbSession,
+    settings: SettingsDep,
+) -> PortalCheckout:
+    """A provider payment page (Stripe Checkout or a crypto order) for what is due."""
+    return await views.checkout(session, ctx, settings, invoice_id, data.provider)

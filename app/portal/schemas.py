@@ -1,0 +1,168 @@
+"""What the client portal shows: its own schemas, built field by field for a client
+contact. No team schema is reused with fields hidden, so a field added to the team API
+never reaches the portal by accident; none carries a rate, a cost, internal notes or a
+team member's id (`tests/test_portal_payloads.py` walks every response)."""
+
+import datetime as dt
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from app.clients.models import PaymentMethod
+from app.core.schemas import Email, InputSchema, Schema
+from app.invoices.models import InvoiceStatus
+from app.payments.schemas import Provider
+from app.projects.models import ColumnKind, ProjectStatus
+
+
+class LoginLinkIn(InputSchema):
+    email: Email
+
+
+class LoginLinkAccepted(Schema):
+    detail: str = Field(description="Always the same: whether or not the address has portal access")
+
+
+class SessionIn(InputSchema):
+    token: str = Field(min_length=1, max_length=200, description="The token of a login link")
+
+
+class PortalContact(Schema):
+    id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+    title: str | None
+
+
+class PortalSessionOut(Schema):
+    access_token: str = Field(description="`hlp_...`: send as `Authorization: Bearer`")
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the session ends")
+    contact: PortalContact
+
+
+class PortalClient(Schema):
+    id: uuid.UUID
+    name: str
+    currency: str
+
+
+class PortalTeam(Schema):
+    name: str
+    timezone: str
+
+
+class PortalMe(Schema):
+    contact: PortalContact
+    client: PortalClient
+    team: PortalTeam
+
+
+class Progress(Schema):
+    done_tasks: int
+    total_tasks: int
+
+
+class PortalProject(Schema):
+    id: uuid.UUID
+    name: str
+    status: ProjectStatus
+    progress: Progress
+    tracked_seconds: int
+    budget_seconds: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PortalColumn(Schema):
+    id: uuid.UUID
+    name: str
+    kind: ColumnKind
+
+
+class PortalTask(Schema):
+    id: uuid.UUID
+    title: str
+    column: PortalColumn
+    position: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PortalTimeEntry(Schema):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    date: dt.date = Field(description="The day it started, in the team's time zone")
+    seconds: int
+    note: str | None
+    member_name: str = Field(description="Who tracked it (display name)")
+
+
+class ReportGroup(StrEnum):
+    project = "project"
+    day = "day"
+    week = "week"
+
+
+class PortalReportRow(Schema):
+    key: str = Field(description="The project id, the day, or the week's Monday")
+    label: str
+    seconds: int
+
+
+class PortalReportTotals(Schema):
+    seconds: int
+
+
+class PortalTimeReport(Schema):
+    from_: date | None = Field(alias="from", serialization_alias="from")
+    to: date | None
+    group_by: ReportGroup
+    rows: list[PortalReportRow]
+    totals: PortalReportTotals
+
+
+class PortalInvoiceLine(Schema):
+    description: str
+    quantity_seconds: int | None = Field(description="Billed time of a time line")
+    quantity: Decimal | None = Field(description="Quantity of a manual line")
+    unit_amount: int
+    amount: int
+    tax_amount: int
+
+
+class PortalInvoice(Schema):
+    id: uuid.UUID
+    number: str | None
+    status: InvoiceStatus
+    overdue: bool
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    period_start: date | None
+    period_end: date | None
+    lines: list[PortalInvoiceLine]
+    subtotal_amount: int
+    discount_amount: int
+    tax_amount: int
+    total_amount: int
+    amount_paid: int
+    amount_due: int
+    paid_at: datetime | None
+    payment_methods: list[PaymentMethod] = Field(
+        description="How it can be paid now (empty unless open with something due)"
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class PortalCheckout(Schema):
+    url: str
+    provider: Provider
+    amount: int
+    currency: str
