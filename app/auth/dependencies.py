@@ -82,3 +82,11 @@ async def get_portal_context(
 
 
 PortalCtx = Annotated[PortalContext, Depends(get_portal_context)]
+
+
+async def get_portal_token(credentials: PortalCredentials) -> str:
+    """The portal session token itself (the portal's event stream re-checks it)."""
+    return _token(credentials)
+
+
+PortalToken = Annotated[str, Depends(get_portal_token)]

@@ -14,6 +14,7 @@ from app.contacts.models import PortalSession
 from app.core.context import TeamContext
 from app.core.errors import Unprocessable
 from app.core.links import links_of, replace_links
+from app.core.notices import credentials_changed
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, in_team, team_rows, team_select
@@ -219,6 +220,7 @@ async def archive_client(session: AsyncSession, ctx: TeamContext, client_id: uui
     )
     client.status = ClientStatus.archived
     # Its contacts are signed out of the portal at once (and stay out if it is restored).
+    credentials_changed(session)  # their open portal streams end
     await session.execute(
         update(PortalSession)
         .where(

@@ -23,6 +23,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.links import links_of, replace_links
 from app.core.mail import queue_email
+from app.core.notices import credentials_changed
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
@@ -321,6 +322,7 @@ async def send_login_link(
 
 async def end_portal_sessions(session: AsyncSession, ctx: TeamContext, contact: Contact) -> None:
     """Sign the contact out of the portal everywhere, and void its unused login links."""
+    credentials_changed(session)  # its open portal streams end
     await session.execute(
         update(PortalSession)
         .where(

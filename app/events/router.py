@@ -9,7 +9,7 @@ from app.core.pagination import Page
 from app.core.schemas import Instant
 from app.events import service
 from app.events.schemas import EventOut
-from app.events.stream import EventStreams, StreamRequest
+from app.events.stream import EventStreams, StreamRequest, TeamAudience
 
 router = APIRouter(prefix="/teams/{team_id}/events", tags=["events"])
 
@@ -74,10 +74,8 @@ async def list_events(
         resume = service.cursor_after(None, last_event_id) if last_event_id else after
         claims = secrets.decode_access_token(token)
         events = await streams.open(
-            ctx,
+            TeamAudience(streams, ctx, token),
             StreamRequest(
-                team_id=ctx.team_id,
-                token=token,
                 after=resume,
                 types=types,
                 expires_at=float(claims["exp"]) if claims else None,

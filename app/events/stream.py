@@ -38,12 +38,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import ServerSentEvent
 
 from app.auth.service import team_context_for_token
@@ -57,14 +58,7 @@ from app.core.security import Secrets
 from app.core.tenancy import team_rows
 from app.events.models import Event
 from app.events.record import visible_below
-from app.events.service import (
-    EventQuery,
-    event_out,
-    list_events,
-    sees_all,
-    type_matcher,
-    visible_ids,
-)
+from app.events.service import event_out, sees_all, type_matcher, visible_ids
 from app.teams.service import team_by_id
 
 log = logging.getLogger(__name__)
@@ -196,15 +190,12 @@ def _subject(ctx: TeamContext) -> str:
     return f"user:{caller.user_id}"
 
 
-async def claim_slot(redis: ArqRedis, settings: Settings, ctx: TeamContext) -> Slot:
-    """A place for one more stream, or 429 `too_many_streams`."""
+async def claim_slot(redis: ArqRedis, settings: Settings, keys: tuple[str, str]) -> Slot:
+    """A place for one more stream of (a subject, a team), or 429 `too_many_streams`."""
     lapse = 3 * settings.event_stream_keepalive_seconds
     slot = Slot(
         id=uuid.uuid4().hex,
-        keys=(
-            f"hourline:streams:{_subject(ctx)}",
-            f"hourline:streams:team:{ctx.team_id}",
-        ),
+        keys=(f"hourline:streams:{keys[0]}", f"hourline:streams:{keys[1]}"),
         lapse_seconds=lapse,
     )
     now = time.time()
@@ -259,6 +250,24 @@ RECHECK_NOW = _Recheck()
 Item = _Rows | _Recheck | None
 
 
+async def read_record(
+    session: AsyncSession, team_id: uuid.UUID, after: int
+) -> tuple[list[Any], int, str]:
+    """The team's rows after `after` below the horizon (at most BATCH), the horizon, and
+    the team's base currency (for shaping), in a transaction confined to the team."""
+    horizon = int(await session.scalar(select(visible_below())) or 0)
+    rows = (
+        await session.execute(
+            team_rows(Event, team_id)
+            .where(Event.id > after, Event.id < horizon)
+            .order_by(Event.id)
+            .limit(BATCH)
+        )
+    ).all()
+    team = await team_by_id(session, team_id)
+    return list(rows), horizon, team.base_currency
+
+
 class _Feed:
     """A team's new events, read once per wake for all the process's streams of the team."""
 
@@ -274,20 +283,11 @@ class _Feed:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _read(self) -> tuple[list[Any], int, str]:
-        db, redis = self._streams.db, self._streams.redis
-        assert db is not None
-        async with unit_of_work(db, redis, team_id=self.team_id) as session:
-            horizon = int(await session.scalar(select(visible_below())) or 0)
-            rows = (
-                await session.execute(
-                    team_rows(Event, self.team_id)
-                    .where(Event.id > self.cursor, Event.id < horizon)
-                    .order_by(Event.id)
-                    .limit(BATCH)
-                )
-            ).all()
-            team = await team_by_id(session, self.team_id)
-        return list(rows), horizon, team.base_currency
+        assert self._streams.db is not None
+        async with unit_of_work(
+            self._streams.db, self._streams.redis, team_id=self.team_id
+        ) as session:
+            return await read_record(session, self.team_id, self.cursor)
 
     async def _run(self) -> None:
         hub = self._streams.hub
@@ -332,15 +332,66 @@ Queue = asyncio.Queue[Item]
 # ---------------------------------------------------------------- the stream
 
 
+class Audience(Protocol):
+    """Who a stream is for: how its credentials are re-checked and what of the record it
+    is shown, and how."""
+
+    team_id: uuid.UUID
+    # Its places in the open-stream counts: (its own key, its team's key).
+    slot_keys: tuple[str, str]
+
+    async def check(self, session: AsyncSession) -> bool:
+        """Re-check the credentials (confining the transaction to the team); False when
+        they no longer hold."""
+        ...
+
+    def needs_query(self, rows: list[Any]) -> bool:
+        """True when showing these rows needs the database (else `show` gets no session)."""
+        ...
+
+    async def show(self, session: AsyncSession | None, rows: list[Any], currency: str) -> list[Any]:
+        """The rows this audience may see, shaped for it (models with `id` and `type`)."""
+        ...
+
+
+class TeamAudience:
+    """A team member (by access token or API key): the list's rules and shaping."""
+
+    def __init__(self, streams: "EventStreams", ctx: TeamContext, token: str) -> None:
+        self._streams = streams
+        self._token = token
+        self.ctx = ctx
+        self.team_id = ctx.team_id
+        self.slot_keys = (f"team:{_subject(ctx)}", f"team:{ctx.team_id}")
+
+    async def check(self, session: AsyncSession) -> bool:
+        streams = self._streams
+        assert streams.redis is not None
+        try:
+            self.ctx = await team_context_for_token(
+                session, streams.redis, streams.secrets, self._token, self.team_id
+            )
+        except AppError:
+            return False
+        return True
+
+    def needs_query(self, rows: list[Any]) -> bool:
+        return bool(rows) and not sees_all(self.ctx, {r.object_type for r in rows})
+
+    async def show(self, session: AsyncSession | None, rows: list[Any], currency: str) -> list[Any]:
+        if session is not None:
+            admitted = await visible_ids(session, self.ctx, [r.id for r in rows])
+            rows = [r for r in rows if r.id in admitted]
+        return [event_out(self.ctx, currency, r) for r in rows]
+
+
 @dataclass(frozen=True)
 class StreamRequest:
-    team_id: uuid.UUID
-    token: str
     after: int | None
     types: str | None
-    # When the credentials lapse (an access token's `exp`), as a Unix time; a key's
-    # expiry is found by the re-check at the next keep-alive.
-    expires_at: float | None
+    # When the credentials lapse (an access token's `exp`), as a Unix time; else they
+    # are found lapsed by the re-check at the next keep-alive.
+    expires_at: float | None = None
 
 
 class EventStreams:
@@ -361,12 +412,12 @@ class EventStreams:
         self._feeds: dict[uuid.UUID, _Feed] = {}
 
     async def open(
-        self, ctx: TeamContext, request: StreamRequest
+        self, audience: Audience, request: StreamRequest
     ) -> AsyncIterator[ServerSentEvent]:
         """Claim a slot (429 when none is free), then the stream's events."""
         assert self.redis is not None
-        slot = await claim_slot(self.redis, self.settings, ctx)
-        return self._events(ctx, request, slot)
+        slot = await claim_slot(self.redis, self.settings, audience.slot_keys)
+        return self._events(audience, request, slot)
 
     async def _join(self, team_id: uuid.UUID) -> tuple[_Feed, Queue]:
         queue: Queue = asyncio.Queue()
@@ -394,58 +445,44 @@ class EventStreams:
             for queue in feed.queues:
                 queue.put_nowait(RECHECK_NOW)
 
-    async def _check(self, request: StreamRequest, session: Any) -> TeamContext | None:
-        """The caller's context now, or None when its credentials no longer hold."""
-        assert self.redis is not None
-        try:
-            return await team_context_for_token(
-                session, self.redis, self.secrets, request.token, request.team_id
-            )
-        except AppError:
-            return None
-
-    async def _recheck(self, request: StreamRequest) -> TeamContext | None:
+    async def _recheck(self, audience: Audience) -> bool:
         assert self.db is not None
         async with unit_of_work(self.db, self.redis) as session:
-            return await self._check(request, session)
+            return await audience.check(session)
 
-    async def _catch_up(self, request: StreamRequest, after: int) -> AsyncIterator[Any]:
-        """The events after `after` the record holds now, read page by page as the list
-        reads them (credentials checked on each page)."""
+    async def _shown(self, audience: Audience, rows: list[Any], currency: str) -> list[Any] | None:
+        """What the audience may see of these rows, shaped; None when its credentials no
+        longer hold (checked in the same transaction, before any row is read for it)."""
+        if not audience.needs_query(rows):
+            return await audience.show(None, rows, currency)
+        assert self.db is not None
+        async with unit_of_work(self.db, self.redis) as session:
+            if not await audience.check(session):
+                return None
+            return await audience.show(session, rows, currency)
+
+    async def _catch_up(
+        self, audience: Audience, wanted: Callable[[Any], bool], after: int
+    ) -> AsyncIterator[Any]:
+        """The events after `after` the record holds now, batch by batch."""
         assert self.db is not None
         while True:
             async with unit_of_work(self.db, self.redis) as session:
-                ctx = await self._check(request, session)
-                if ctx is None:
+                if not await audience.check(session):
                     return
-                page = await list_events(
-                    session, ctx, EventQuery(after=after, types=request.types, limit=BATCH)
+                rows, _, currency = await read_record(session, audience.team_id, after)
+                chosen = [r for r in rows if wanted(r)]
+                shown = await audience.show(
+                    session if audience.needs_query(chosen) else None, chosen, currency
                 )
-            for event in page.data:
+            for event in shown:
                 yield event
-            if not page.has_more or not page.data:
+            if len(rows) < BATCH:
                 return
-            after = page.data[-1].id
-
-    async def _visible(
-        self, ctx: TeamContext, request: StreamRequest, rows: list[Any], currency: str
-    ) -> tuple[TeamContext, list[Any]] | None:
-        """The rows the caller may see, shaped for it (with its context as checked); None
-        when its credentials no longer hold. A role that reads every object of these
-        types needs no query; another asks the rules of the list which ids it may see."""
-        if rows and not sees_all(ctx, {r.object_type for r in rows}):
-            assert self.db is not None
-            async with unit_of_work(self.db, self.redis) as session:
-                checked = await self._check(request, session)
-                if checked is None:
-                    return None
-                ctx = checked
-                admitted = await visible_ids(session, ctx, [r.id for r in rows])
-            rows = [r for r in rows if r.id in admitted]
-        return ctx, [event_out(ctx, currency, r) for r in rows]
+            after = rows[-1].id
 
     async def _events(
-        self, ctx: TeamContext, request: StreamRequest, slot: Slot
+        self, audience: Audience, request: StreamRequest, slot: Slot
     ) -> AsyncIterator[ServerSentEvent]:
         assert self.redis is not None
         keepalive = self.settings.event_stream_keepalive_seconds
@@ -456,14 +493,14 @@ class EventStreams:
         try:
             # Join the team's feed first: what it hands out from now on reaches this
             # stream; what came before is read from the record (the resume point).
-            feed, queue = await self._join(request.team_id)
+            feed, queue = await self._join(audience.team_id)
             after = feed.cursor if request.after is None else request.after
             # Once the client reads this, its starting point is fixed: every event
             # committed from now on reaches it.
             yield ServerSentEvent(comment="open", retry=RECONNECT_MS)
-            async for event in self._catch_up(request, after):
+            async for event in self._catch_up(audience, wanted, after):
                 yield _sse(event)
-                after = event.id
+                after = max(after, event.id)
             next_check = loop.time() + keepalive
             while True:
                 deadline = next_check
@@ -478,21 +515,18 @@ class EventStreams:
                 if item is None:
                     return  # the feed ended: the client reconnects with its last id
                 if isinstance(item, _Recheck):
-                    checked = await self._recheck(request)
-                    if checked is None:
+                    if not await self._recheck(audience):
                         return  # revoked, expired or no longer a member
-                    ctx = checked
                     if loop.time() >= next_check:
                         yield ServerSentEvent(comment="keep-alive")
                         await _renew(self.redis, slot)
                         next_check = loop.time() + keepalive
                     continue
                 rows = [r for r in item.rows if r.id > after and wanted(r)]
-                shown = await self._visible(ctx, request, rows, item.base_currency)
+                shown = await self._shown(audience, rows, item.base_currency) if rows else []
                 if shown is None:
                     return
-                ctx, events = shown
-                for event in events:
+                for event in shown:
                     yield _sse(event)
                 after = max(after, item.rows[-1].id)
         except Exception:

@@ -4,18 +4,22 @@ projects, their time and its client's invoices."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from sse_starlette import EventSourceResponse
 
-from app.auth.dependencies import PortalCtx
+from app.auth.dependencies import PortalCtx, PortalToken
 from app.core.deps import DbSession, RedisDep, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
 from app.core.schemas import Day
+from app.events.service import MAX_ID, cursor_after
+from app.events.stream import EventStreams, StreamRequest
 from app.payments.schemas import CheckoutIn
 from app.portal import service, views
 from app.portal.schemas import (
     LoginLinkAccepted,
     LoginLinkIn,
     PortalCheckout,
+    PortalEvent,
     PortalInvoice,
     PortalMe,
     PortalProject,
@@ -26,8 +30,11 @@ from app.portal.schemas import (
     ReportGroup,
     SessionIn,
 )
+from app.portal.stream import PortalAudience
 
 router = APIRouter(prefix="/portal", tags=["portal"])
+
+SEND_TIMEOUT_SECONDS = 30
 
 From = Annotated[
     Day | None, Query(alias="from", description="From this day (the team's time zone)")
@@ -164,3 +171,39 @@ async def checkout_invoice(
 ) -> PortalCheckout:
     """A provider payment page (Stripe Checkout or a crypto order) for what is due."""
     return await views.checkout(session, ctx, settings, invoice_id, data.provider)
+
+
+@router.get(
+    "/events",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "description": "A server-sent event stream (`id:`, `event:`, `data:` a portal "
+            "event) of what the contact may see: its projects, their tasks and finished time, "
+            "its client's issued invoices and their payments, each as the portal shows it. "
+            "Resume with `Last-Event-ID` (or `after`); without either it starts now. A "
+            "comment line every 15 s; the stream ends with the session. 429 "
+            "`too_many_streams` past 5 per contact.",
+            "content": {"text/event-stream": {"schema": PortalEvent.model_json_schema()}},
+        }
+    },
+)
+async def stream_events(
+    ctx: PortalCtx,
+    token: PortalToken,
+    request: Request,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Only events after this id")
+    ] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(alias="Last-Event-ID", max_length=30, description="The last event id received"),
+    ] = None,
+) -> EventSourceResponse:
+    """The contact's live updates, as server-sent events."""
+    streams: EventStreams = request.app.state.event_streams
+    resume = cursor_after(None, last_event_id) if last_event_id else after
+    events = await streams.open(
+        PortalAudience(streams, ctx, token), StreamRequest(after=resume, types=None)
+    )
+    return EventSourceResponse(events, ping=0, send_timeout=SEND_TIMEOUT_SECONDS)

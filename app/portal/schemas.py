@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -166,3 +166,25 @@ class PortalCheckout(Schema):
     provider: Provider
     amount: int
     currency: str
+
+
+class PortalPayment(Schema):
+    """Money received on one of the client's issued invoices (portal events only)."""
+
+    id: uuid.UUID
+    invoice_id: uuid.UUID
+    status: str
+    method: str
+    amount: int
+    currency: str
+    paid_at: datetime
+
+
+class PortalEvent(Schema):
+    """A change the contact may see, shaped as the portal shows the object now; for
+    `*.deleted`, `{id}` only. No actor: the team's people are not named by id."""
+
+    id: int = Field(description="Increases over time; `Last-Event-ID` resumes after it")
+    type: str = Field(description="`<object>.<verb>`, e.g. `task.updated`")
+    created_at: datetime
+    data: dict[str, Any]

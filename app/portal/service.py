@@ -22,6 +22,7 @@ from app.contacts.service import send_login_link
 from app.core.context import PortalContext
 from app.core.errors import RateLimited, Unauthorized
 from app.core.jobs import defer
+from app.core.notices import credentials_changed
 from app.core.ratelimit import hit
 from app.core.security import Secrets, new_portal_token
 from app.core.tenancy import enter_team, get_in_team, in_team, same_team
@@ -168,7 +169,8 @@ async def open_session(
 
 
 async def close_session(session: AsyncSession, ctx: PortalContext) -> None:
-    """End the caller's portal session."""
+    """End the caller's portal session (and its open streams)."""
+    credentials_changed(session)
     await session.execute(
         update(PortalSession)
         .where(in_team(PortalSession, ctx), PortalSession.id == ctx.session_id)

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 from typing import cast as cast_type
 
+from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Date, Select, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,12 +30,15 @@ from app.invoices.payment_methods import usable_methods
 from app.invoices.pdf import invoice_pdf
 from app.invoices.service import is_overdue, lines_of
 from app.payments.checkout import start_checkout
+from app.payments.models import Payment
 from app.payments.schemas import Provider
 from app.portal.schemas import (
     PortalCheckout,
     PortalColumn,
+    PortalEvent,
     PortalInvoice,
     PortalInvoiceLine,
+    PortalPayment,
     PortalProject,
     PortalReportRow,
     PortalReportTotals,
@@ -144,24 +148,28 @@ async def list_tasks(
     project = await _project(session, ctx, project_id)
     stmt = team_select(Task, ctx).where(Task.project_id == project.id)
     found = await paginate(session, stmt, params, model=Task)
-    tasks: list[Task] = found.rows
+    return found.page(await _task_outs(session, ctx, found.rows))
+
+
+async def _task_outs(
+    session: AsyncSession, ctx: PortalContext, tasks: list[Task]
+) -> list[PortalTask]:
+    """Tasks with the column each is in (title and kind only)."""
     found_columns = await session.scalars(
         team_select(BoardColumn, ctx).where(BoardColumn.id.in_({t.column_id for t in tasks}))
     )
     columns: dict[uuid.UUID, BoardColumn] = {c.id: c for c in cast_type(Any, found_columns)}
-    return found.page(
-        [
-            PortalTask(
-                id=t.id,
-                title=t.title,
-                column=PortalColumn.model_validate(columns[t.column_id]),
-                position=t.position,
-                created_at=t.created_at,
-                updated_at=t.updated_at,
-            )
-            for t in tasks
-        ]
-    )
+    return [
+        PortalTask(
+            id=t.id,
+            title=t.title,
+            column=PortalColumn.model_validate(columns[t.column_id]),
+            position=t.position,
+            created_at=t.created_at,
+            updated_at=t.updated_at,
+        )
+        for t in tasks
+    ]
 
 
 # ---------------------------------------------------------------- time
@@ -216,25 +224,30 @@ async def list_time_entries(
 ) -> Page[PortalTimeEntry]:
     """Finished time on the contact's projects, newest first: day, length, note and who."""
     where, tz = await _visible_entries(session, ctx, project_id, start, end)
-    local_day = cast(func.timezone(tz, TimeEntry.started_at), Date)
-    stmt: Any = (
-        select(
-            TimeEntry.id,
-            TimeEntry.started_at,
-            TimeEntry.updated_at,
-            TimeEntry.project_id,
-            local_day.label("date"),
-            TimeEntry.duration_seconds.label("seconds"),
-            TimeEntry.note,
-            User.name.label("member_name"),
-        )
-        .join(User, User.id == TimeEntry.user_id)
-        .where(*where)
-    )
     found = await paginate(
-        session, stmt, params, model=TimeEntry, order_by=[TimeEntry.started_at], descending=True
+        session,
+        _entries_shown(tz).where(*where),
+        params,
+        model=TimeEntry,
+        order_by=[TimeEntry.started_at],
+        descending=True,
     )
     return found.page_of(PortalTimeEntry)
+
+
+def _entries_shown(tz: str) -> Any:
+    """Time entries as the portal shows them: day (in `tz`), length, note and who."""
+    local_day = cast(func.timezone(tz, TimeEntry.started_at), Date)
+    return select(
+        TimeEntry.id,
+        TimeEntry.started_at,
+        TimeEntry.updated_at,
+        TimeEntry.project_id,
+        local_day.label("date"),
+        TimeEntry.duration_seconds.label("seconds"),
+        TimeEntry.note,
+        User.name.label("member_name"),
+    ).join(User, User.id == TimeEntry.user_id)
 
 
 async def time_report(
@@ -384,3 +397,79 @@ async def checkout(
     return PortalCheckout(
         url=started.url, provider=provider, amount=started.amount, currency=started.currency
     )
+
+
+# ---------------------------------------------------------------- events
+
+# The objects whose events a contact hears, with the rule that decides which.
+EVENT_OBJECTS = frozenset({"project", "task", "time_entry", "invoice", "payment"})
+
+
+async def event_views(
+    session: AsyncSession, ctx: PortalContext, settings: Settings, rows: list[Any]
+) -> list[PortalEvent]:
+    """The event rows the contact may see, each with the object as the portal shows it
+    now (the projects it views, their tasks and finished time, its client's issued
+    invoices and their payments); a deletion as `{id}`, when the object's project is
+    one it views. A project deleted outright cannot be told apart from one it never
+    viewed, so it is not shown. A few queries per batch, whatever its size."""
+    rows = [r for r in rows if r.object_type in EVENT_OBJECTS]
+    if not rows:
+        return []
+    viewed = set(await session.scalars(_viewed_project_ids(ctx)))
+    wanted: dict[str, set[uuid.UUID]] = {kind: set() for kind in EVENT_OBJECTS}
+    for r in rows:
+        if not r.type.endswith(".deleted") and r.object_id is not None:
+            wanted[r.object_type].add(r.object_id)
+    shown: dict[uuid.UUID, BaseModel] = {}
+    if wanted["project"] & viewed:
+        projects = await session.scalars(
+            team_select(Project, ctx).where(Project.id.in_(wanted["project"] & viewed))
+        )
+        shown.update(
+            (p.id, p) for p in await _project_outs(session, ctx, list(cast_type(Any, projects)))
+        )
+    if wanted["task"]:
+        tasks = await session.scalars(
+            team_select(Task, ctx).where(Task.id.in_(wanted["task"]), Task.project_id.in_(viewed))
+        )
+        shown.update((t.id, t) for t in await _task_outs(session, ctx, list(cast_type(Any, tasks))))
+    if wanted["time_entry"]:
+        tz = (await team_by_id(session, ctx.team_id)).timezone
+        entries = await session.execute(
+            _entries_shown(tz).where(
+                in_team(TimeEntry, ctx),
+                TimeEntry.id.in_(wanted["time_entry"]),
+                TimeEntry.project_id.in_(viewed),
+                TimeEntry.ended_at.isnot(None),
+            )
+        )
+        shown.update((e.id, PortalTimeEntry.of(e)) for e in entries)
+    if wanted["invoice"]:
+        invoices = await session.scalars(
+            team_select(Invoice, ctx).where(
+                Invoice.id.in_(wanted["invoice"]), _visible_invoice(ctx)
+            )
+        )
+        shown.update(
+            (i.id, i)
+            for i in await _invoice_outs(session, ctx, settings, list(cast_type(Any, invoices)))
+        )
+    if wanted["payment"]:
+        payments = await session.scalars(
+            team_select(Payment, ctx)
+            .join(Invoice, same_team(Invoice, Payment) & (Invoice.id == Payment.invoice_id))
+            .where(Payment.id.in_(wanted["payment"]), _visible_invoice(ctx))
+        )
+        shown.update((p.id, PortalPayment.of(p)) for p in cast_type(Any, payments))
+    events = []
+    for r in rows:
+        data: dict[str, Any] | None = None
+        if r.type.endswith(".deleted"):
+            if r.object_type in ("task", "time_entry") and r.project_id in viewed:
+                data = {"id": str(r.object_id)}
+        elif r.object_id in shown:
+            data = shown[r.object_id].model_dump(mode="json")
+        if data is not None:
+            events.append(PortalEvent(id=r.id, type=r.type, created_at=r.created_at, data=data))
+    return events
