@@ -15,7 +15,7 @@ from app.auth import service
 from app.core.context import Caller, PortalContext, TeamContext
 from app.core.deps import DbSession, SecretsDep
 from app.core.errors import Unauthorized
-from app.events.record import act_as
+from app.events.record import act_as, act_as_contact
 
 _bearer = HTTPBearer(auto_error=False, description="User access token or `hl_` API key")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -78,7 +78,9 @@ async def get_portal_context(
 ) -> PortalContext:
     """The signed-in client contact; its transaction is confined to the contact's team.
     A user's access token or an API key is a 401 here, as a portal token is on team paths."""
-    return await service.portal_context_for_token(session, secrets, _token(credentials))
+    ctx = await service.portal_context_for_token(session, secrets, _token(credentials))
+    act_as_contact(session, ctx.contact_id)  # a checkout it starts is the contact's doing
+    return ctx
 
 
 PortalCtx = Annotated[PortalContext, Depends(get_portal_context)]

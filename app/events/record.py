@@ -74,6 +74,11 @@ def act_as(session: AsyncSession, ctx: TeamContext) -> None:
         session.info[_ACTOR] = Actor("user", caller.user_id)
 
 
+def act_as_contact(session: AsyncSession, contact_id: uuid.UUID) -> None:
+    """Name a client contact (a portal session) as the actor of the transaction's events."""
+    session.info[_ACTOR] = Actor("contact", contact_id)
+
+
 def act_as_system(session: AsyncSession) -> None:
     """Record the rest of this transaction's events as the `system`'s."""
     session.info[_ACTOR] = SYSTEM
