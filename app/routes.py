@@ -9,6 +9,7 @@ from app.contacts import router as contacts
 from app.core.openapi import PROBLEM_RESPONSES, operation_id
 from app.events import router as events
 from app.invoices import router as invoices
+from app.payments import page
 from app.payments import router as payments
 from app.portal import router as portal
 from app.projects import router as projects
@@ -41,7 +42,8 @@ ROUTERS = [
 
 def include_routes(app: FastAPI) -> None:
     """Mount every router of the API under /v1, with the problem responses they share and
-    operationIds made from their tag and function name."""
+    operationIds made from their tag and function name; then the pages, outside /v1 (they
+    answer HTML, their errors included)."""
     for router in ROUTERS:
         app.include_router(
             router,
@@ -49,3 +51,4 @@ def include_routes(app: FastAPI) -> None:
             responses=PROBLEM_RESPONSES,
             generate_unique_id_function=operation_id,
         )
+    app.include_router(page.page_router, generate_unique_id_function=operation_id)

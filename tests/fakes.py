@@ -33,7 +33,7 @@ import stripe
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 STRIPE_SECRET_KEY = "sk_test_x"
@@ -111,6 +111,8 @@ class FakeStripe:
             routes=[
                 Route("/v1/customers", self._customers, methods=["POST"]),
                 Route("/v1/checkout/sessions", self._sessions, methods=["POST"]),
+                # The hosted Checkout page a session's `url` leads to.
+                Route("/c/pay/{sid}", self._checkout_page, methods=["GET"]),
             ]
         )
 
@@ -179,6 +181,10 @@ class FakeStripe:
             self._idempotent[f"cus:{key}"] = body
         return JSONResponse(body)
 
+    async def _checkout_page(self, request: Request) -> HTMLResponse:
+        sid = request.path_params["sid"]
+        return HTMLResponse(f"<!doctype html><title>Fake Stripe Checkout</title><h1>{sid}</h1>")
+
     async def _sessions(self, request: Request) -> JSONResponse:
         rec = await self._record(request)
         if isinstance(rec, JSONResponse):
@@ -189,7 +195,7 @@ class FakeStripe:
             {
                 "id": sid,
                 "object": "checkout.session",
-                "url": f"https://checkout.stripe.test/c/pay/{sid}",
+                "url": f"{self.base_url}/c/pay/{sid}",
                 "mode": f.get("mode"),
                 "status": "open",
                 "payment_status": "unpaid",

@@ -16,9 +16,13 @@ def test_committed_openapi_matches_the_app():
     assert committed == openapi_schema(), "openapi/openapi.json is stale: run `hourline openapi`"
 
 
+# Pages (HTML) live outside the versioned API: the hosted pay page.
+PAGES = ("/pay/",)
+
+
 def test_every_path_is_versioned():
     schema = openapi_schema()
-    assert all(path.startswith("/v1/") for path in schema["paths"])
+    assert all(path.startswith(("/v1/", *PAGES)) for path in schema["paths"])
 
 
 def _operations(schema):
@@ -65,7 +69,11 @@ def test_errors_are_declared_as_problem_json():
         # Every operation may fail unexpectedly, or lose its database.
         assert {"400", "404", "422", "500", "503"} <= responses.keys(), (method, path)
         for status, response in responses.items():
-            if int(status) >= 400 and (path, method, status) not in NOT_PROBLEMS:
+            if int(status) >= 400 and path.startswith(PAGES):
+                # A page's own errors are pages; the rest (as any route's) problem+json.
+                assert response["content"][PROBLEM_JSON] == problem[PROBLEM_JSON], (path, status)
+                assert set(response["content"]) <= {PROBLEM_JSON, "text/html"}
+            elif int(status) >= 400 and (path, method, status) not in NOT_PROBLEMS:
                 assert response["content"] == problem, (method, path, status)
             assert response.get("description"), (method, path, status)
 

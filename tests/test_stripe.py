@@ -70,7 +70,7 @@ async def test_checkout_creates_the_customer_once_and_a_session_for_the_amount_d
     body = r.json()
     [customer] = stripe_api.customers
     [session] = stripe_api.sessions
-    assert body["url"].startswith("https://checkout.stripe.test/c/pay/cs_test_")
+    assert body["url"].startswith(f"{stripe_api.base_url}/c/pay/cs_test_")
     assert (body["provider"], body["amount"], body["currency"]) == ("stripe", 10000, "EUR")
 
     assert customer.headers["authorization"] == "Bearer sk_test_x"
@@ -91,7 +91,7 @@ async def test_checkout_creates_the_customer_once_and_a_session_for_the_amount_d
     assert f["payment_intent_data[metadata][invoice_id]"] == invoice["id"]
     assert f["success_url"].startswith(invoice["pay_url"])
     assert f["cancel_url"] == invoice["pay_url"]
-    assert body["url"] == f"https://checkout.stripe.test/c/pay/{_session_id(body['url'])}"
+    assert body["url"] == f"{stripe_api.base_url}/c/pay/{_session_id(body['url'])}"
 
     # A second checkout reuses the client's Stripe customer.
     r = await checkout(client, owner, invoice["id"])

@@ -34,6 +34,11 @@ TAGS: list[dict[str, str]] = [
     },
     {"name": "payments", "description": "Manual payments and refunds, provider checkout."},
     {"name": "pay", "description": "An invoice's public pay link: no login."},
+    {
+        "name": "pay_page",
+        "description": "The hosted pay page (HTML, outside /v1): the page a pay link opens, "
+        "its PDF, and its buttons' form posts.",
+    },
     {"name": "webhooks", "description": "Signed callbacks from the payment providers."},
     {
         "name": "webhook_endpoints",
@@ -135,7 +140,9 @@ def finish_schema(schema: dict[str, Any]) -> dict[str, Any]:
             for response in operation["responses"].values():
                 content = response.get("content", {})
                 if content.get("application/json", {}).get("schema") == _PROBLEM_REF:
-                    response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+                    # Other media types (a page's HTML) stay beside it.
+                    others = {k: v for k, v in content.items() if k != "application/json"}
+                    response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}, **others}
             security = operation.get("security", [])
             if any(PORTAL_SCHEME in requirement for requirement in security):
                 operation["security"] = [{PORTAL_SCHEME: []}]

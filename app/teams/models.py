@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     func,
     text,
 )
@@ -36,6 +37,7 @@ class Team(RecordModel):
             " AND time_entry_max_seconds >= time_entry_min_seconds",
             name="max_seconds",
         ),
+        CheckConstraint("locale IN ('en', 'es')", name="locale"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -52,6 +54,10 @@ class Team(RecordModel):
     notify_refund: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     notify_payment_failed: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     payment_receipts: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # The language of what the team's clients read: the hosted pay page (en, es).
+    locale: Mapped[str] = mapped_column(String(5), server_default="en")
+    # How to pay by bank transfer (account, IBAN, ...), shown on the pay page.
+    bank_transfer_instructions: Mapped[str | None] = mapped_column(Text)
 
 
 class Membership(TimestampMixin, Base):

@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -31,6 +32,10 @@ class TeamOut(Timestamps):
     notify_refund: bool
     notify_payment_failed: bool
     payment_receipts: bool
+    locale: str = Field(description="The language of the hosted pay page: `en` or `es`")
+    bank_transfer_instructions: str | None = Field(
+        description="Shown on the pay page to clients who may pay by bank transfer"
+    )
 
 
 class TeamPatch(PatchSchema):
@@ -47,6 +52,7 @@ class TeamPatch(PatchSchema):
             "notify_refund",
             "notify_payment_failed",
             "payment_receipts",
+            "locale",
         }
     )
 
@@ -68,6 +74,15 @@ class TeamPatch(PatchSchema):
     )
     notify_paid: bool | None = Field(
         default=None, description="Email the invoicing managers when an invoice is paid in full"
+    )
+    locale: Literal["en", "es"] | None = Field(
+        default=None, description="The language of the hosted pay page"
+    )
+    bank_transfer_instructions: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="How to pay by bank transfer (account holder, IBAN, BIC...), shown on "
+        "the pay page; the invoice number is the reference",
     )
     notify_partial_payment: bool | None = Field(
         default=None,
