@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format openapi migrate worker bench clean
+.PHONY: run test browser lint format openapi migrate worker bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)  ## start API, worker, embedded PostgreSQL, Redis and mail sink
 	$(BIN)/hourline serve
 
-test: $(STAMP)  ## run the test suite against real PostgreSQL and Redis
+test: $(STAMP) browser  ## run the test suite against real PostgreSQL and Redis
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Debian's chromium, for the pay page's browser test (tests/test_pay_page_browser.py):
+# installed with apt when missing (as root, or with sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y chromium || { $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests migrations

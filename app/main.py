@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.config import Settings, get_settings
+from app.core.access_log import redact_access_log
 from app.core.db import Database, is_unavailable
 from app.core.errors import PROBLEM_JSON, AppError, problem
 from app.core.guards import InputGuardMiddleware
@@ -226,6 +227,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db, app.state.redis, app.state.secrets, settings
     )
 
+    redact_access_log()  # pay and invitation tokens never reach the access log
     _install_error_handlers(app)
     # The last added runs first.
     app.add_middleware(IdempotencyMiddleware)
