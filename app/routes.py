@@ -12,6 +12,7 @@ from app.invoices import router as invoices
 from app.payments import router as payments
 from app.projects import router as projects
 from app.rates import router as rates
+from app.reports import router as reports
 from app.teams import router as teams
 from app.time_tracking import router as time_tracking
 from app.webhooks import router as webhooks
@@ -34,6 +35,7 @@ ROUTERS = [
     payments.webhook_router,
     webhooks.router,
     events.router,
+    reports.router,
 ]
 
 

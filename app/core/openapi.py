@@ -44,6 +44,11 @@ TAGS: list[dict[str, str]] = [
         "name": "events",
         "description": "The record of every change, oldest first, as each role may see it.",
     },
+    {
+        "name": "reports",
+        "description": "Time, uninvoiced time, revenue, outstanding invoices and a client's "
+        "profitability, in the team's base currency and time zone.",
+    },
 ]
 
 # Team endpoints take either kind of bearer token; the schemes tell clients which.

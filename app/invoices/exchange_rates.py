@@ -4,8 +4,9 @@ upkeep."""
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Numeric, case, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import TeamContext
@@ -34,6 +35,29 @@ async def rate_in_force(
         .order_by(ExchangeRate.effective_from.desc())
         .limit(1)
     )
+
+
+def exchange_rate_sql(
+    *,
+    team_id: ColumnElement[Any],
+    currency: ColumnElement[Any],
+    base_currency: ColumnElement[Any],
+    day: ColumnElement[Any],
+) -> ColumnElement[Decimal]:
+    """`rate_in_force` as a SQL expression over the caller's columns: 1 for the base
+    currency, else the team's newest rate for `currency` effective on `day`, or NULL."""
+    newest = (
+        select(ExchangeRate.rate)
+        .where(
+            in_team(ExchangeRate, team_id),
+            ExchangeRate.currency == currency,
+            ExchangeRate.effective_from <= day,
+        )
+        .order_by(ExchangeRate.effective_from.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return case((currency == base_currency, literal(1, Numeric(20, 10))), else_=newest)
 
 
 async def exchange_rate_on(session: AsyncSession, team: Team, currency: str, on: date) -> Decimal:

@@ -1,0 +1,207 @@
+"""Time priced in SQL: the statement behind the time report, the uninvoiced report and a
+client's profitability.
+
+One statement in three steps, so a million entries never leave the database:
+
+1. `entry_days`: the entries the caller may see, summed per member, project (task) and
+   local day, the day cut in the team's time zone (`AT TIME ZONE`, so DST days are 23
+   or 25 hours long and still one day);
+2. `priced`: each such sum with its bill rate, exchange rate and cost rate, resolved once
+   per (member, project, day) by the SQL rate resolution (`app/rates/resolution.py`,
+   the one invoices use), materialized so each look-up runs once;
+3. the caller's grouping, per billing currency: seconds, and the exact numerators of the
+   amounts (seconds x rate x exchange rate) that `Money` rounds once per row.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+)
+from sqlalchemy import (
+    Uuid as UuidType,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clients.models import Client
+from app.core.money import exponent
+from app.core.tenancy import in_team, same_team
+from app.invoices.exchange_rates import exchange_rate_sql
+from app.projects.models import Project
+from app.rates.resolution import bill_rate_sql, cost_rate_sql
+from app.teams.models import Team
+from app.time_tracking.models import TimeEntry
+
+
+def local_day(moment: Any, tz: str) -> Any:
+    """The date an instant column falls on in `tz` (SQL)."""
+    return cast(func.timezone(tz, moment), Date)
+
+
+@dataclass
+class Money:
+    """An exact amount numerator (minor units x 3600) in the base currency, summed over
+    currencies and rounded half-up once, when read."""
+
+    numerator: Decimal = Decimal(0)
+    missing: bool = False
+
+    def add(self, value: Decimal | int | None, currency: str, base: str) -> None:
+        if value is None:
+            return
+        with localcontext() as ctx:
+            ctx.prec = 80
+            self.numerator += Decimal(value).scaleb(exponent(base) - exponent(currency))
+
+    def amount(self) -> int:
+        with localcontext() as ctx:
+            ctx.prec = 80
+            return int((self.numerator / 3600).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass
+class Figures:
+    """Seconds and amounts of one report row (or the totals)."""
+
+    seconds: int = 0
+    billable_seconds: int = 0
+    unpriced_seconds: int = 0
+    uncosted_seconds: int = 0
+    billable: Money = field(default_factory=Money)
+    cost: Money = field(default_factory=Money)
+
+    def add(self, row: Any, base: str) -> None:
+        self.seconds += row.seconds or 0
+        self.billable_seconds += row.billable_seconds or 0
+        self.unpriced_seconds += row.unpriced_seconds or 0
+        self.uncosted_seconds += row.uncosted_seconds or 0
+        self.billable.add(row.billable_value, row.currency, base)
+        self.cost.add(row.cost_value, base, base)
+
+
+@dataclass(frozen=True)
+class EntryScope:
+    """Which entries a report covers: the period (half-open instants), the caller's
+    visibility and the request's filters, as SQL conditions on `TimeEntry`."""
+
+    conditions: Sequence[Any]
+    started_from: datetime | None = None
+    started_before: datetime | None = None
+
+
+def entry_days(team: Team, scope: EntryScope, *, by_task: bool = False) -> Select[Any]:
+    """Step 1: finished entries of `scope` summed per member, project, (task,) local day."""
+    day = local_day(TimeEntry.started_at, team.timezone).label("day")
+    keys: list[Any] = [TimeEntry.user_id, TimeEntry.project_id, day]
+    if by_task:
+        keys.append(TimeEntry.task_id)
+    stmt = select(
+        *keys,
+        func.sum(TimeEntry.duration_seconds).label("seconds"),
+        func.coalesce(
+            func.sum(TimeEntry.duration_seconds).filter(TimeEntry.billable.is_(True)), 0
+        ).label("billable_seconds"),
+        func.min(TimeEntry.started_at).label("first_started_at"),
+    ).where(in_team(TimeEntry, team.id), TimeEntry.ended_at.isnot(None), *scope.conditions)
+    if scope.started_from is not None:
+        stmt = stmt.where(TimeEntry.started_at >= scope.started_from)
+    if scope.started_before is not None:
+        stmt = stmt.where(TimeEntry.started_at < scope.started_before)
+    return stmt.group_by(*keys)
+
+
+def priced(team: Team, days: Select[Any], *, fx_on: date | None = None, costs: bool = True) -> Any:
+    """Step 2: each (member, project, day) sum with its rates, as a materialized CTE.
+
+    Exchange rates are those in force on each day, or on `fx_on` when given.
+    """
+    e = days.subquery("entry_days")
+    team_id = literal(team.id, UuidType)
+    base = literal(team.base_currency)
+    currency = func.coalesce(Client.currency, base)
+    rate = bill_rate_sql(
+        team_id=team_id,
+        user_id=e.c.user_id,
+        project_id=e.c.project_id,
+        client_id=Project.client_id,
+        currency=currency,
+        day=e.c.day,
+        project_rate=Project.hourly_rate_amount,
+        client_rate=Client.hourly_rate_amount,
+    )
+    fx = exchange_rate_sql(
+        team_id=team_id,
+        currency=currency,
+        base_currency=base,
+        day=e.c.day if fx_on is None else literal(fx_on, Date),
+    )
+    cost = (
+        cost_rate_sql(team_id=team_id, user_id=e.c.user_id, base_currency=base, day=e.c.day)
+        if costs
+        else cast(null(), BigInteger)
+    )
+    stmt = (
+        select(
+            e,
+            Project.client_id,
+            currency.label("currency"),
+            rate.label("rate"),
+            fx.label("fx"),
+            cost.label("cost"),
+        )
+        .join(Project, and_(in_team(Project, team.id), Project.id == e.c.project_id))
+        .outerjoin(Client, and_(same_team(Client, Project), Client.id == Project.client_id))
+    )
+    return stmt.cte("priced").prefix_with("MATERIALIZED")
+
+
+def figure_columns(p: Any) -> list[Any]:
+    """Step 3's aggregates over `priced` (per group and currency).
+
+    `billable_value` is seconds x rate x exchange rate: minor units of the base currency
+    times 3600 (scaled by the currencies' exponents in `Money`), exact; `native_value` the
+    same before conversion, in the billing currency; `unconverted_seconds` are priced but
+    lack an exchange rate.
+    """
+    has_rate = p.c.rate.isnot(None)
+    converted = has_rate & p.c.fx.isnot(None)
+    native = p.c.billable_seconds * p.c.rate
+    return [
+        p.c.currency,
+        func.sum(p.c.seconds).label("seconds"),
+        func.sum(p.c.billable_seconds).label("billable_seconds"),
+        func.sum(case((converted, native * p.c.fx))).label("billable_value"),
+        func.sum(native).label("native_value"),
+        func.coalesce(func.sum(case((converted, 0), else_=p.c.billable_seconds)), 0).label(
+            "unpriced_seconds"
+        ),
+        func.coalesce(func.sum(case((has_rate, 0), else_=p.c.billable_seconds)), 0).label(
+            "rateless_seconds"
+        ),
+        func.sum(p.c.seconds * p.c.cost).label("cost_value"),
+        func.coalesce(func.sum(case((p.c.cost.is_(None), p.c.seconds), else_=0)), 0).label(
+            "uncosted_seconds"
+        ),
+    ]
+
+
+async def rows_of(session: AsyncSession, stmt: Select[Any]) -> Sequence[Any]:
+    return (await session.execute(stmt)).all()
+
+
+def uuid_or_none(value: Any) -> uuid.UUID | None:
+    return value if isinstance(value, uuid.UUID) else None

@@ -1,0 +1,56 @@
+"""report indexes
+
+Two covering indexes for the reports (issue 15): every entry of a period by
+(team_id, started_at), and uninvoiced billable time by (team_id, project_id), each
+carrying the columns the reports read, so a year of a busy team is an index-only scan
+instead of a heap fetch per entry. Built CONCURRENTLY, as in e81b5c07d2f4.
+
+Revision ID: c3b9e5a1f702
+Revises: a7e3c9d1b204
+Create Date: 2026-12-02 04:50:00.000000+00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "c3b9e5a1f702"
+down_revision: str | None = "a7e3c9d1b204"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_COLUMNS = ["user_id", "project_id", "task_id", "ended_at", "duration_seconds"]
+_PERIOD = "ix_time_entry_team_id_started_at_report"
+_UNBILLED = "ix_time_entry_team_id_project_id_unbilled_report"
+
+
+def upgrade() -> None:
+    with op.get_context().autocommit_block():
+        for name in (_PERIOD, _UNBILLED):
+            op.drop_index(
+                name, table_name="time_entry", if_exists=True, postgresql_concurrently=True
+            )
+        op.create_index(
+            _PERIOD,
+            "time_entry",
+            ["team_id", "started_at"],
+            postgresql_include=[*_COLUMNS, "billable"],
+            postgresql_concurrently=True,
+        )
+        op.create_index(
+            _UNBILLED,
+            "time_entry",
+            ["team_id", "project_id"],
+            postgresql_include=[*_COLUMNS, "started_at"],
+            postgresql_where=sa.text("billable IS TRUE AND invoice_id IS NULL"),
+            postgresql_concurrently=True,
+        )
+
+
+def downgrade() -> None:
+    with op.get_context().autocommit_block():
+        for name in (_PERIOD, _UNBILLED):
+            op.drop_index(
+                name, table_name="time_entry", if_exists=True, postgresql_concurrently=True
+            )
