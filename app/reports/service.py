@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, cast, func, select, true
@@ -19,17 +20,48 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.clients.models import Client
-from app.clients.service import own_client_ids
-from app.core.clock import period_bounds
+from app.clients.service import get_client, own_client_ids
+from app.core.clock import period_bounds, today_in
 from app.core.context import TeamContext
 from app.core.errors import Unprocessable
+from app.core.money import div_half_up
 from app.core.permissions import Access, Permission
 from app.core.tenancy import in_team
 from app.projects.membership import member_project_ids
 from app.projects.models import Project, Task
 from app.rates.service import sees_rates
-from app.reports.schemas import TimeFigures, TimeGroup, TimeReport, TimeRow
-from app.reports.time_figures import EntryScope, Figures, entry_days, figure_columns, priced
+from app.reports.invoiced import (
+    Aging,
+    Revenue,
+    aging_by_client,
+    client_names,
+    invoice_access,
+    revenue_by,
+)
+from app.reports.schemas import (
+    AgingFigures,
+    AgingRow,
+    ClientReport,
+    OutstandingReport,
+    RevenueFigures,
+    RevenueGroup,
+    RevenueReport,
+    RevenueRow,
+    TimeFigures,
+    TimeGroup,
+    TimeReport,
+    TimeRow,
+    UninvoicedReport,
+    UninvoicedRow,
+)
+from app.reports.time_figures import (
+    EntryScope,
+    Figures,
+    Money,
+    entry_days,
+    figure_columns,
+    priced,
+)
 from app.teams.models import Team
 from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry
@@ -240,4 +272,186 @@ async def time_report(
         currency=team.base_currency,
         rows=rows,
         totals=totals,
+    )
+
+
+# ---------------------------------------------------------------- uninvoiced
+
+
+async def uninvoiced_rows(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID | None
+) -> tuple[Team, list[UninvoicedRow]]:
+    """Uninvoiced billable time per client and project, whenever it was logged."""
+    reach, shown = report_access(ctx)
+    team = await team_by_id(session, ctx.team_id)
+    scope = entry_scope(ctx, team, reach, None, None, TimeFilters(client_id=client_id))
+    # Said as the partial indexes say it, so the planner reads only uninvoiced time.
+    unbilled = [TimeEntry.billable.is_(True), TimeEntry.invoice_id.is_(None)]
+    days = entry_days(team, EntryScope([*scope.conditions, *unbilled]))
+    p = priced(team, days, fx_on=today_in(team.timezone), costs=False)
+    found = (
+        await session.execute(
+            select(p.c.client_id, p.c.project_id, func.min(p.c.day), *figure_columns(p)).group_by(
+                p.c.client_id, p.c.project_id, p.c.currency
+            )
+        )
+    ).all()
+    clients = await _labels(session, team, TimeGroup.client, {r.client_id for r in found})
+    projects = await _labels(session, team, TimeGroup.project, {r.project_id for r in found})
+    rows = []
+    for r in found:
+        base = Money()
+        base.add(r.billable_value, r.currency, team.base_currency)
+        unconverted = r.unpriced_seconds - r.rateless_seconds
+        rows.append(
+            UninvoicedRow(
+                client_id=r.client_id,
+                client_name=clients.get(r.client_id),
+                project_id=r.project_id,
+                project_name=projects.get(r.project_id, "Unknown"),
+                seconds=r.billable_seconds,
+                currency=r.currency,
+                amount=Money(Decimal(r.native_value or 0)).amount() if shown.amounts else None,
+                base_amount=base.amount() if shown.amounts and not unconverted else None,
+                unpriced_seconds=r.rateless_seconds if shown.amounts else None,
+                oldest_entry_date=r[2],
+            )
+        )
+    rows.sort(key=lambda r: ((r.client_name or "").lower(), r.project_name.lower(), r.project_id))
+    return team, rows
+
+
+async def uninvoiced_report(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID | None
+) -> UninvoicedReport:
+    """What is still to invoice, per client and project."""
+    team, rows = await uninvoiced_rows(session, ctx, client_id)
+    amounts = [r.base_amount for r in rows]
+    hidden = any(r.amount is None for r in rows)
+    return UninvoicedReport(
+        currency=team.base_currency,
+        rows=rows,
+        totals={
+            "seconds": sum(r.seconds for r in rows),
+            "base_amount": None if hidden or None in amounts else sum(a or 0 for a in amounts),
+            "unpriced_seconds": None if hidden else sum(r.unpriced_seconds or 0 for r in rows),
+        },
+    )
+
+
+# ---------------------------------------------------------------- invoices
+
+
+async def revenue_rows(
+    session: AsyncSession, ctx: TeamContext, start: date, end: date, group_by: RevenueGroup
+) -> tuple[Team, list[RevenueRow], RevenueFigures]:
+    """Invoiced and paid amounts per client or month."""
+    check_period(start, end)
+    visible = invoice_access(ctx)
+    team = await team_by_id(session, ctx.team_id)
+    by_month = group_by is RevenueGroup.month
+    found = await revenue_by(session, team, visible, start, end, by_month=by_month)
+    names = {} if by_month else await client_names(session, team, found)
+    totals = Revenue()
+    rows = []
+    for key, figures in found.items():
+        totals.add(figures)
+        label = key if by_month else names.get(key, "Unknown")
+        rows.append(RevenueRow(key=str(key), label=label, **vars(figures)))
+    rows.sort(key=lambda r: r.key if by_month else (r.label.lower(), r.key))
+    return team, rows, RevenueFigures(**vars(totals))
+
+
+async def revenue_report(
+    session: AsyncSession, ctx: TeamContext, start: date, end: date, group_by: RevenueGroup
+) -> RevenueReport:
+    """Revenue over a period of local dates, in the base currency."""
+    team, rows, totals = await revenue_rows(session, ctx, start, end, group_by)
+    return RevenueReport(
+        from_=start,
+        to=end,
+        group_by=group_by,
+        currency=team.base_currency,
+        rows=rows,
+        totals=totals,
+    )
+
+
+async def outstanding_rows(
+    session: AsyncSession, ctx: TeamContext
+) -> tuple[Team, date, list[AgingRow], AgingFigures]:
+    """Open invoices per client, aged by days past due."""
+    visible = invoice_access(ctx)
+    team = await team_by_id(session, ctx.team_id)
+    today, found = await aging_by_client(session, team, visible)
+    names = await client_names(session, team, found)
+    totals = Aging()
+    rows = []
+    for client_id, aging in found.items():
+        for name, value in vars(aging).items():
+            setattr(totals, name, getattr(totals, name) + value)
+        rows.append(
+            AgingRow(client_id=client_id, label=names.get(client_id, "Unknown"), **vars(aging))
+        )
+    rows.sort(key=lambda r: (r.label.lower(), r.client_id))
+    return team, today, rows, AgingFigures(**vars(totals))
+
+
+async def outstanding_report(session: AsyncSession, ctx: TeamContext) -> OutstandingReport:
+    """Open invoices by client with aging buckets, in the base currency."""
+    team, today, rows, totals = await outstanding_rows(session, ctx)
+    return OutstandingReport(currency=team.base_currency, as_of=today, rows=rows, totals=totals)
+
+
+# ---------------------------------------------------------------- a client
+
+
+async def client_report(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID, start: date, end: date
+) -> ClientReport:
+    """A client's revenue, payments, time, cost and margin over a period."""
+    check_period(start, end)
+    reach, shown = report_access(ctx)
+    client = await get_client(session, ctx, client_id)
+    team = await team_by_id(session, ctx.team_id)
+    scope = entry_scope(ctx, team, reach, start, end, TimeFilters(client_id=client.id))
+    p = priced(team, entry_days(team, scope), costs=shown.costs)
+    time = Figures()
+    for row in (await session.execute(select(*figure_columns(p)).group_by(p.c.currency))).all():
+        time.add(row, team.base_currency)
+    figures = time_figures(time, shown)
+
+    money: dict[str, int | None] = dict.fromkeys(("revenue", "paid", "outstanding"))
+    if ctx.grant(Permission.INVOICES_READ) is not None:
+        visible = invoice_access(ctx)
+        revenue = (await revenue_by(session, team, visible, start, end, client_id=client.id)).get(
+            client.id, Revenue()
+        )
+        _, aging = await aging_by_client(
+            session, team, visible, client_id=client.id, issued=(start, end)
+        )
+        # A sales rep's clients are its own: `visible` is empty for any other.
+        money = {
+            "revenue": revenue.net_amount,
+            "paid": revenue.paid_amount,
+            "outstanding": aging.get(client.id, Aging()).outstanding_amount,
+        }
+    cost = figures["cost_amount"]
+    profit = None if money["revenue"] is None or cost is None else money["revenue"] - cost
+    margin = (
+        div_half_up(profit * 10_000, money["revenue"])
+        if profit is not None and money["revenue"]
+        else None
+    )
+    return ClientReport(
+        client_id=client.id,
+        from_=start,
+        to=end,
+        currency=team.base_currency,
+        revenue_amount=money["revenue"],
+        paid_amount=money["paid"],
+        outstanding_amount=money["outstanding"],
+        profit_amount=profit,
+        margin_bps=margin,
+        **figures,
     )
