@@ -33,7 +33,7 @@ from app.core.tenancy import get_in_team, in_team, same_team, team_rows
 from app.projects.membership import member_project_ids
 from app.projects.models import Project
 from app.rates.models import SCOPE_IDS, Rate, RateKind, RateScope
-from app.rates.resolution import bill_rate_sql
+from app.rates.resolution import BillRateJoin
 from app.rates.schemas import RateIn, RateOut, RatePatch
 from app.teams import service as teams_service
 from app.teams.models import Team
@@ -121,7 +121,7 @@ class BillRates:
 async def _resolve(
     session: AsyncSession, team: Team, keys: set[_RateKey]
 ) -> dict[_RateKey, int | None]:
-    """The bill rate of each (member, project, day) by `bill_rate_sql`, in one query: the
+    """The bill rate of each (member, project, day) by `BillRateJoin`, in one query: the
     keys travel as three arrays, so any number of them is three parameters."""
     if not keys:
         return {}
@@ -137,7 +137,12 @@ async def _resolve(
         )
         .render_derived(name="k")
     )
-    rate = bill_rate_sql(
+    stmt = (
+        select(k)
+        .join(Project, in_team(Project, team.id) & (Project.id == k.c.project_id))
+        .outerjoin(Client, same_team(Client, Project) & (Client.id == Project.client_id))
+    )
+    stmt, rate = BillRateJoin(
         team_id=literal(team.id, Uuid),
         user_id=k.c.user_id,
         project_id=k.c.project_id,
@@ -146,12 +151,11 @@ async def _resolve(
         day=k.c.day,
         project_rate=Project.hourly_rate_amount,
         client_rate=Client.hourly_rate_amount,
-    )
+    ).apply(stmt)
     rows = await session.execute(
-        select(k.c.user_id, k.c.project_id, k.c.day, rate)
-        .select_from(k)
-        .join(Project, in_team(Project, team.id) & (Project.id == k.c.project_id))
-        .outerjoin(Client, same_team(Client, Project) & (Client.id == Project.client_id))
+        stmt.with_only_columns(
+            k.c.user_id, k.c.project_id, k.c.day, rate, maintain_column_froms=True
+        )
     )
     return {(u, p, d): amount for u, p, d, amount in rows.all()}
 
@@ -166,7 +170,7 @@ async def bill_rates(
     """Everything needed to price `entries`: two queries for any number of entries.
 
     The one rate look-up of Hourline: time lists, project figures and invoices use it,
-    through the SQL resolution the reports use (`app/rates/resolution.py`), run once per
+    through the SQL rate joins the reports use (`app/rates/resolution.py`), run once per
     distinct (member, project, local day). `projects` adds targets for projects that may
     have no entry (a project's currency).
     """

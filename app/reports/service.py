@@ -61,6 +61,7 @@ from app.reports.time_figures import (
     entry_days,
     figure_columns,
     priced,
+    report_rows,
 )
 from app.teams.models import Team
 from app.teams.service import team_by_id
@@ -215,9 +216,9 @@ async def time_rows(
     )
     p = priced(team, days, costs=shown.costs)
     keys = [_group_key(p, g) for g in groups]
-    found = (
-        await session.execute(select(*keys, *figure_columns(p)).group_by(*keys, p.c.currency))
-    ).all()
+    found = await report_rows(
+        session, select(*keys, *figure_columns(p)).group_by(*keys, p.c.currency)
+    )
 
     per_key: dict[tuple[Any, ...], Figures] = defaultdict(Figures)
     totals = Figures()
@@ -289,13 +290,12 @@ async def uninvoiced_rows(
     unbilled = [TimeEntry.billable.is_(True), TimeEntry.invoice_id.is_(None)]
     days = entry_days(team, EntryScope([*scope.conditions, *unbilled]))
     p = priced(team, days, fx_on=today_in(team.timezone), costs=False)
-    found = (
-        await session.execute(
-            select(p.c.client_id, p.c.project_id, func.min(p.c.day), *figure_columns(p)).group_by(
-                p.c.client_id, p.c.project_id, p.c.currency
-            )
-        )
-    ).all()
+    found = await report_rows(
+        session,
+        select(p.c.client_id, p.c.project_id, func.min(p.c.day), *figure_columns(p)).group_by(
+            p.c.client_id, p.c.project_id, p.c.currency
+        ),
+    )
     clients = await _labels(session, team, TimeGroup.client, {r.client_id for r in found})
     projects = await _labels(session, team, TimeGroup.project, {r.project_id for r in found})
     rows = []
@@ -417,7 +417,7 @@ async def client_report(
     scope = entry_scope(ctx, team, reach, start, end, TimeFilters(client_id=client.id))
     p = priced(team, entry_days(team, scope), costs=shown.costs)
     time = Figures()
-    for row in (await session.execute(select(*figure_columns(p)).group_by(p.c.currency))).all():
+    for row in await report_rows(session, select(*figure_columns(p)).group_by(p.c.currency)):
         time.add(row, team.base_currency)
     figures = time_figures(time, shown)
 
