@@ -14,7 +14,6 @@ from tests.factories.projects import add_member
 from tests.factories.rates import add_rate
 from tests.factories.time_tracking import add_entry
 from tests.helpers import assert_problem
-from tests.ladder import ladder
 
 
 def day(offset: int) -> str:
@@ -252,19 +251,3 @@ async def test_roles_on_money_reports(client, app):
     # A member: its own time only (none here).
     mine = await get(client, member, f"/reports/clients/{w.alpha}", **period)
     assert (mine["seconds"], mine["revenue_amount"]) == (0, None)
-
-
-async def test_client_report_ladder(client, app):
-    w = await books(client, app)
-    stranger = await make_actor(app)
-    theirs, _ = await new_client_project(client, stranger, "Theirs")
-    period = {"from": day(-90), "to": day(0)}
-    query = f"?from={period['from']}&to={period['to']}"
-    await ladder(
-        client,
-        "GET",
-        f"/reports/clients/{w.alpha}{query}",
-        owner=w.owner,
-        stranger=stranger,
-        foreign_paths=[f"/reports/clients/{theirs}{query}"],
-    )

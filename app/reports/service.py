@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, cast, func, select, true
+from sqlalchemy import ColumnElement, Date, and_, cast, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
@@ -290,14 +290,15 @@ async def uninvoiced_rows(
     unbilled = [TimeEntry.billable.is_(True), TimeEntry.invoice_id.is_(None)]
     days = entry_days(team, EntryScope([*scope.conditions, *unbilled]))
     p = priced(team, days, fx_on=today_in(team.timezone), costs=False)
+    # Names in the same statement: a team has thousands of projects with uninvoiced time.
+    names = (Client.name.label("client_name"), Project.name.label("project_name"))
     found = await report_rows(
         session,
-        select(p.c.client_id, p.c.project_id, func.min(p.c.day), *figure_columns(p)).group_by(
-            p.c.client_id, p.c.project_id, p.c.currency
-        ),
+        select(p.c.client_id, p.c.project_id, func.min(p.c.day), *names, *figure_columns(p))
+        .join(Project, and_(in_team(Project, team.id), Project.id == p.c.project_id))
+        .outerjoin(Client, and_(in_team(Client, team.id), Client.id == p.c.client_id))
+        .group_by(p.c.client_id, p.c.project_id, p.c.currency, *names),
     )
-    clients = await _labels(session, team, TimeGroup.client, {r.client_id for r in found})
-    projects = await _labels(session, team, TimeGroup.project, {r.project_id for r in found})
     rows = []
     for r in found:
         base = Money()
@@ -306,9 +307,9 @@ async def uninvoiced_rows(
         rows.append(
             UninvoicedRow(
                 client_id=r.client_id,
-                client_name=clients.get(r.client_id),
+                client_name=r.client_name,
                 project_id=r.project_id,
-                project_name=projects.get(r.project_id, "Unknown"),
+                project_name=r.project_name,
                 seconds=r.billable_seconds,
                 currency=r.currency,
                 amount=Money(Decimal(r.native_value or 0)).amount() if shown.amounts else None,

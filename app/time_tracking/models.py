@@ -86,7 +86,7 @@ class TimeEntry(TeamScoped, RecordModel):
             "ix_time_entry_team_id_project_id_unbilled_report",
             "team_id",
             "project_id",
-            postgresql_include=[*REPORT_COLUMNS, "started_at"],
+            postgresql_include=[c for c in (*REPORT_COLUMNS, "started_at") if c != "project_id"],
             postgresql_where=text("billable IS TRUE AND invoice_id IS NULL"),
         ),
     )
