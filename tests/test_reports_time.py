@@ -3,9 +3,11 @@ the team's time zone across a DST change, several currencies, and what each role
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from app.core.permissions import Role
+from app.reports.time_figures import Money
 from tests.factories import Actor, make_actor
 from tests.factories.clients import new_client_project
 from tests.factories.invoices import add_exchange_rate
@@ -227,3 +229,19 @@ async def test_bad_input_is_a_problem(client, app):
     ):
         r = await client.get(owner.url("/reports/time"), params=params, headers=owner.headers)
         assert_problem(r, 422)
+
+
+def test_money_sums_exactly_across_currencies_and_rounds_half_up_once():
+    half = Money()
+    half.add(1800, "EUR", "EUR")  # 1 s at 18.00/h: half a cent
+    assert half.amount() == 1
+    mixed = Money()
+    mixed.add(2250, "EUR", "EUR")  # 1 s at 22.50/h: 0.625 cent
+    mixed.add(Decimal(2250) * Decimal("0.9"), "USD", "EUR")  # 1 s at 22.50 USD/h: 0.5625
+    assert mixed.amount() == 1  # 1.1875 cents, rounded once (not 1 + 1)
+    yen = Money()
+    yen.add(Decimal(3600) * 100 * Decimal("0.0062"), "JPY", "EUR")  # 1 h at 100 JPY
+    assert yen.amount() == 62  # JPY has no minor unit: 100 JPY = 0.62 EUR
+    kwd = Money()
+    kwd.add(Decimal("3600") * 1005 * Decimal("3.1"), "KWD", "EUR")  # 1.005 KWD at 3.1
+    assert kwd.amount() == 312  # 3.1155 EUR

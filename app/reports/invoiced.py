@@ -69,12 +69,16 @@ async def revenue_by(
     *,
     client_id: uuid.UUID | None = None,
     by_month: bool = False,
+    due: dict[Any, int] | None = None,
 ) -> dict[Any, Revenue]:
     """Invoiced (issued in the period, not void) and paid (received in the period, less
-    refunds) amounts per client, or per month (`YYYY-MM`, local)."""
+    refunds) amounts per client, or per month (`YYYY-MM`, local); with `due`, also what
+    is still due on those invoices that are open, per the same key."""
     found: dict[Any, Revenue] = defaultdict(Revenue)
     invoices = select(
         Invoice.client_id,
+        Invoice.status,
+        Invoice.amount_paid,
         Invoice.issue_date,
         Invoice.currency,
         Invoice.total_amount,
@@ -94,6 +98,8 @@ async def revenue_by(
         key = row.issue_date.strftime("%Y-%m") if by_month else row.client_id
         found[key].invoiced_amount += to_base(row.total_amount, row, team)
         found[key].net_amount += to_base(row.total_amount - row.tax_amount, row, team)
+        if due is not None and row.status is InvoiceStatus.open:
+            due[key] = due.get(key, 0) + to_base(row.total_amount - row.amount_paid, row, team)
 
     since, until = period_bounds(team.timezone, start, end)
     payments = (
@@ -151,7 +157,6 @@ async def aging_by_client(
     visible: ColumnElement[bool],
     *,
     client_id: uuid.UUID | None = None,
-    issued: tuple[date, date] | None = None,
 ) -> tuple[date, dict[uuid.UUID, Aging]]:
     """What is still due on open invoices per client, by days past due today (local)."""
     today = today_in(team.timezone)
@@ -166,8 +171,6 @@ async def aging_by_client(
     ).where(in_team(Invoice, team.id), visible, Invoice.status == InvoiceStatus.open)
     if client_id is not None:
         stmt = stmt.where(Invoice.client_id == client_id)
-    if issued is not None:
-        stmt = stmt.where(Invoice.issue_date >= issued[0], Invoice.issue_date <= issued[1])
     found: dict[uuid.UUID, Aging] = defaultdict(Aging)
     for row in await session.execute(stmt):
         late = (today - row.due_date).days if row.due_date else 0

@@ -12,7 +12,6 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, and_, cast, func, select, true
@@ -312,7 +311,7 @@ async def uninvoiced_rows(
                 project_name=r.project_name,
                 seconds=r.billable_seconds,
                 currency=r.currency,
-                amount=Money(Decimal(r.native_value or 0)).amount() if shown.amounts else None,
+                amount=div_half_up(int(r.native_value or 0), 3600) if shown.amounts else None,
                 base_amount=base.amount() if shown.amounts and not unconverted else None,
                 unpriced_seconds=r.rateless_seconds if shown.amounts else None,
                 oldest_entry_date=r[2],
@@ -424,18 +423,17 @@ async def client_report(
 
     money: dict[str, int | None] = dict.fromkeys(("revenue", "paid", "outstanding"))
     if ctx.grant(Permission.INVOICES_READ) is not None:
-        visible = invoice_access(ctx)
-        revenue = (await revenue_by(session, team, visible, start, end, client_id=client.id)).get(
-            client.id, Revenue()
-        )
-        _, aging = await aging_by_client(
-            session, team, visible, client_id=client.id, issued=(start, end)
-        )
-        # A sales rep's clients are its own: `visible` is empty for any other.
+        due: dict[Any, int] = {}
+        revenue = (
+            await revenue_by(
+                session, team, invoice_access(ctx), start, end, client_id=client.id, due=due
+            )
+        ).get(client.id, Revenue())
+        # A sales rep's clients are its own: `invoice_access` is empty for any other.
         money = {
             "revenue": revenue.net_amount,
             "paid": revenue.paid_amount,
-            "outstanding": aging.get(client.id, Aging()).outstanding_amount,
+            "outstanding": due.get(client.id, 0),
         }
     cost = figures["cost_amount"]
     profit = None if money["revenue"] is None or cost is None else money["revenue"] - cost

@@ -13,11 +13,12 @@ One statement in three steps, so a million entries never leave the database:
    amounts (seconds x rate x exchange rate) that `Money` rounds once per row.
 """
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -38,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
-from app.core.money import exponent
+from app.core.money import div_half_up, exponent
 from app.core.tenancy import in_team, same_team
 from app.invoices.exchange_rates import ExchangeRateJoin
 from app.projects.models import Project
@@ -55,22 +56,27 @@ def local_day(moment: Any, tz: str) -> Any:
 @dataclass
 class Money:
     """An exact amount numerator (minor units x 3600) in the base currency, summed over
-    currencies and rounded half-up once, when read."""
+    currencies and rounded half-up once, when read.
 
-    numerator: Decimal = Decimal(0)
-    missing: bool = False
+    Kept as an integer ratio: SQL hands over `numeric` sums (seconds x rate x exchange
+    rate) that a `Decimal` context of 28 digits could round; ratios are exact.
+    """
+
+    numerator: int = 0
+    denominator: int = 1
 
     def add(self, value: Decimal | int | None, currency: str, base: str) -> None:
         if value is None:
             return
-        with localcontext() as ctx:
-            ctx.prec = 80
-            self.numerator += Decimal(value).scaleb(exponent(base) - exponent(currency))
+        n, d = Decimal(value).as_integer_ratio()
+        shift = exponent(base) - exponent(currency)
+        n, d = (n * 10**shift, d) if shift >= 0 else (n, d * 10**-shift)
+        common = math.lcm(self.denominator, d)
+        self.numerator = self.numerator * (common // self.denominator) + n * (common // d)
+        self.denominator = common
 
     def amount(self) -> int:
-        with localcontext() as ctx:
-            ctx.prec = 80
-            return int((self.numerator / 3600).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return div_half_up(self.numerator, self.denominator * 3600)
 
 
 @dataclass
