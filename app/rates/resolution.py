@@ -60,12 +60,38 @@ def _in_force(periods: Subquery, day: Column, currency: Column, **ids: Column) -
     )
 
 
+def _newest(
+    team_id: Column, kind: RateKind, scope: RateScope, currency: Column, day: Column, **ids: Column
+) -> Column:
+    """The `hourly_rate_amount` of one rate key in force on `day` (or NULL), as one index
+    probe (`ix_rate_team_id_key_effective_from`: ids that compare leakproof, so row-level
+    security lets them be index conditions)."""
+    columns = {"user_id": Rate.user_id, "client_id": Rate.client_id, "project_id": Rate.project_id}
+    return (
+        select(Rate.hourly_rate_amount)
+        .where(
+            in_team(Rate, team_id),
+            *(c == ids[name] if name in ids else c.is_(None) for name, c in columns.items()),
+            Rate.currency == currency,
+            Rate.effective_from <= day,
+            Rate.kind == kind,
+            Rate.scope == scope,
+        )
+        .order_by(Rate.effective_from.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 @dataclass(frozen=True)
 class BillRateJoin:
     """The bill rate (minor units of `currency` per hour) in force on `day`, or NULL.
 
     `currency` is the one the work is billed in (the client's, else the team's base
     currency); `project_rate`/`client_rate` are the project's and client's own rates.
+    The precedence is `precedence()`, read two ways: `apply` joins the whole history as
+    ranges (a report: every rate meets thousands of rows), `probe` looks up each row's
+    rates by index (a page or a draft: a few keys).
     """
 
     team_id: Column
@@ -77,34 +103,45 @@ class BillRateJoin:
     project_rate: Column
     client_rate: Column
 
+    def precedence(self) -> list[tuple[RateScope | None, dict[str, Column], Column | None]]:
+        """Most specific first: (scope, the ids its rows must match) or an undated own
+        rate (None, {}, the column)."""
+        return [
+            (
+                RateScope.project_member,
+                {"user_id": self.user_id, "project_id": self.project_id},
+                None,
+            ),
+            (RateScope.project, {"project_id": self.project_id}, None),
+            (None, {}, self.project_rate),
+            (RateScope.client, {"client_id": self.client_id}, None),
+            (None, {}, self.client_rate),
+            (RateScope.member, {"user_id": self.user_id}, None),
+            (RateScope.team, {}, None),
+        ]
+
     def apply(self, stmt: Select[Any]) -> tuple[Select[Any], Column]:
-        """`stmt` outer-joined to the rate history, and the rate as an expression."""
-        bill = RateKind.bill
-        pm = rate_periods(self.team_id, bill, RateScope.project_member, "bill_pm")
-        pr = rate_periods(self.team_id, bill, RateScope.project, "bill_project")
-        cl = rate_periods(self.team_id, bill, RateScope.client, "bill_client")
-        me = rate_periods(self.team_id, bill, RateScope.member, "bill_member")
-        tm = rate_periods(self.team_id, bill, RateScope.team, "bill_team")
-        day, cur = self.day, self.currency
-        stmt = (
-            stmt.outerjoin(
-                pm, _in_force(pm, day, cur, user_id=self.user_id, project_id=self.project_id)
+        """`stmt` outer-joined to the rate history as ranges, and the rate."""
+        amounts = []
+        for scope, ids, own in self.precedence():
+            if scope is None:
+                amounts.append(own)
+                continue
+            periods = rate_periods(self.team_id, RateKind.bill, scope, f"bill_{scope.value}")
+            stmt = stmt.outerjoin(periods, _in_force(periods, self.day, self.currency, **ids))
+            amounts.append(periods.c.amount)
+        return stmt, func.coalesce(*amounts)
+
+    def probe(self) -> Column:
+        """The rate as an expression of index probes (`COALESCE` stops at the first)."""
+        return func.coalesce(
+            *(
+                own
+                if scope is None
+                else _newest(self.team_id, RateKind.bill, scope, self.currency, self.day, **ids)
+                for scope, ids, own in self.precedence()
             )
-            .outerjoin(pr, _in_force(pr, day, cur, project_id=self.project_id))
-            .outerjoin(cl, _in_force(cl, day, cur, client_id=self.client_id))
-            .outerjoin(me, _in_force(me, day, cur, user_id=self.user_id))
-            .outerjoin(tm, _in_force(tm, day, cur))
         )
-        rate = func.coalesce(
-            pm.c.amount,
-            pr.c.amount,
-            self.project_rate,
-            cl.c.amount,
-            self.client_rate,
-            me.c.amount,
-            tm.c.amount,
-        )
-        return stmt, rate
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,8 @@ async def _resolve(
     session: AsyncSession, team: Team, keys: set[_RateKey]
 ) -> dict[_RateKey, int | None]:
     """The bill rate of each (member, project, day) by `BillRateJoin`, in one query: the
-    keys travel as three arrays, so any number of them is three parameters."""
+    keys travel as three arrays, so any number of them is three parameters; each key's
+    rates are index probes."""
     if not keys:
         return {}
     users, projects, days = zip(*keys, strict=True)
@@ -137,12 +138,7 @@ async def _resolve(
         )
         .render_derived(name="k")
     )
-    stmt = (
-        select(k)
-        .join(Project, in_team(Project, team.id) & (Project.id == k.c.project_id))
-        .outerjoin(Client, same_team(Client, Project) & (Client.id == Project.client_id))
-    )
-    stmt, rate = BillRateJoin(
+    rate = BillRateJoin(
         team_id=literal(team.id, Uuid),
         user_id=k.c.user_id,
         project_id=k.c.project_id,
@@ -151,11 +147,12 @@ async def _resolve(
         day=k.c.day,
         project_rate=Project.hourly_rate_amount,
         client_rate=Client.hourly_rate_amount,
-    ).apply(stmt)
+    ).probe()
     rows = await session.execute(
-        stmt.with_only_columns(
-            k.c.user_id, k.c.project_id, k.c.day, rate, maintain_column_froms=True
-        )
+        select(k.c.user_id, k.c.project_id, k.c.day, rate)
+        .select_from(k)
+        .join(Project, in_team(Project, team.id) & (Project.id == k.c.project_id))
+        .outerjoin(Client, same_team(Client, Project) & (Client.id == Project.client_id))
     )
     return {(u, p, d): amount for u, p, d, amount in rows.all()}
 

@@ -1,9 +1,13 @@
 """report indexes
 
-Two covering indexes for the reports (issue 15): every entry of a period by
-(team_id, started_at), and uninvoiced billable time by (team_id, project_id), each
-carrying the columns the reports read, so a year of a busy team is an index-only scan
-instead of a heap fetch per entry. Built CONCURRENTLY, as in e81b5c07d2f4.
+Indexes for the reports (issue 15). Two covering indexes on time_entry: every entry of
+a period by (team_id, started_at), and uninvoiced billable time by (team_id,
+project_id), each carrying the columns the reports read, so a period's entries are an
+index-only scan instead of a heap fetch per entry. And the history of a rate key by its
+ids (team_id, project_id, user_id, client_id, currency, effective_from): under
+row-level security the enum columns kind and scope cannot be index conditions (their
+equality is not leakproof), so the unique key index only narrows to the team; this one
+finds a key's rows. Built CONCURRENTLY, as in e81b5c07d2f4.
 
 Revision ID: c3b9e5a1f702
 Revises: a7e3c9d1b204
@@ -23,14 +27,18 @@ depends_on: str | Sequence[str] | None = None
 _COLUMNS = ["user_id", "project_id", "task_id", "ended_at", "duration_seconds"]
 _PERIOD = "ix_time_entry_team_id_started_at_report"
 _UNBILLED = "ix_time_entry_team_id_project_id_unbilled_report"
+_RATE_KEY = "ix_rate_team_id_key_effective_from"
+
+
+def _drop() -> None:
+    for name in (_PERIOD, _UNBILLED):
+        op.drop_index(name, table_name="time_entry", if_exists=True, postgresql_concurrently=True)
+    op.drop_index(_RATE_KEY, table_name="rate", if_exists=True, postgresql_concurrently=True)
 
 
 def upgrade() -> None:
     with op.get_context().autocommit_block():
-        for name in (_PERIOD, _UNBILLED):
-            op.drop_index(
-                name, table_name="time_entry", if_exists=True, postgresql_concurrently=True
-            )
+        _drop()
         op.create_index(
             _PERIOD,
             "time_entry",
@@ -42,15 +50,18 @@ def upgrade() -> None:
             _UNBILLED,
             "time_entry",
             ["team_id", "project_id"],
-            postgresql_include=[*_COLUMNS, "started_at"],
+            postgresql_include=[c for c in (*_COLUMNS, "started_at") if c != "project_id"],
             postgresql_where=sa.text("billable IS TRUE AND invoice_id IS NULL"),
+            postgresql_concurrently=True,
+        )
+        op.create_index(
+            _RATE_KEY,
+            "rate",
+            ["team_id", "project_id", "user_id", "client_id", "currency", "effective_from"],
             postgresql_concurrently=True,
         )
 
 
 def downgrade() -> None:
     with op.get_context().autocommit_block():
-        for name in (_PERIOD, _UNBILLED):
-            op.drop_index(
-                name, table_name="time_entry", if_exists=True, postgresql_concurrently=True
-            )
+        _drop()
