@@ -124,13 +124,15 @@ async def revenue_by(
     )
     if client_id is not None:
         payments = payments.where(Invoice.client_id == client_id)
-    for row in await session.execute(payments):
+    for paid in await session.execute(payments):
         key = (
-            local_date(row.paid_at, team.timezone).strftime("%Y-%m") if by_month else row.client_id
+            local_date(paid.paid_at, team.timezone).strftime("%Y-%m")
+            if by_month
+            else paid.client_id
         )
-        refunded = to_base(row.refunded_amount, row, team) if row.refunded_amount else 0
-        found[key].paid_amount += row.base_amount - refunded
-        found[key].fx_difference_amount += row.fx_difference_amount
+        refunded = to_base(paid.refunded_amount, paid, team) if paid.refunded_amount else 0
+        found[key].paid_amount += paid.base_amount - refunded
+        found[key].fx_difference_amount += paid.fx_difference_amount
     return found
 
 
