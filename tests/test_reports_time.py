@@ -2,7 +2,7 @@
 the team's time zone across a DST change, several currencies, and what each role sees."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -245,3 +245,71 @@ def test_money_sums_exactly_across_currencies_and_rounds_half_up_once():
     kwd = Money()
     kwd.add(Decimal("3600") * 1005 * Decimal("3.1"), "KWD", "EUR")  # 1.005 KWD at 3.1
     assert kwd.amount() == 312  # 3.1155 EUR
+
+
+async def test_reports_and_entry_lists_price_with_the_same_resolution(client, app):
+    """Every scope of the precedence, changing over time: each one-hour entry's rate on
+    the time list (index probes) is its row's amount in the report (range joins)."""
+    owner = await make_actor(app)
+    await patch_team(client, owner, timezone="America/New_York")
+    member = await make_actor(app, team_id=owner.team_id, role=Role.member)
+    alpha, pa = await new_client_project(client, owner, "Alpha", hourly_rate_amount=7000)
+    _, pb = await new_client_project(client, owner, "Bravo")
+    r = await client.patch(
+        owner.url(f"/projects/{pb}"), json={"hourly_rate_amount": 6500}, headers=owner.headers
+    )
+    assert r.status_code == 200, r.text
+    for project in (pa, pb):
+        await add_member(client, owner, project, member.user_id)
+    await add_rate(client, owner, 5000, effective_from="2026-01-01")
+    await add_rate(client, owner, 5500, effective_from="2026-02-01")
+    await add_rate(
+        client, owner, 6000, scope="member", user_id=member.user_id, effective_from="2026-02-10"
+    )
+    await add_rate(
+        client, owner, 8000, scope="client", client_id=alpha, effective_from="2026-02-15"
+    )
+    await add_rate(client, owner, 9000, scope="project", project_id=pa, effective_from="2026-02-20")
+    await add_rate(
+        client,
+        owner,
+        9900,
+        scope="project_member",
+        project_id=pa,
+        user_id=member.user_id,
+        effective_from="2026-02-25",
+    )
+    entries = []
+    for day in (5, 12, 16, 21, 26):
+        for who in (owner, member):
+            for project in (pa, pb):
+                start = datetime(2026, 2, day, 9 if who is owner else 11, tzinfo=NY)
+                start += timedelta(hours=0 if project == pa else 4)
+                entries.append(await add_entry(client, who, project, start, 3600))
+    r = await client.get(owner.url("/time-entries?limit=200"), headers=owner.headers)
+    listed = {e["id"]: e["bill_rate_amount"] for e in r.json()["data"]}
+    body = await report(
+        client,
+        owner,
+        group_by="day",
+        then_by="user",
+        **{"from": "2026-02-01", "to": "2026-02-28"},
+        project_id=pa,
+    )
+    body_b = await report(
+        client,
+        owner,
+        group_by="day",
+        then_by="user",
+        **{"from": "2026-02-01", "to": "2026-02-28"},
+        project_id=pb,
+    )
+    reported = {
+        (row["key"], row["then_key"], project): row["billable_amount"]
+        for project, b in ((pa, body), (pb, body_b))
+        for row in b["rows"]
+    }
+    for e in entries:
+        key = (e["started_at"][:10], e["user_id"], e["project_id"])
+        assert reported[key] == listed[e["id"]], (key, reported[key], listed[e["id"]])
+    assert len(set(listed.values())) >= 5  # the scopes really differ
