@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, cast, func, select, true
+from sqlalchemy import ColumnElement, Date, cast, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
@@ -288,15 +288,17 @@ async def uninvoiced_rows(
     # Said as the partial indexes say it, so the planner reads only uninvoiced time.
     unbilled = [TimeEntry.billable.is_(True), TimeEntry.invoice_id.is_(None)]
     days = entry_days(team, EntryScope([*scope.conditions, *unbilled]))
-    p = priced(team, days, fx_on=today_in(team.timezone), costs=False)
+    p = priced(team, days, fx_on=today_in(team.timezone), costs=False, names=True)
     # Names in the same statement: a team has thousands of projects with uninvoiced time.
-    names = (Client.name.label("client_name"), Project.name.label("project_name"))
+    names = (
+        func.min(p.c.client_name).label("client_name"),
+        func.min(p.c.project_name).label("project_name"),
+    )
     found = await report_rows(
         session,
-        select(p.c.client_id, p.c.project_id, func.min(p.c.day), *names, *figure_columns(p))
-        .join(Project, and_(in_team(Project, team.id), Project.id == p.c.project_id))
-        .outerjoin(Client, and_(in_team(Client, team.id), Client.id == p.c.client_id))
-        .group_by(p.c.client_id, p.c.project_id, p.c.currency, *names),
+        select(
+            p.c.client_id, p.c.project_id, func.min(p.c.day), *names, *figure_columns(p)
+        ).group_by(p.c.client_id, p.c.project_id, p.c.currency),
     )
     rows = []
     for r in found:

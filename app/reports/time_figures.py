@@ -130,10 +130,18 @@ def entry_days(team: Team, scope: EntryScope, *, by_task: bool = False) -> Selec
     return stmt.group_by(*keys)
 
 
-def priced(team: Team, days: Select[Any], *, fx_on: date | None = None, costs: bool = True) -> Any:
+def priced(
+    team: Team,
+    days: Select[Any],
+    *,
+    fx_on: date | None = None,
+    costs: bool = True,
+    names: bool = False,
+) -> Any:
     """Step 2: each (member, project, day) sum with its rates, as a subquery.
 
-    Exchange rates are those in force on each day, or on `fx_on` when given.
+    Exchange rates are those in force on each day, or on `fx_on` when given; `names`
+    adds the project's and client's names (already joined here).
     """
     e = days.subquery("entry_days")
     team_id = literal(team.id, UuidType)
@@ -172,6 +180,7 @@ def priced(team: Team, days: Select[Any], *, fx_on: date | None = None, costs: b
         rate.label("rate"),
         fx.label("fx"),
         cost.label("cost"),
+        *((Project.name.label("project_name"), Client.name.label("client_name")) if names else ()),
         maintain_column_froms=True,
     )
     return stmt.subquery("priced")
