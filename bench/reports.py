@@ -3,18 +3,19 @@
 Loads one team (Europe/Berlin, base EUR) with 1,000,000 time entries over two years, 20
 users, 200 clients (20 of them billed in USD), 1,000 projects, bill rates of every scope
 with changes over time, cost rates, monthly USD exchange rates, and one open invoice per
-client covering the entries before 2026-09-01 (so "uninvoiced" is the last three months).
-Everything is SQL `generate_series`, loaded the way bulk loads are: triggers and
-foreign-key checks off (`session_replication_role = replica`: the generated rows are
-consistent and never overlap, and the reports do not read the no-overlap spans), the
-entries' secondary indexes built after the rows. On BENCH_DATABASE_URL / BENCH_REDIS_URL, else embedded services.
+client, half paid, covering the billable time before 2026-09-01 (so "uninvoiced" is the
+last three months). Everything is SQL `generate_series`, loaded the way bulk loads are:
+triggers and foreign-key checks off (`session_replication_role = replica`: the generated
+rows are consistent and never overlap, and the reports do not read the no-overlap
+spans), the entries' secondary indexes built after the rows. On BENCH_DATABASE_URL /
+BENCH_REDIS_URL, else embedded services.
 
 Then, `--repeat` times, alternating: each report through the API (HTTP over ASGI, the
-whole app: auth, the role's scope, the SQL, JSON) and its baseline (on a connection with
-the settings the app gives a report's transaction: work_mem 64MB, no JIT), a hand-written SQL
-statement computing the same figures another way (the rate history as validity ranges,
-`lead()` over each key's dates, range-joined per scope, instead of the app's index
-probes). Both must give equal figures; the medians and their ratio are printed:
+whole app: auth, the role's scope under row-level security, the SQL, JSON) and its
+baseline, a hand-written SQL statement computing the same figures another way (its own
+validity ranges over the rate history, on a superuser connection with the settings the
+app gives a report's transaction: work_mem 64MB, no JIT). Both must give equal figures;
+the medians and their ratio are printed:
 
     .venv/bin/python bench/reports.py [--repeat 5] [--reuse]
 
