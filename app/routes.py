@@ -14,6 +14,7 @@ from app.payments import router as payments
 from app.portal import router as portal
 from app.projects import router as projects
 from app.rates import router as rates
+from app.reports import router as reports
 from app.teams import router as teams
 from app.time_tracking import router as time_tracking
 from app.webhooks import router as webhooks
@@ -37,6 +38,7 @@ ROUTERS = [
     webhooks.router,
     events.router,
     portal.router,
+    reports.router,
 ]
 
 

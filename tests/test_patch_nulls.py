@@ -169,7 +169,11 @@ async def one_of_each(client, app) -> tuple[Any, dict[str, tuple[str, dict]]]:
         client, owner, other["id"], issue_date="2026-03-01", due_date="2026-03-31", notes="Thanks"
     )
     endpoint = await add_endpoint(client, owner, description="ERP")
-    team = (await client.get(owner.url(), headers=owner.headers)).json()
+    r = await client.patch(
+        owner.url(), json={"bank_transfer_instructions": "IBAN XX00 0000"}, headers=owner.headers
+    )
+    assert r.status_code == 200, r.text
+    team = r.json()
     membership = {"role": "member"}
     teams = "/v1/teams/{team_id}"
     objects = {

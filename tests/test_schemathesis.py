@@ -70,6 +70,9 @@ ALLOWED_REJECTIONS: dict[str, str] = {
     "time_entry_max_below_min": "a team's entry minimum above the maximum it already has "
     "(two fields, one rule, the other one stored)",
     "invalid_cursor": "a cursor the API did not hand out (they are opaque)",
+    "report_period_invalid": "a report's `to` before its `from` (two parameters, one rule)",
+    "report_period_too_long": "a report covers at most three years",
+    "report_then_by_same": "a report's second grouping repeats its first",
     "missing_signature": "a webhook without the provider's signature header",
     "invalid_signature": "a webhook whose body the provider did not sign",
     "webhook_url_not_allowed": "a webhook URL must be http(s) to a host that resolves to "

@@ -54,6 +54,11 @@ TAGS: list[dict[str, str]] = [
         "description": "The client portal: a contact signs in by emailed link and sees the "
         "projects it views, their time and its client's invoices (a portal token only).",
     },
+    {
+        "name": "reports",
+        "description": "Time, uninvoiced time, revenue, outstanding invoices and a client's "
+        "profitability, in the team's base currency and time zone.",
+    },
 ]
 
 PORTAL_SCHEME = "portalToken"

@@ -54,6 +54,7 @@ class Permission(StrEnum):
     PAYMENTS_WRITE = "payments:write"  # also: who is told of payments
     EXCHANGE_RATES_WRITE = "exchange_rates:write"
     WEBHOOKS_MANAGE = "webhooks:manage"  # outgoing webhook endpoints and their deliveries
+    REPORTS_READ = "reports:read"  # time, uninvoiced, revenue, outstanding, profitability
 
 
 P = Permission
@@ -95,6 +96,7 @@ _GRID: dict[Permission, tuple[Access | None, ...]] = {
     P.PAYMENTS_WRITE:       (ALL,     ALL,    ___,      ___,      ___,      ___),
     P.EXCHANGE_RATES_WRITE: (ALL,     ALL,    ___,      ___,      ___,      ___),
     P.WEBHOOKS_MANAGE:      (ALL,     ALL,    ___,      ___,      ___,      ___),
+    P.REPORTS_READ:         (ALL,     ALL,    ALL,      CLIENTS,  PROJECTS, OWN),
 }
 # fmt: on
 

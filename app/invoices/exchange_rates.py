@@ -2,10 +2,23 @@
 upkeep."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Numeric,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import TeamContext
@@ -34,6 +47,48 @@ async def rate_in_force(
         .order_by(ExchangeRate.effective_from.desc())
         .limit(1)
     )
+
+
+@dataclass(frozen=True)
+class ExchangeRateJoin:
+    """`rate_in_force` as an outer join added to the caller's statement: 1 for the base
+    currency, else the team's rate for `currency` in force on `day` (the history read as
+    validity ranges, as `app/rates/resolution.py` reads rates), or NULL."""
+
+    team_id: ColumnElement[Any] | Any
+    currency: ColumnElement[Any] | Any
+    base_currency: ColumnElement[Any] | Any
+    day: ColumnElement[Any] | Any
+
+    def apply(self, stmt: Select[Any]) -> tuple[Select[Any], ColumnElement[Decimal]]:
+        periods = (
+            select(
+                ExchangeRate.currency,
+                ExchangeRate.rate,
+                ExchangeRate.effective_from.label("since"),
+                func.coalesce(
+                    func.lead(ExchangeRate.effective_from).over(
+                        partition_by=ExchangeRate.currency, order_by=ExchangeRate.effective_from
+                    ),
+                    literal_column("DATE 'infinity'", Date),
+                ).label("until"),
+            )
+            .where(in_team(ExchangeRate, self.team_id))
+            .subquery("fx")
+        )
+        stmt = stmt.outerjoin(
+            periods,
+            and_(
+                periods.c.currency == self.currency,
+                periods.c.since <= self.day,
+                self.day < periods.c.until,
+            ),
+        )
+        rate = case(
+            (self.currency == self.base_currency, literal(1, Numeric(20, 10))),
+            else_=periods.c.rate,
+        )
+        return stmt, rate
 
 
 async def exchange_rate_on(session: AsyncSession, team: Team, currency: str, on: date) -> Decimal:

@@ -67,6 +67,18 @@ class Rate(TeamScoped, RecordModel):
             postgresql_nulls_not_distinct=True,
         ),
         Index("ix_rate_team_id_kind_effective_from", "team_id", "kind", "effective_from"),
+        # A key's history by columns whose comparisons are leakproof: under row-level
+        # security `kind`/`scope` (enums) cannot be index conditions, these can
+        # (app/rates/resolution.py: the bill rate of a page's entries, one probe a scope).
+        Index(
+            "ix_rate_team_id_key_effective_from",
+            "team_id",
+            "project_id",
+            "user_id",
+            "client_id",
+            "currency",
+            "effective_from",
+        ),
         # The list's order (keyset by id) within the team.
         Index("ix_rate_team_id_id", "team_id", "id"),
     )

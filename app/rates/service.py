@@ -6,18 +6,20 @@ project_member > project > client > member > team. Only rates in the currency th
 is billed in (its client's, else the team's base currency) are considered. A project's or
 client's own `hourly_rate_amount` acts as an undated rate of its scope, used when that
 scope has no dated rate in effect. Cost rates resolve from member, then team scope, in
-the team's base currency.
+the team's base currency. The rule is written once, in SQL (`app/rates/resolution.py`):
+`bill_rates` runs it for the entries of a list, a draft or a project's figures, and the
+reports run it inside their statements.
 """
 
-import bisect
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, Date, Uuid, bindparam, func, literal, select, true
+from sqlalchemy import column as sql_column
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
@@ -27,10 +29,11 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import Page, PageParams, paginate
 from app.core.permissions import Access, Permission
-from app.core.tenancy import get_in_team, in_team, same_team, team_rows, team_select
+from app.core.tenancy import get_in_team, in_team, same_team, team_rows
 from app.projects.membership import member_project_ids
 from app.projects.models import Project
 from app.rates.models import SCOPE_IDS, Rate, RateKind, RateScope
+from app.rates.resolution import BillRateJoin
 from app.rates.schemas import RateIn, RateOut, RatePatch
 from app.teams import service as teams_service
 from app.teams.models import Team
@@ -38,14 +41,11 @@ from app.teams.service import team_by_id
 
 COST_PRECEDENCE = (RateScope.member, RateScope.team)
 
-_Key = tuple[RateScope, uuid.UUID | None, uuid.UUID | None, uuid.UUID | None, str]
-
 
 @dataclass(frozen=True)
 class ResolvedRate:
     hourly_rate_amount: int
     currency: str
-    scope: RateScope
 
 
 @dataclass(frozen=True)
@@ -57,87 +57,6 @@ class BillingTarget:
     currency: str
     project_rate: int | None
     client_rate: int | None
-
-
-class RateBook:
-    """Every rate row that may apply to a set of entries, loaded in one query."""
-
-    def __init__(self, rates: Iterable[Rate]) -> None:
-        series: dict[_Key, list[tuple[date, int]]] = defaultdict(list)
-        for r in rates:
-            key = (r.scope, r.user_id, r.client_id, r.project_id, r.currency)
-            series[key].append((r.effective_from, r.hourly_rate_amount))
-        self._series = {k: sorted(v) for k, v in series.items()}
-
-    @classmethod
-    async def load(
-        cls,
-        session: AsyncSession,
-        team_id: uuid.UUID,
-        kind: RateKind,
-        *,
-        user_ids: Iterable[uuid.UUID] = (),
-        project_ids: Iterable[uuid.UUID] = (),
-        client_ids: Iterable[uuid.UUID] = (),
-    ) -> "RateBook":
-        """The rows of `kind` that may apply to these users, projects and clients."""
-        users, projects, clients = set(user_ids), set(project_ids), set(client_ids)
-        stmt = team_select(Rate, team_id).where(
-            Rate.kind == kind,
-            or_(
-                Rate.scope == RateScope.team,
-                Rate.user_id.in_(users) & Rate.project_id.is_(None),
-                Rate.client_id.in_(clients),
-                Rate.project_id.in_(projects),
-            ),
-        )
-        return cls((await session.execute(stmt)).scalars())
-
-    def _at(self, key: _Key, on: date) -> int | None:
-        series = self._series.get(key)
-        if not series:
-            return None
-        i = bisect.bisect_right(series, (on, float("inf")))
-        return series[i - 1][1] if i else None
-
-    def bill_rate(self, user_id: uuid.UUID, target: BillingTarget, on: date) -> ResolvedRate | None:
-        """The bill rate of the most specific scope in force on `on`, or None."""
-        cur = target.currency
-        candidates: list[tuple[RateScope, int | None]] = [
-            (
-                RateScope.project_member,
-                self._at((RateScope.project_member, user_id, None, target.project_id, cur), on),
-            ),
-            (
-                RateScope.project,
-                self._at((RateScope.project, None, None, target.project_id, cur), on),
-            ),
-            (RateScope.project, target.project_rate),
-            (
-                RateScope.client,
-                self._at((RateScope.client, None, target.client_id, None, cur), on)
-                if target.client_id
-                else None,
-            ),
-            (RateScope.client, target.client_rate),
-            (RateScope.member, self._at((RateScope.member, user_id, None, None, cur), on)),
-            (RateScope.team, self._at((RateScope.team, None, None, None, cur), on)),
-        ]
-        for scope, amount in candidates:
-            if amount is not None:
-                return ResolvedRate(amount, cur, scope)
-        return None
-
-    def cost_rate(self, user_id: uuid.UUID, currency: str, on: date) -> ResolvedRate | None:
-        """The member's cost rate in force on `on`, else the team's, or None."""
-        for scope, key in (
-            (RateScope.member, (RateScope.member, user_id, None, None, currency)),
-            (RateScope.team, (RateScope.team, None, None, None, currency)),
-        ):
-            amount = self._at(key, on)
-            if amount is not None:
-                return ResolvedRate(amount, currency, scope)
-        return None
 
 
 async def billing_targets(
@@ -178,21 +97,64 @@ class EntryKey(Protocol):
     started_at: datetime
 
 
+_RateKey = tuple[uuid.UUID, uuid.UUID, date]
+
+
 @dataclass(frozen=True)
 class BillRates:
-    """The bill rates of a set of entries: their projects' targets and the rate book."""
+    """The bill rates of a set of entries: their projects' targets and the rate of each
+    (member, project, local day) among them."""
 
     team: Team
     targets: dict[uuid.UUID, BillingTarget]
-    book: RateBook
+    amounts: dict[_RateKey, int | None]
 
     def rate(self, entry: EntryKey) -> ResolvedRate | None:
         """The rate in force for `entry` on its start date in the team's time zone."""
-        return self.book.bill_rate(
-            entry.user_id,
-            self.targets[entry.project_id],
-            local_date(entry.started_at, self.team.timezone),
+        day = local_date(entry.started_at, self.team.timezone)
+        amount = self.amounts.get((entry.user_id, entry.project_id, day))
+        if amount is None:
+            return None
+        return ResolvedRate(amount, self.targets[entry.project_id].currency)
+
+
+async def _resolve(
+    session: AsyncSession, team: Team, keys: set[_RateKey]
+) -> dict[_RateKey, int | None]:
+    """The bill rate of each (member, project, day) by `BillRateJoin`, in one query: the
+    keys travel as three arrays, so any number of them is three parameters; each key's
+    rates are index probes."""
+    if not keys:
+        return {}
+    users, projects, days = zip(*keys, strict=True)
+    k = (
+        func.unnest(
+            bindparam("users", list(users), type_=ARRAY(Uuid)),
+            bindparam("projects", list(projects), type_=ARRAY(Uuid)),
+            bindparam("days", list(days), type_=ARRAY(Date)),
         )
+        .table_valued(
+            sql_column("user_id", Uuid), sql_column("project_id", Uuid), sql_column("day", Date)
+        )
+        .render_derived(name="k")
+    )
+    rate = BillRateJoin(
+        team_id=literal(team.id, Uuid),
+        user_id=k.c.user_id,
+        project_id=k.c.project_id,
+        client_id=Project.client_id,
+        currency=func.coalesce(Client.currency, literal(team.base_currency)),
+        day=k.c.day,
+        project_rate=Project.hourly_rate_amount,
+        client_rate=Client.hourly_rate_amount,
+    ).probe()
+    rows = await session.execute(
+        select(k.c.user_id, k.c.project_id, k.c.day, rate)
+        .select_from(k)
+        .join(Project, in_team(Project, team.id) & (Project.id == k.c.project_id))
+        .outerjoin(Client, same_team(Client, Project) & (Client.id == Project.client_id))
+    )
+    return {(u, p, d): amount for u, p, d, amount in rows.all()}
 
 
 async def bill_rates(
@@ -204,19 +166,14 @@ async def bill_rates(
 ) -> BillRates:
     """Everything needed to price `entries`: two queries for any number of entries.
 
-    The one rate look-up of Hourline: time lists, project figures and invoices use it.
-    `projects` adds targets for projects that may have no entry (a project's currency).
+    The one rate look-up of Hourline: time lists, project figures and invoices use it,
+    through the SQL rate joins the reports use (`app/rates/resolution.py`), run once per
+    distinct (member, project, local day). `projects` adds targets for projects that may
+    have no entry (a project's currency).
     """
     targets = await billing_targets(session, team, {*projects, *(e.project_id for e in entries)})
-    book = await RateBook.load(
-        session,
-        team.id,
-        RateKind.bill,
-        user_ids={e.user_id for e in entries},
-        project_ids=targets.keys(),
-        client_ids={t.client_id for t in targets.values() if t.client_id},
-    )
-    return BillRates(team, targets, book)
+    keys = {(e.user_id, e.project_id, local_date(e.started_at, team.timezone)) for e in entries}
+    return BillRates(team, targets, await _resolve(session, team, keys))
 
 
 # ---------------------------------------------------------------- who sees rates

@@ -1,0 +1,192 @@
+"""Invoice figures of the reports: revenue, outstanding invoices with their aging, and the
+money half of a client's profitability.
+
+Every amount is in the team's base currency at the rate fixed on its invoice (invoices)
+or payment (payments), converted by `to_base_amount`, the conversion payments use: one
+rounding per invoice or payment, half-up. An agency has thousands of invoices, not
+millions, so they are summed here after one query each.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clients.models import Client
+from app.clients.service import own_client_ids
+from app.core.clock import local_date, period_bounds, today_in
+from app.core.context import TeamContext
+from app.core.permissions import Access, Permission
+from app.core.tenancy import in_team, same_team
+from app.invoices.models import Invoice, InvoiceStatus
+from app.payments.models import Payment, PaymentStatus
+from app.payments.service import to_base_amount
+from app.teams.models import Team
+
+ISSUED = (InvoiceStatus.open, InvoiceStatus.paid)
+AGING = ((0, "current"), (30, "days_1_30"), (60, "days_31_60"), (90, "days_61_90"))
+
+
+def invoice_access(ctx: TeamContext) -> ColumnElement[bool]:
+    """The invoices the caller's reports cover (403 without `INVOICES_READ`): all, or its
+    own clients'."""
+    ctx.access(Permission.REPORTS_READ)
+    if ctx.access(Permission.INVOICES_READ) is Access.ALL:
+        return true()
+    return Invoice.client_id.in_(own_client_ids(ctx))
+
+
+def to_base(amount: int, row: Any, team: Team) -> int:
+    """An invoice's amount in the base currency at the invoice's fixed rate."""
+    rate = row.exchange_rate if row.exchange_rate is not None else Decimal(1)
+    return to_base_amount(amount, row.currency, rate, row.base_currency or team.base_currency)
+
+
+@dataclass
+class Revenue:
+    invoiced_amount: int = 0
+    net_amount: int = 0
+    paid_amount: int = 0
+    fx_difference_amount: int = 0
+
+    def add(self, other: "Revenue") -> None:
+        for name in vars(self):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+async def revenue_by(
+    session: AsyncSession,
+    team: Team,
+    visible: ColumnElement[bool],
+    start: date,
+    end: date,
+    *,
+    client_id: uuid.UUID | None = None,
+    by_month: bool = False,
+    due: dict[Any, int] | None = None,
+) -> dict[Any, Revenue]:
+    """Invoiced (issued in the period, not void) and paid (received in the period, less
+    refunds) amounts per client, or per month (`YYYY-MM`, local); with `due`, also what
+    is still due on those invoices that are open, per the same key."""
+    found: dict[Any, Revenue] = defaultdict(Revenue)
+    invoices = select(
+        Invoice.client_id,
+        Invoice.status,
+        Invoice.amount_paid,
+        Invoice.issue_date,
+        Invoice.currency,
+        Invoice.total_amount,
+        Invoice.tax_amount,
+        Invoice.exchange_rate,
+        Invoice.base_currency,
+    ).where(
+        in_team(Invoice, team.id),
+        visible,
+        Invoice.status.in_(ISSUED),
+        Invoice.issue_date >= start,
+        Invoice.issue_date <= end,
+    )
+    if client_id is not None:
+        invoices = invoices.where(Invoice.client_id == client_id)
+    for row in await session.execute(invoices):
+        key = row.issue_date.strftime("%Y-%m") if by_month else row.client_id
+        found[key].invoiced_amount += to_base(row.total_amount, row, team)
+        found[key].net_amount += to_base(row.total_amount - row.tax_amount, row, team)
+        if due is not None and row.status is InvoiceStatus.open:
+            due[key] = due.get(key, 0) + to_base(row.total_amount - row.amount_paid, row, team)
+
+    since, until = period_bounds(team.timezone, start, end)
+    payments = (
+        select(
+            Invoice.client_id,
+            Payment.paid_at,
+            Payment.currency,
+            Payment.base_amount,
+            Payment.refunded_amount,
+            Payment.exchange_rate,
+            Payment.base_currency,
+            Payment.fx_difference_amount,
+        )
+        .join(Invoice, and_(same_team(Invoice, Payment), Invoice.id == Payment.invoice_id))
+        .where(
+            in_team(Payment, team.id),
+            visible,
+            Payment.status == PaymentStatus.succeeded,
+            Payment.paid_at >= since,
+            Payment.paid_at < until,
+        )
+    )
+    if client_id is not None:
+        payments = payments.where(Invoice.client_id == client_id)
+    for paid in await session.execute(payments):
+        key = (
+            local_date(paid.paid_at, team.timezone).strftime("%Y-%m")
+            if by_month
+            else paid.client_id
+        )
+        refunded = to_base(paid.refunded_amount, paid, team) if paid.refunded_amount else 0
+        found[key].paid_amount += paid.base_amount - refunded
+        found[key].fx_difference_amount += paid.fx_difference_amount
+    return found
+
+
+@dataclass
+class Aging:
+    invoice_count: int = 0
+    outstanding_amount: int = 0
+    current: int = 0
+    days_1_30: int = 0
+    days_31_60: int = 0
+    days_61_90: int = 0
+    over_90: int = 0
+
+    def add(self, amount: int, days_late: int) -> None:
+        self.invoice_count += 1
+        self.outstanding_amount += amount
+        bucket = next((name for limit, name in AGING if days_late <= limit), "over_90")
+        setattr(self, bucket, getattr(self, bucket) + amount)
+
+
+async def aging_by_client(
+    session: AsyncSession,
+    team: Team,
+    visible: ColumnElement[bool],
+    *,
+    client_id: uuid.UUID | None = None,
+) -> tuple[date, dict[uuid.UUID, Aging]]:
+    """What is still due on open invoices per client, by days past due today (local)."""
+    today = today_in(team.timezone)
+    stmt = select(
+        Invoice.client_id,
+        Invoice.due_date,
+        Invoice.currency,
+        Invoice.total_amount,
+        Invoice.amount_paid,
+        Invoice.exchange_rate,
+        Invoice.base_currency,
+    ).where(in_team(Invoice, team.id), visible, Invoice.status == InvoiceStatus.open)
+    if client_id is not None:
+        stmt = stmt.where(Invoice.client_id == client_id)
+    found: dict[uuid.UUID, Aging] = defaultdict(Aging)
+    for row in await session.execute(stmt):
+        late = (today - row.due_date).days if row.due_date else 0
+        found[row.client_id].add(to_base(row.total_amount - row.amount_paid, row, team), late)
+    return today, found
+
+
+async def client_names(
+    session: AsyncSession, team: Team, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Client.id, Client.name).where(in_team(Client, team.id), Client.id.in_(wanted))
+    )
+    return {k: v for k, v in rows.all()}

@@ -1,0 +1,73 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.auth.dependencies import TeamCtx
+from app.core.deps import DbSession
+from app.core.schemas import Day
+from app.reports import service
+from app.reports.schemas import (
+    ClientReport,
+    OutstandingReport,
+    RevenueGroup,
+    RevenueReport,
+    TimeGroup,
+    TimeReport,
+    UninvoicedReport,
+)
+
+router = APIRouter(prefix="/teams/{team_id}/reports", tags=["reports"])
+
+From = Annotated[Day, Query(alias="from", description="First day, in the team's time zone")]
+To = Annotated[Day, Query(description="Last day (inclusive), in the team's time zone")]
+
+
+@router.get("/time", response_model=TimeReport)
+async def time_report(
+    ctx: TeamCtx,
+    session: DbSession,
+    from_: From,
+    to: To,
+    group_by: TimeGroup,
+    then_by: Annotated[TimeGroup | None, Query(description="A second grouping")] = None,
+    client_id: uuid.UUID | None = None,
+    project_id: uuid.UUID | None = None,
+    user_id: uuid.UUID | None = None,
+    billable: bool | None = None,
+) -> TimeReport:
+    """Tracked time and its value by client, project, user, task, day or ISO week."""
+    filters = service.TimeFilters(
+        client_id=client_id, project_id=project_id, user_id=user_id, billable=billable
+    )
+    return await service.time_report(session, ctx, from_, to, group_by, then_by, filters)
+
+
+@router.get("/uninvoiced", response_model=UninvoicedReport)
+async def uninvoiced_report(
+    ctx: TeamCtx, session: DbSession, client_id: uuid.UUID | None = None
+) -> UninvoicedReport:
+    """Uninvoiced billable time and its value per client and project, oldest date."""
+    return await service.uninvoiced_report(session, ctx, client_id)
+
+
+@router.get("/revenue", response_model=RevenueReport)
+async def revenue_report(
+    ctx: TeamCtx, session: DbSession, from_: From, to: To, group_by: RevenueGroup
+) -> RevenueReport:
+    """Invoiced and paid amounts by client or month, in the base currency."""
+    return await service.revenue_report(session, ctx, from_, to, group_by)
+
+
+@router.get("/outstanding", response_model=OutstandingReport)
+async def outstanding_report(ctx: TeamCtx, session: DbSession) -> OutstandingReport:
+    """Open invoices by client, aged by days past due."""
+    return await service.outstanding_report(session, ctx)
+
+
+@router.get("/clients/{client_id}", response_model=ClientReport)
+async def client_report(
+    client_id: uuid.UUID, ctx: TeamCtx, session: DbSession, from_: From, to: To
+) -> ClientReport:
+    """A client's revenue, payments, outstanding amount, time, cost and margin."""
+    return await service.client_report(session, ctx, client_id, from_, to)

@@ -1,0 +1,458 @@
+"""Reports: time, uninvoiced time, revenue, outstanding invoices, a client's profitability.
+
+Who sees what (the reports row of the role table, `Permission.REPORTS_READ`): ALL every
+row; OWN_CLIENTS the time of the caller's clients' projects; PROJECTS the time of its
+projects; OWN its own time. Amounts need the right to read rates that far
+(`sees_rates`); costs need every rate (cost rates are the team's); invoice figures need
+`INVOICES_READ`. Report rows are built as plain rows (`TimeRow`, ...) so that any
+rendering (JSON, CSV) reads the same figures.
+"""
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, cast, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import User
+from app.clients.models import Client
+from app.clients.service import get_client, own_client_ids
+from app.core.clock import period_bounds, today_in
+from app.core.context import TeamContext
+from app.core.errors import Unprocessable
+from app.core.money import div_half_up
+from app.core.permissions import Access, Permission
+from app.core.tenancy import in_team
+from app.projects.membership import member_project_ids
+from app.projects.models import Project, Task
+from app.rates.service import sees_rates
+from app.reports.invoiced import (
+    Aging,
+    Revenue,
+    aging_by_client,
+    client_names,
+    invoice_access,
+    revenue_by,
+)
+from app.reports.schemas import (
+    AgingFigures,
+    AgingRow,
+    ClientReport,
+    OutstandingReport,
+    RevenueFigures,
+    RevenueGroup,
+    RevenueReport,
+    RevenueRow,
+    TimeFigures,
+    TimeGroup,
+    TimeReport,
+    TimeRow,
+    UninvoicedReport,
+    UninvoicedRow,
+)
+from app.reports.time_figures import (
+    EntryScope,
+    Figures,
+    Money,
+    entry_days,
+    figure_columns,
+    priced,
+    report_rows,
+)
+from app.teams.models import Team
+from app.teams.service import team_by_id
+from app.time_tracking.models import TimeEntry
+
+MAX_PERIOD_DAYS = 3 * 366
+NO_LABEL = {TimeGroup.client: "No client", TimeGroup.task: "No task"}
+
+
+@dataclass(frozen=True)
+class TimeFilters:
+    client_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+    billable: bool | None = None
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Which money the caller may read in a report."""
+
+    amounts: bool
+    costs: bool
+
+
+def report_access(ctx: TeamContext) -> tuple[Access, Shown]:
+    """The caller's report reach (403 without one) and the money it may read."""
+    reach = ctx.access(Permission.REPORTS_READ)
+    return reach, Shown(amounts=sees_rates(ctx, reach), costs=sees_rates(ctx, Access.ALL))
+
+
+def client_projects(ctx: TeamContext, client_ids: Any) -> Any:
+    """Ids of the team's projects of `client_ids` (a subquery)."""
+    return select(Project.id).where(in_team(Project, ctx), Project.client_id.in_(client_ids))
+
+
+def visible_time(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
+    """The entries a report reach covers, as a filter on `TimeEntry`."""
+    if reach is Access.ALL:
+        return true()
+    if reach is Access.OWN_CLIENTS:
+        return TimeEntry.project_id.in_(client_projects(ctx, own_client_ids(ctx)))
+    if reach is Access.PROJECTS:
+        return TimeEntry.project_id.in_(member_project_ids(ctx))
+    return TimeEntry.user_id == ctx.user_id
+
+
+def check_period(start: date, end: date) -> None:
+    if end < start:
+        raise Unprocessable("`to` is before `from`.", code="report_period_invalid")
+    if (end - start).days >= MAX_PERIOD_DAYS:
+        raise Unprocessable(
+            f"A report covers at most {MAX_PERIOD_DAYS} days.", code="report_period_too_long"
+        )
+
+
+def entry_scope(
+    ctx: TeamContext,
+    team: Team,
+    reach: Access,
+    start: date | None,
+    end: date | None,
+    filters: TimeFilters,
+) -> EntryScope:
+    """The period, the caller's visibility and the filters as one `EntryScope`."""
+    conditions: list[Any] = [visible_time(ctx, reach)]
+    f = filters
+    if f.client_id is not None:
+        conditions.append(TimeEntry.project_id.in_(client_projects(ctx, [f.client_id])))
+    if f.project_id is not None:
+        conditions.append(TimeEntry.project_id == f.project_id)
+    if f.user_id is not None:
+        conditions.append(TimeEntry.user_id == f.user_id)
+    if f.billable is not None:
+        conditions.append(TimeEntry.billable.is_(f.billable))
+    started_from, started_before = period_bounds(team.timezone, start, end)
+    return EntryScope(conditions, started_from, started_before)
+
+
+def _group_key(p: Any, group: TimeGroup) -> Any:
+    columns = {
+        TimeGroup.client: p.c.client_id,
+        TimeGroup.project: p.c.project_id,
+        TimeGroup.user: p.c.user_id,
+        TimeGroup.task: p.c.task_id if "task_id" in p.c else None,
+        TimeGroup.day: p.c.day,
+        # ISO weeks start on Monday; the day is already local, so DST cannot shift it.
+        TimeGroup.week: cast(func.date_trunc("week", p.c.day), Date),
+    }
+    return columns[group].label(f"key_{group.value}")
+
+
+async def _labels(
+    session: AsyncSession, team: Team, group: TimeGroup, keys: set[Any]
+) -> dict[Any, str]:
+    """Display names of a grouping's keys (one query)."""
+    ids = {k for k in keys if k is not None}
+    if group is TimeGroup.day:
+        return {k: k.isoformat() for k in ids}
+    if group is TimeGroup.week:
+        return {k: f"{k.isocalendar().year}-W{k.isocalendar().week:02d}" for k in ids}
+    if not ids:
+        return {}
+    model, name = {
+        TimeGroup.client: (Client, Client.name),
+        TimeGroup.project: (Project, Project.name),
+        TimeGroup.task: (Task, Task.title),
+        TimeGroup.user: (User, User.name),
+    }[group]
+    stmt = select(model.id, name).where(model.id.in_(ids))  # type: ignore[attr-defined]
+    if model is not User:
+        stmt = stmt.where(in_team(model, team.id))
+    return {k: v for k, v in (await session.execute(stmt)).all()}
+
+
+def _as_text(key: Any) -> str | None:
+    return None if key is None else str(key) if not isinstance(key, date) else key.isoformat()
+
+
+def time_figures(figures: Figures, shown: Shown) -> dict[str, int | None]:
+    """A row's figures, money only where the caller may read it."""
+    return {
+        "seconds": figures.seconds,
+        "billable_seconds": figures.billable_seconds,
+        "billable_amount": figures.billable.amount() if shown.amounts else None,
+        "unpriced_seconds": figures.unpriced_seconds if shown.amounts else None,
+        "cost_amount": figures.cost.amount() if shown.costs else None,
+        "uncosted_seconds": figures.uncosted_seconds if shown.costs else None,
+    }
+
+
+async def time_rows(
+    session: AsyncSession,
+    ctx: TeamContext,
+    start: date,
+    end: date,
+    group_by: TimeGroup,
+    then_by: TimeGroup | None,
+    filters: TimeFilters,
+) -> tuple[Team, list[TimeRow], TimeFigures]:
+    """The time report's rows and totals (plain rows: JSON and CSV render the same)."""
+    check_period(start, end)
+    if then_by is group_by:
+        raise Unprocessable("`then_by` repeats `group_by`.", code="report_then_by_same")
+    reach, shown = report_access(ctx)
+    team = await team_by_id(session, ctx.team_id)
+    groups = [group_by] if then_by is None else [group_by, then_by]
+    days = entry_days(
+        team,
+        entry_scope(ctx, team, reach, start, end, filters),
+        by_task=TimeGroup.task in groups,
+    )
+    p = priced(team, days, costs=shown.costs)
+    keys = [_group_key(p, g) for g in groups]
+    found = await report_rows(
+        session, select(*keys, *figure_columns(p)).group_by(*keys, p.c.currency)
+    )
+
+    per_key: dict[tuple[Any, ...], Figures] = defaultdict(Figures)
+    totals = Figures()
+    for row in found:
+        key = tuple(row[: len(keys)])
+        per_key[key].add(row, team.base_currency)
+        totals.add(row, team.base_currency)
+    labels = [
+        await _labels(session, team, g, {k[i] for k in per_key}) for i, g in enumerate(groups)
+    ]
+
+    def label(i: int, key: Any) -> str:
+        return labels[i].get(key) or NO_LABEL.get(groups[i], "Unknown")
+
+    def order(i: int, key: Any) -> tuple[Any, ...]:
+        if groups[i] in (TimeGroup.day, TimeGroup.week):
+            return (key,)
+        return (key is None, label(i, key).lower(), str(key))
+
+    rows = [
+        TimeRow(
+            key=_as_text(k[0]),
+            label=label(0, k[0]),
+            then_key=_as_text(k[1]) if then_by else None,
+            then_label=label(1, k[1]) if then_by else None,
+            **time_figures(figures, shown),
+        )
+        for k, figures in sorted(
+            per_key.items(), key=lambda kv: [order(i, v) for i, v in enumerate(kv[0])]
+        )
+    ]
+    return team, rows, TimeFigures(**time_figures(totals, shown))
+
+
+async def time_report(
+    session: AsyncSession,
+    ctx: TeamContext,
+    start: date,
+    end: date,
+    group_by: TimeGroup,
+    then_by: TimeGroup | None,
+    filters: TimeFilters,
+) -> TimeReport:
+    """Time by one or two groupings over a period of local dates, priced in the base
+    currency."""
+    team, rows, totals = await time_rows(session, ctx, start, end, group_by, then_by, filters)
+    return TimeReport(
+        from_=start,
+        to=end,
+        group_by=group_by,
+        then_by=then_by,
+        currency=team.base_currency,
+        rows=rows,
+        totals=totals,
+    )
+
+
+# ---------------------------------------------------------------- uninvoiced
+
+
+async def uninvoiced_rows(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID | None
+) -> tuple[Team, list[UninvoicedRow]]:
+    """Uninvoiced billable time per client and project, whenever it was logged."""
+    reach, shown = report_access(ctx)
+    team = await team_by_id(session, ctx.team_id)
+    scope = entry_scope(ctx, team, reach, None, None, TimeFilters(client_id=client_id))
+    # Said as the partial indexes say it, so the planner reads only uninvoiced time.
+    unbilled = [TimeEntry.billable.is_(True), TimeEntry.invoice_id.is_(None)]
+    days = entry_days(team, EntryScope([*scope.conditions, *unbilled]))
+    p = priced(team, days, fx_on=today_in(team.timezone), costs=False, names=True)
+    # Names in the same statement: a team has thousands of projects with uninvoiced time.
+    names = (
+        func.min(p.c.client_name).label("client_name"),
+        func.min(p.c.project_name).label("project_name"),
+    )
+    found = await report_rows(
+        session,
+        select(
+            p.c.client_id, p.c.project_id, func.min(p.c.day), *names, *figure_columns(p)
+        ).group_by(p.c.client_id, p.c.project_id, p.c.currency),
+    )
+    rows = []
+    for r in found:
+        base = Money()
+        base.add(r.billable_value, r.currency, team.base_currency)
+        unconverted = r.unpriced_seconds - r.rateless_seconds
+        rows.append(
+            UninvoicedRow(
+                client_id=r.client_id,
+                client_name=r.client_name,
+                project_id=r.project_id,
+                project_name=r.project_name,
+                seconds=r.billable_seconds,
+                currency=r.currency,
+                amount=div_half_up(int(r.native_value or 0), 3600) if shown.amounts else None,
+                base_amount=base.amount() if shown.amounts and not unconverted else None,
+                unpriced_seconds=r.rateless_seconds if shown.amounts else None,
+                oldest_entry_date=r[2],
+            )
+        )
+    rows.sort(key=lambda r: ((r.client_name or "").lower(), r.project_name.lower(), r.project_id))
+    return team, rows
+
+
+async def uninvoiced_report(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID | None
+) -> UninvoicedReport:
+    """What is still to invoice, per client and project."""
+    team, rows = await uninvoiced_rows(session, ctx, client_id)
+    amounts = [r.base_amount for r in rows]
+    hidden = any(r.amount is None for r in rows)
+    return UninvoicedReport(
+        currency=team.base_currency,
+        rows=rows,
+        totals={
+            "seconds": sum(r.seconds for r in rows),
+            "base_amount": None if hidden or None in amounts else sum(a or 0 for a in amounts),
+            "unpriced_seconds": None if hidden else sum(r.unpriced_seconds or 0 for r in rows),
+        },
+    )
+
+
+# ---------------------------------------------------------------- invoices
+
+
+async def revenue_rows(
+    session: AsyncSession, ctx: TeamContext, start: date, end: date, group_by: RevenueGroup
+) -> tuple[Team, list[RevenueRow], RevenueFigures]:
+    """Invoiced and paid amounts per client or month."""
+    check_period(start, end)
+    visible = invoice_access(ctx)
+    team = await team_by_id(session, ctx.team_id)
+    by_month = group_by is RevenueGroup.month
+    found = await revenue_by(session, team, visible, start, end, by_month=by_month)
+    names = {} if by_month else await client_names(session, team, found)
+    totals = Revenue()
+    rows = []
+    for key, figures in found.items():
+        totals.add(figures)
+        label = key if by_month else names.get(key, "Unknown")
+        rows.append(RevenueRow(key=str(key), label=label, **vars(figures)))
+    rows.sort(key=lambda r: r.key if by_month else (r.label.lower(), r.key))
+    return team, rows, RevenueFigures(**vars(totals))
+
+
+async def revenue_report(
+    session: AsyncSession, ctx: TeamContext, start: date, end: date, group_by: RevenueGroup
+) -> RevenueReport:
+    """Revenue over a period of local dates, in the base currency."""
+    team, rows, totals = await revenue_rows(session, ctx, start, end, group_by)
+    return RevenueReport(
+        from_=start,
+        to=end,
+        group_by=group_by,
+        currency=team.base_currency,
+        rows=rows,
+        totals=totals,
+    )
+
+
+async def outstanding_rows(
+    session: AsyncSession, ctx: TeamContext
+) -> tuple[Team, date, list[AgingRow], AgingFigures]:
+    """Open invoices per client, aged by days past due."""
+    visible = invoice_access(ctx)
+    team = await team_by_id(session, ctx.team_id)
+    today, found = await aging_by_client(session, team, visible)
+    names = await client_names(session, team, found)
+    totals = Aging()
+    rows = []
+    for client_id, aging in found.items():
+        for name, value in vars(aging).items():
+            setattr(totals, name, getattr(totals, name) + value)
+        rows.append(
+            AgingRow(client_id=client_id, label=names.get(client_id, "Unknown"), **vars(aging))
+        )
+    rows.sort(key=lambda r: (r.label.lower(), r.client_id))
+    return team, today, rows, AgingFigures(**vars(totals))
+
+
+async def outstanding_report(session: AsyncSession, ctx: TeamContext) -> OutstandingReport:
+    """Open invoices by client with aging buckets, in the base currency."""
+    team, today, rows, totals = await outstanding_rows(session, ctx)
+    return OutstandingReport(currency=team.base_currency, as_of=today, rows=rows, totals=totals)
+
+
+# ---------------------------------------------------------------- a client
+
+
+async def client_report(
+    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID, start: date, end: date
+) -> ClientReport:
+    """A client's revenue, payments, time, cost and margin over a period."""
+    check_period(start, end)
+    reach, shown = report_access(ctx)
+    client = await get_client(session, ctx, client_id)
+    team = await team_by_id(session, ctx.team_id)
+    scope = entry_scope(ctx, team, reach, start, end, TimeFilters(client_id=client.id))
+    p = priced(team, entry_days(team, scope), costs=shown.costs)
+    time = Figures()
+    for row in await report_rows(session, select(*figure_columns(p)).group_by(p.c.currency)):
+        time.add(row, team.base_currency)
+    figures = time_figures(time, shown)
+
+    money: dict[str, int | None] = dict.fromkeys(("revenue", "paid", "outstanding"))
+    if ctx.grant(Permission.INVOICES_READ) is not None:
+        due: dict[Any, int] = {}
+        revenue = (
+            await revenue_by(
+                session, team, invoice_access(ctx), start, end, client_id=client.id, due=due
+            )
+        ).get(client.id, Revenue())
+        # A sales rep's clients are its own: `invoice_access` is empty for any other.
+        money = {
+            "revenue": revenue.net_amount,
+            "paid": revenue.paid_amount,
+            "outstanding": due.get(client.id, 0),
+        }
+    cost = figures["cost_amount"]
+    profit = None if money["revenue"] is None or cost is None else money["revenue"] - cost
+    margin = (
+        div_half_up(profit * 10_000, money["revenue"])
+        if profit is not None and money["revenue"]
+        else None
+    )
+    return ClientReport(
+        client_id=client.id,
+        from_=start,
+        to=end,
+        currency=team.base_currency,
+        revenue_amount=money["revenue"],
+        paid_amount=money["paid"],
+        outstanding_amount=money["outstanding"],
+        profit_amount=profit,
+        margin_bps=margin,
+        **figures,
+    )
