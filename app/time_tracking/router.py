@@ -4,11 +4,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from app.auth.dependencies import TeamCtx
+from app.core.csv_export import (
+    CSV_RESPONSES,
+    CsvResponse,
+    FormatQuery,
+    csv_filename,
+    list_response,
+)
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery
 from app.core.schemas import Day, Instant
 from app.time_tracking import service
 from app.time_tracking.schemas import (
+    TIME_ENTRY_CSV,
     TimeEntryIn,
     TimeEntryMoveIn,
     TimeEntryMoveOut,
@@ -20,11 +28,12 @@ from app.time_tracking.schemas import (
 router = APIRouter(prefix="/teams/{team_id}", tags=["time"])
 
 
-@router.get("/time-entries", response_model=Page[TimeEntryOut])
+@router.get("/time-entries", response_model=Page[TimeEntryOut], responses=CSV_RESPONSES)
 async def list_entries(
     ctx: TeamCtx,
     session: DbSession,
     page: PageQuery,
+    fmt: FormatQuery,
     user_id: uuid.UUID | None = None,
     project_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
@@ -38,7 +47,7 @@ async def list_entries(
     ] = None,
     billable: bool | None = None,
     invoiced: bool | None = None,
-) -> Page[TimeEntryOut]:
+) -> Page[TimeEntryOut] | CsvResponse:
     """Time entries the caller may see, newest first, with their rates and amounts."""
     filters = service.EntryFilters(
         user_id=user_id,
@@ -49,7 +58,9 @@ async def list_entries(
         billable=billable,
         invoiced=invoiced,
     )
-    return await service.list_entries(session, ctx, page, filters)
+    listing = await service.list_entries(session, ctx, filters)
+    filename = csv_filename("time-entries", from_, to)
+    return await list_response(session, listing, page, fmt, TIME_ENTRY_CSV, filename)
 
 
 @router.post("/time-entries", status_code=status.HTTP_201_CREATED, response_model=TimeEntryOut)

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from pydantic import Field, IPvAnyAddress
 
+from app.core.csv_export import CsvColumns
 from app.core.schemas import InputSchema, Instant, PatchSchema, Timestamps
 
 
@@ -53,6 +54,9 @@ class TimeEntryOut(Timestamps):
     bill_rate_amount: int | None
     billable_amount: int | None
     rate_missing: bool
+
+
+TIME_ENTRY_CSV = CsvColumns.of(TimeEntryOut)
 
 
 class TimeEntryMoveOut(Timestamps):
