@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from app.auth.dependencies import TeamCtx
 from app.contacts import service
 from app.contacts.schemas import (
+    CONTACT_CSV,
     ActivityIn,
     ActivityOut,
     ActivityPatch,
@@ -13,25 +14,26 @@ from app.contacts.schemas import (
     ContactOut,
     ContactPatch,
 )
+from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
 
 router = APIRouter(prefix="/teams/{team_id}/contacts", tags=["contacts"])
 
 
-@router.get("", response_model=Page[ContactOut])
+@router.get("", response_model=Page[ContactOut], responses=CSV_RESPONSES)
 async def list_contacts(
     ctx: TeamCtx,
     session: DbSession,
     page: PageQuery,
+    fmt: FormatQuery,
     client_id: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Name or email contains")] = None,
-) -> Page[ContactOut]:
+) -> Page[ContactOut] | CsvResponse:
     """Contacts the caller may see."""
-    return await service.list_contacts(
-        session, ctx, page, client_id=client_id, owner_id=owner_id, q=q
-    )
+    listing = await service.list_contacts(session, ctx, client_id=client_id, owner_id=owner_id, q=q)
+    return await list_response(session, listing, page, fmt, CONTACT_CSV, "contacts.csv")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactOut)

@@ -4,6 +4,7 @@ from datetime import datetime
 from pydantic import Field
 
 from app.contacts.models import ActivityKind
+from app.core.csv_export import CsvColumns
 from app.core.schemas import Email, InputSchema, Instant, Name, PatchSchema, Timestamps
 
 
@@ -51,6 +52,9 @@ class ContactOut(Timestamps):
     portal_access_granted_at: datetime | None
     last_contacted_at: datetime | None
     notes: str | None
+
+
+CONTACT_CSV = CsvColumns.of(ContactOut)
 
 
 class ActivityIn(InputSchema):

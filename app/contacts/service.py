@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +24,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.links import links_of, replace_links
 from app.core.mail import queue_email
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing, Page, PageParams, paginate
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
 from app.core.tenancy import get_authorized, get_in_team, in_team, same_team, team_rows
@@ -98,13 +99,12 @@ async def read_contact(
 async def list_contacts(
     session: AsyncSession,
     ctx: TeamContext,
-    params: PageParams,
     *,
     client_id: uuid.UUID | None,
     owner_id: uuid.UUID | None,
     q: str | None,
-) -> Page[ContactOut]:
-    """Contacts the caller may see, filtered, one page."""
+) -> Listing[ContactOut]:
+    """Contacts the caller may see, filtered."""
     reach = ctx.access(Permission.CRM_READ)
     stmt = team_rows(Contact, ctx).where(visible_contacts(ctx, reach))
     if client_id is not None:
@@ -118,8 +118,7 @@ async def list_contacts(
                 Contact.email.icontains(q, autoescape=True),
             )
         )
-    found = await paginate(session, stmt, params, model=Contact)
-    return found.page(await _outs(session, found.rows))
+    return Listing(stmt, Contact, partial(_outs, session))
 
 
 async def _flush_unique_email(session: AsyncSession) -> None:

@@ -3,12 +3,19 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from app.auth.dependencies import TeamCtx
+from app.core.csv_export import (
+    CSV_RESPONSES,
+    CsvResponse,
+    FormatQuery,
+    list_response,
+)
 from app.core.deps import DbSession, SettingsDep
 from app.core.pagination import Page, PageQuery
 from app.invoices import billing_settings, drafts, exchange_rates, lifecycle, runs, service
 from app.invoices.models import InvoiceStatus
 from app.invoices.pdf import pdf_download
 from app.invoices.schemas import (
+    INVOICE_CSV,
     ExchangeRateIn,
     ExchangeRateOut,
     InvoiceIn,
@@ -40,19 +47,21 @@ async def put_invoice_settings(
     return await billing_settings.put_invoice_settings(session, ctx, client_id, data)
 
 
-@router.get("/invoices", response_model=Page[InvoiceOut])
+@router.get("/invoices", response_model=Page[InvoiceOut], responses=CSV_RESPONSES)
 async def list_invoices(
     ctx: TeamCtx,
     session: DbSession,
     settings: SettingsDep,
     page: PageQuery,
+    fmt: FormatQuery,
     status: InvoiceStatus | None = None,
     client_id: uuid.UUID | None = None,
-) -> Page[InvoiceOut]:
+) -> Page[InvoiceOut] | CsvResponse:
     """Invoices the caller may see, newest first."""
-    return await service.list_invoices(
-        session, ctx, settings, page, status=status, client_id=client_id
+    listing = await service.list_invoices(
+        session, ctx, settings, status=status, client_id=client_id
     )
+    return await list_response(session, listing, page, fmt, INVOICE_CSV, "invoices.csv")
 
 
 @router.post("/invoices", status_code=status.HTTP_201_CREATED, response_model=InvoiceOut)

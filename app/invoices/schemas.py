@@ -5,6 +5,7 @@ from decimal import Decimal
 from pydantic import Field
 
 from app.clients.models import PaymentMethod
+from app.core.csv_export import CsvColumns
 from app.core.schemas import (
     Currency,
     Day,
@@ -160,6 +161,10 @@ class InvoiceOut(Timestamps):
         }
         stored = {name: getattr(invoice, name) for name in cls.model_fields if name not in derived}
         return cls.model_validate({**stored, **derived})
+
+
+# An invoice is one row; its lines are in the JSON (and the PDF).
+INVOICE_CSV = CsvColumns.of(InvoiceOut, exclude={"lines"})
 
 
 class ExchangeRateIn(InputSchema):

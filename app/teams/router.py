@@ -3,11 +3,18 @@ import uuid
 from fastapi import APIRouter, status
 
 from app.auth.dependencies import TeamCtx
+from app.core.csv_export import (
+    CSV_RESPONSES,
+    CsvResponse,
+    FormatQuery,
+    list_response,
+)
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
 from app.onboarding import invitations
 from app.teams import service
 from app.teams.schemas import (
+    MEMBER_CSV,
     AcceptIn,
     AcceptOut,
     ApiKeyCreated,
@@ -43,10 +50,13 @@ async def delete_team(ctx: TeamCtx, session: DbSession) -> None:
     await service.delete_team(session, ctx)
 
 
-@router.get("/members", response_model=Page[MemberOut])
-async def list_members(ctx: TeamCtx, session: DbSession, page: PageQuery) -> Page[MemberOut]:
+@router.get("/members", response_model=Page[MemberOut], responses=CSV_RESPONSES)
+async def list_members(
+    ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[MemberOut] | CsvResponse:
     """The team's members and their roles."""
-    return await service.list_members(session, ctx, page)
+    listing = service.list_members(ctx)
+    return await list_response(session, listing, page, fmt, MEMBER_CSV, "members.csv")
 
 
 @router.patch("/members/{user_id}", response_model=MemberOut)

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from pydantic import Field
 
+from app.core.csv_export import CsvColumns
 from app.core.permissions import Role
 from app.core.schemas import (
     Currency,
@@ -104,6 +105,9 @@ class MemberOut(Timestamps):
             created_at=member.created_at,
             updated_at=member.updated_at,
         )
+
+
+MEMBER_CSV = CsvColumns.of(MemberOut)
 
 
 class MemberPatch(InputSchema):

@@ -14,7 +14,7 @@ from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.mail import queue_email
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing, Page, PageParams, paginate, shaped_by
 from app.core.permissions import (
     Permission,
     Role,
@@ -145,12 +145,12 @@ def _members(ctx: TeamContext):  # type: ignore[no-untyped-def]
     return team_select(Membership, ctx).options(joinedload(Membership.user))
 
 
-async def list_members(
-    session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> Page[MemberOut]:
+def list_members(ctx: TeamContext) -> Listing[MemberOut]:
+    """The team's members with their names, emails and roles."""
     ctx.access(Permission.MEMBERS_READ)
-    found = await paginate(session, _members(ctx), params, model=Membership, pk=Membership.user_id)
-    return found.page_of(MemberOut, MemberOut.of)
+    return Listing(
+        _members(ctx), Membership, shaped_by(MemberOut, MemberOut.of), pk=Membership.user_id
+    )
 
 
 async def _membership(
