@@ -220,13 +220,14 @@ class Listing(Generic[S]):
         self,
         session: AsyncSession,
         updated_since: datetime | None = None,
-        size: int = BATCH_SIZE,
+        size: int | None = None,
     ) -> AsyncIterator[list[S]]:
         """Every matching row, in the page order, `size` at a time, shaped.
 
         The caller must be inside the unit of work's transaction (the cursor lives in
         it); shaping may run its own queries between two fetches.
         """
+        size = size or BATCH_SIZE
         stmt, keys, descending = _keyed(
             self.stmt,
             updated_since,
