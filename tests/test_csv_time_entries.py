@@ -2,12 +2,15 @@
 visibility, amounts only for roles that may read rates, the attachment's name, and
 `Accept: text/csv`."""
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 
+from app.core import pagination
 from app.core.pagination import BATCH_SIZE
 from app.core.permissions import Role
 from tests.factories import make_actor
@@ -179,3 +182,73 @@ async def test_csv_errors_are_problems_before_any_row_and_the_updated_since_filt
 async def _now(app):  # type: ignore[no-untyped-def]
     async with app.state.db.engine.connect() as conn:
         return (await conn.execute(text("SELECT now()"))).scalar_one()
+
+
+async def asgi_export(app, t, *, spec_version: str, chunks_before_leaving: int) -> list[bytes]:  # type: ignore[no-untyped-def]
+    """Call the app as a server would, with a client that leaves after a few chunks: by
+    an `http.disconnect` message (ASGI 2.3) or a send that fails (2.4, as uvicorn does)."""
+    bodies: list[bytes] = []
+    left = asyncio.Event()
+    requested: list[bool] = []
+
+    async def receive() -> dict:
+        if not requested:
+            requested.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await left.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        if message["type"] != "http.response.body":
+            return
+        if len(bodies) >= chunks_before_leaving:
+            left.set()
+            if spec_version == "2.4":
+                raise OSError("connection closed")
+            await asyncio.sleep(0)
+        bodies.append(message["body"])
+
+    path = t.owner.url("/time-entries")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": spec_version},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"format=csv",
+        "root_path": "",
+        "headers": [
+            (b"host", b"test"),
+            *((k.lower().encode(), v.encode()) for k, v in t.owner.headers.items()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+    }
+    await asyncio.wait_for(app(scope, receive, send), 30)
+    return bodies
+
+
+@pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
+async def test_a_client_that_leaves_mid_file_ends_the_transaction_and_frees_the_connection(
+    client, app, monkeypatch, spec_version
+):
+    monkeypatch.setattr(pagination, "BATCH_SIZE", 5)
+    t = await project_team(client, app)
+    await insert_entries(app, t, 200)
+    pool = app.state.db.engine.pool
+    bodies = await asgi_export(app, t, spec_version=spec_version, chunks_before_leaving=3)
+    assert 1 < len(bodies) < 40  # the header and a few batches, not the whole file
+    assert pool.checkedout() == 0
+    async with app.state.db.engine.connect() as conn:
+        open_transactions = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state LIKE 'idle in transaction%'"
+            )
+        )
+    assert open_transactions == 0
+    # The app serves on: the next export is whole.
+    rows = rows_of(await get_csv(client, t.owner, "/time-entries"))
+    assert len(rows) == 200

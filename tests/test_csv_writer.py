@@ -151,7 +151,7 @@ async def test_plain_cells_null_bool_dates_enums_decimals():
     assert row["exchange_rate"] == "1.0850"
 
 
-def test_nested_objects_must_be_excluded_and_money_needs_a_currency():
+def test_lists_of_objects_must_be_excluded_and_money_needs_a_currency():
     class WithLines(BaseModel):
         currency: str
         lines: list[Line]
@@ -165,6 +165,25 @@ def test_nested_objects_must_be_excluded_and_money_needs_a_currency():
 
     with pytest.raises(TypeError, match="currency"):
         CsvColumns.of(NoCurrency)
+
+
+async def test_a_nested_object_becomes_columns_and_a_mapping_one_json_cell():
+    class Actor(BaseModel):
+        type: str
+        id: uuid.UUID | None
+
+    class Event(BaseModel):
+        id: int
+        actor: Actor
+        by: Actor | None
+        data: dict
+
+    columns = CsvColumns.of(Event)
+    assert columns.header == ["id", "actor_type", "actor_id", "by_type", "by_id", "data"]
+    event = Event(id=7, actor=Actor(type="user", id=uuid.UUID(int=5)), by=None, data={"a": 1})
+    assert columns.row(event) == ["7", "user", str(uuid.UUID(int=5)), "", "", '{"a":1}']
+    formula = Event(id=8, actor=Actor(type="=x", id=None), by=None, data={})
+    assert columns.row(formula)[1:3] == ["'=x", ""]
 
 
 def test_filename_names_the_period():

@@ -8,8 +8,9 @@ may not read is null in JSON and empty here). Cells:
 - money (`amount`, `*_amount`, `amount_*`): decimal major units by the currency's
   exponent (`1234.50`, `1235` JPY, `1.234` KWD), beside the row's currency column;
 - durations (`*_seconds`): the raw seconds, then `*_hours` with two decimals;
-- lists of ids or codes: joined with `;`; dates and instants: ISO 8601; booleans:
-  `true`/`false`; null: empty;
+- lists of ids or codes: joined with `;`; a nested object: one column per field
+  (`actor_type`); a free-form mapping: its JSON; dates and instants: ISO 8601;
+  booleans: `true`/`false`; null: empty;
 - text that starts with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`,
   so a spreadsheet shows it instead of running it (numbers we format are left alone: a
   negative amount stays a number).
@@ -20,6 +21,7 @@ read from the request's transaction while they are sent; see `CsvResponse`).
 
 import csv
 import io
+import json
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
@@ -34,6 +36,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, g
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -90,6 +93,8 @@ def text(value: Any) -> str:
         return defuse(str(value.value))
     if isinstance(value, list | tuple | set | frozenset):
         return defuse(";".join(text(v) for v in value))
+    if isinstance(value, dict):
+        return defuse(json.dumps(value, default=str, separators=(",", ":")))
     return defuse(str(value))
 
 
@@ -102,15 +107,27 @@ class Column(Generic[T]):
     cell: Callable[[T], str]
 
 
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The schema of a field holding one nested object (`X` or `X | None`)."""
+    for arg in (annotation, *get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
 def _is_model_list(annotation: Any) -> bool:
     for arg in (annotation, *get_args(annotation)):
-        if get_origin(arg) is list and any(
-            isinstance(a, type) and issubclass(a, BaseModel) for a in get_args(arg)
-        ):
-            return True
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
+        if get_origin(arg) is list and any(_model_of(a) for a in get_args(arg)):
             return True
     return False
+
+
+def _nested(name: str, cell: Callable[[Any], str]) -> Callable[[Any], str]:
+    def read(item: Any) -> str:
+        inner = getattr(item, name)
+        return "" if inner is None else cell(inner)
+
+    return read
 
 
 def _is_money(name: str) -> bool:
@@ -177,8 +194,10 @@ class CsvColumns(Generic[T]):
         """The columns of `schema`'s fields, in its order (`created_at`, `updated_at` last).
 
         Money fields are read in the currency named by `currency_of[field]` (default the
-        item's `currency`). A field holding nested objects must be excluded: it has no
-        one cell, and a new one should be a decision, not a silent drop.
+        item's `currency`). A nested object becomes its own columns (`actor` ->
+        `actor_type`, `actor_id`); a free-form mapping one JSON cell. A list of objects
+        must be excluded: it has no one cell, and a new one should be a decision, not a
+        silent drop.
         """
         currency_of = currency_of or {}
         excluded = set(exclude)
@@ -189,6 +208,11 @@ class CsvColumns(Generic[T]):
             annotation = schema.model_fields[name].annotation
             if _is_model_list(annotation):
                 raise TypeError(f"{schema.__name__}.{name} holds objects: exclude it")
+            nested = _model_of(annotation)
+            if nested is not None:  # one object: its fields, as `<field>_<its field>`
+                for column in CsvColumns.of(nested).columns:
+                    columns.append(Column(f"{name}_{column.name}", _nested(name, column.cell)))
+                continue
             integer = int in (annotation, *get_args(annotation))
             if integer and _is_money(name):
                 currency = currency_of.get(name, "currency")
@@ -264,7 +288,8 @@ class CsvResponse(StreamingResponse):
         batches: AsyncIterator[Sequence[T]],
         filename: str,
     ) -> None:
-        self._chunks = csv_chunks(columns, batches)
+        self._chunks = self._whole_file(csv_chunks(columns, batches))
+        self._sent_all = False
         super().__init__(
             self._chunks,
             media_type=CSV_MEDIA_TYPE,
@@ -276,19 +301,37 @@ class CsvResponse(StreamingResponse):
     def _take_over(self, work: AsyncExitStack) -> None:
         self._work = work
 
+    async def _whole_file(self, chunks: AsyncGenerator[bytes]) -> AsyncGenerator[bytes]:
+        try:
+            async for chunk in chunks:
+                yield chunk
+            self._sent_all = True
+        finally:
+            await chunks.aclose()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
+        except ClientDisconnect as exc:
+            # The client left (an ASGI 2.4 server says so on send): a normal end.
+            await self._end(exc)
+            return
         except BaseException as exc:
-            await self._chunks.aclose()
-            if self._work is not None:
-                await self._work.__aexit__(type(exc), exc, exc.__traceback__)
+            await self._end(exc)
             raise
-        # A client that went away stops the stream early; closing the generator ends
-        # its cursor before the transaction ends.
+        # Under older servers a client that left just stops the stream early.
+        await self._end(None if self._sent_all else ClientDisconnect())
+
+    async def _end(self, exc: BaseException | None) -> None:
+        """Close the rows' generator (and its cursor), then the unit of work: commit
+        after a whole file, roll back otherwise."""
         await self._chunks.aclose()
-        if self._work is not None:
+        if self._work is None:
+            return
+        if exc is None:
             await self._work.aclose()
+        else:
+            await self._work.__aexit__(type(exc), exc, exc.__traceback__)
 
 
 # ---------------------------------------------------------------- negotiation
