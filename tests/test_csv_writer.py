@@ -17,9 +17,11 @@ from app.core.csv_export import (
     csv_chunks,
     csv_filename,
     defuse,
+    every_page,
     hours,
     major_units,
 )
+from app.core.pagination import Page
 
 
 class Kind(StrEnum):
@@ -184,6 +186,23 @@ async def test_a_nested_object_becomes_columns_and_a_mapping_one_json_cell():
     assert columns.row(event) == ["7", "user", str(uuid.UUID(int=5)), "", "", '{"a":1}']
     formula = Event(id=8, actor=Actor(type="=x", id=None), by=None, data={})
     assert columns.row(formula)[1:3] == ["'=x", ""]
+
+
+async def test_every_page_follows_the_cursor_to_the_last_page():
+    pages = {
+        None: Page[Item](data=[item(count=1)], has_more=True, next_cursor="a"),
+        "a": Page[Item](data=[item(count=2), item(count=3)], has_more=True, next_cursor="b"),
+        "b": Page[Item](data=[], has_more=False, next_cursor=None),
+    }
+    asked: list[str | None] = []
+
+    async def read(cursor: str | None) -> Page[Item]:
+        asked.append(cursor)
+        return pages[cursor]
+
+    body = b"".join([c async for c in csv_chunks(COLUMNS, every_page(read))]).decode()
+    assert [row["count"] for row in parsed(body)] == ["1", "2", "3"]
+    assert asked == [None, "a", "b"]
 
 
 def test_filename_names_the_period():

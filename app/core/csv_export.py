@@ -23,7 +23,14 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -388,6 +395,22 @@ CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"text/csv": {"schema": {"type": "string"}}},
     }
 }
+
+
+async def every_page(
+    read: Callable[[str | None], Awaitable[Page[T]]],
+) -> AsyncIterator[list[T]]:
+    """The items of a cursor-paginated list, page by page, for a list that is not a
+    `Listing` (the events list): `read(cursor)` returns the page after `cursor` (None:
+    the first), as the list endpoint would. Each page is its own statement: fine for an
+    append-only list; a list whose rows change should be a `Listing`."""
+    cursor: str | None = None
+    while True:
+        page = await read(cursor)
+        yield page.data
+        if not page.has_more or page.next_cursor is None:
+            return
+        cursor = page.next_cursor
 
 
 async def list_response(
