@@ -184,9 +184,12 @@ async def _now(app):  # type: ignore[no-untyped-def]
         return (await conn.execute(text("SELECT now()"))).scalar_one()
 
 
-async def asgi_export(app, t, *, spec_version: str, chunks_before_leaving: int) -> list[bytes]:  # type: ignore[no-untyped-def]
+async def asgi_export(  # type: ignore[no-untyped-def]
+    app, t, *, spec_version: str = "2.4", chunks_before_leaving: int = 10**9, on_chunk=None
+) -> list[bytes]:
     """Call the app as a server would, with a client that leaves after a few chunks: by
-    an `http.disconnect` message (ASGI 2.3) or a send that fails (2.4, as uvicorn does)."""
+    an `http.disconnect` message (ASGI 2.3) or a send that fails (2.4, as uvicorn does);
+    `on_chunk(n)` is awaited as chunk n arrives, while the export runs."""
     bodies: list[bytes] = []
     left = asyncio.Event()
     requested: list[bool] = []
@@ -201,6 +204,8 @@ async def asgi_export(app, t, *, spec_version: str, chunks_before_leaving: int) 
     async def send(message: dict) -> None:
         if message["type"] != "http.response.body":
             return
+        if on_chunk is not None:
+            await on_chunk(len(bodies))
         if len(bodies) >= chunks_before_leaving:
             left.set()
             if spec_version == "2.4":
@@ -252,3 +257,38 @@ async def test_a_client_that_leaves_mid_file_ends_the_transaction_and_frees_the_
     # The app serves on: the next export is whole.
     rows = rows_of(await get_csv(client, t.owner, "/time-entries"))
     assert len(rows) == 200
+
+
+async def test_the_export_is_one_snapshot_rows_changed_while_it_streams_neither_repeat_nor_vanish(
+    client, app, monkeypatch
+):
+    monkeypatch.setattr(pagination, "BATCH_SIZE", 10)
+    t = await project_team(client, app)
+    await insert_entries(app, t, 100)
+    before = [row["id"] for row in rows_of(await get_csv(client, t.owner, "/time-entries"))]
+
+    async def meanwhile(n: int) -> None:
+        if n != 2:  # the header and one batch are out
+            return
+        # Committed by another connection: the newest entry becomes the oldest, an older
+        # one the newest (keyset batches would repeat one and skip the other), and a
+        # new entry arrives.
+        async with app.state.db.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE time_entry SET started_at = started_at - interval '1000 days',"
+                    " ended_at = ended_at - interval '1000 days' WHERE note = 'n1'"
+                )
+            )
+            await conn.execute(
+                text(
+                    "UPDATE time_entry SET started_at = started_at + interval '1000 days',"
+                    " ended_at = ended_at + interval '1000 days' WHERE note = 'n90'"
+                )
+            )
+        await add_entry(client, t.member, t.project_id, at(20, 9), 600)
+
+    body = b"".join(await asgi_export(app, t, on_chunk=meanwhile)).decode()
+    rows = list(csv.DictReader(io.StringIO(body, newline="")))
+    assert [row["id"] for row in rows] == before
+    assert len(rows_of(await get_csv(client, t.owner, "/time-entries"))) == 101

@@ -19,7 +19,9 @@ from app.core.security import Secrets
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's one transaction; committed before the response is sent."""
+    """The request's one transaction; committed before the response is sent, except
+    where a streamed response takes it over (`hand_over_unit_of_work`, the CSV export)
+    and ends it after its last byte."""
     if request.app.state.db is None or request.app.state.redis is None:
         raise ServiceUnavailable("DATABASE_URL or REDIS_URL is not set.", code="not_configured")
     async with AsyncExitStack() as stack:
