@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from app.auth.dependencies import TeamCtx
 from app.contacts import service
 from app.contacts.schemas import (
+    ACTIVITY_CSV,
     CONTACT_CSV,
     ActivityIn,
     ActivityOut,
@@ -80,12 +81,13 @@ async def revoke_portal_access(contact_id: uuid.UUID, ctx: TeamCtx, session: DbS
     await service.revoke_portal_access(session, ctx, contact_id)
 
 
-@router.get("/{contact_id}/activities", response_model=Page[ActivityOut])
+@router.get("/{contact_id}/activities", response_model=Page[ActivityOut], responses=CSV_RESPONSES)
 async def list_activities(
-    contact_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[ActivityOut]:
+    contact_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[ActivityOut] | CsvResponse:
     """The contact's activity history, newest first."""
-    return await service.list_activities(session, ctx, contact_id, page)
+    listing = await service.list_activities(session, ctx, contact_id)
+    return await list_response(session, listing, page, fmt, ACTIVITY_CSV, "activities.csv")
 
 
 @router.post(

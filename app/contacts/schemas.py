@@ -78,3 +78,6 @@ class ActivityOut(Timestamps):
     body: str
     occurred_at: datetime
     author_id: uuid.UUID | None
+
+
+ACTIVITY_CSV = CsvColumns.of(ActivityOut)

@@ -24,7 +24,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.links import links_of, replace_links
 from app.core.mail import queue_email
-from app.core.pagination import Listing, Page, PageParams, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
 from app.core.tenancy import get_authorized, get_in_team, in_team, same_team, team_rows
@@ -345,15 +345,18 @@ def _may_moderate(ctx: TeamContext) -> bool:
 
 
 async def list_activities(
-    session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, params: PageParams
-) -> Page[ActivityOut]:
-    """A visible contact's activities, newest first, one page."""
+    session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID
+) -> Listing[ActivityOut]:
+    """A visible contact's activities, newest first."""
     contact = await get_contact(session, ctx, contact_id)
     stmt = team_rows(Activity, ctx).where(Activity.contact_id == contact.id)
-    found = await paginate(
-        session, stmt, params, model=Activity, order_by=[Activity.occurred_at], descending=True
+    return Listing(
+        stmt,
+        Activity,
+        shaped_by(ActivityOut),
+        order_by=[Activity.occurred_at],
+        descending=True,
     )
-    return found.page_of(ActivityOut)
 
 
 async def log_activity(

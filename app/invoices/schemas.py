@@ -229,3 +229,7 @@ class PublicInvoice(Schema):
     amount_paid: int
     amount_due: int
     payment_methods: list[PaymentMethod]
+
+
+EXCHANGE_RATE_CSV = CsvColumns.of(ExchangeRateOut)
+INVOICE_RUN_CSV = CsvColumns.of(InvoiceRunOut)

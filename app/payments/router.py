@@ -48,12 +48,15 @@ async def record_payment(
     )
 
 
-@router.get("/invoices/{invoice_id}/payments", response_model=Page[PaymentOut])
+@router.get(
+    "/invoices/{invoice_id}/payments", response_model=Page[PaymentOut], responses=CSV_RESPONSES
+)
 async def list_payments_of_invoice(
-    invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[PaymentOut]:
+    invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[PaymentOut] | CsvResponse:
     """The invoice's payments, failed attempts included."""
-    return await service.list_invoice_payments(session, ctx, invoice_id, page)
+    listing = await service.list_invoice_payments(session, ctx, invoice_id)
+    return await list_response(session, listing, page, fmt, PAYMENT_CSV, "payments.csv")
 
 
 @router.get("/payments", response_model=Page[PaymentOut], responses=CSV_RESPONSES)

@@ -20,7 +20,7 @@ from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.ids import new_id
 from app.core.money import div_half_up, exponent
-from app.core.pagination import Listing, Page, PageParams, paginate, shaped_by
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_in_team, in_team, team_rows
 from app.invoices.exchange_rates import rate_in_force
@@ -334,12 +334,12 @@ async def create_manual_payment(
 
 
 async def list_invoice_payments(
-    session: AsyncSession, ctx: TeamContext, invoice_id: uuid.UUID, params: PageParams
-) -> Page[PaymentOut]:
+    session: AsyncSession, ctx: TeamContext, invoice_id: uuid.UUID
+) -> Listing[PaymentOut]:
     """The payments of an invoice the caller may see, failed attempts included."""
     invoice = await get_invoice(session, ctx, invoice_id)
     stmt = team_rows(Payment, ctx).where(Payment.invoice_id == invoice.id)
-    return (await paginate(session, stmt, params, model=Payment)).page_of(PaymentOut)
+    return Listing(stmt, Payment, shaped_by(PaymentOut))
 
 
 async def list_payments(

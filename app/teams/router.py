@@ -14,6 +14,8 @@ from app.core.pagination import Page, PageQuery
 from app.onboarding import invitations
 from app.teams import service
 from app.teams.schemas import (
+    API_KEY_CSV,
+    INVITATION_CSV,
     MEMBER_CSV,
     AcceptIn,
     AcceptOut,
@@ -81,12 +83,13 @@ async def invite(
     return InvitationOut.model_validate(await service.invite(session, ctx, secrets, settings, data))
 
 
-@router.get("/invitations", response_model=Page[InvitationOut])
+@router.get("/invitations", response_model=Page[InvitationOut], responses=CSV_RESPONSES)
 async def list_invitations(
-    ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[InvitationOut]:
+    ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[InvitationOut] | CsvResponse:
     """Invitations of the team, pending and past."""
-    return await service.list_invitations(session, ctx, page)
+    listing = service.list_invitations(ctx)
+    return await list_response(session, listing, page, fmt, INVITATION_CSV, "invitations.csv")
 
 
 @router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -103,10 +106,13 @@ async def create_api_key(
     return await service.create_api_key(session, ctx, secrets, data)
 
 
-@router.get("/api-keys", response_model=Page[ApiKeyOut])
-async def list_api_keys(ctx: TeamCtx, session: DbSession, page: PageQuery) -> Page[ApiKeyOut]:
+@router.get("/api-keys", response_model=Page[ApiKeyOut], responses=CSV_RESPONSES)
+async def list_api_keys(
+    ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[ApiKeyOut] | CsvResponse:
     """The team's API keys (never their secrets)."""
-    return await service.list_api_keys(session, ctx, page)
+    listing = service.list_api_keys(ctx)
+    return await list_response(session, listing, page, fmt, API_KEY_CSV, "api-keys.csv")
 
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)

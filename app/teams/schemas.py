@@ -170,3 +170,7 @@ class ApiKeyOut(Timestamps):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The secret; shown only in this response.")
+
+
+INVITATION_CSV = CsvColumns.of(InvitationOut)
+API_KEY_CSV = CsvColumns.of(ApiKeyOut)

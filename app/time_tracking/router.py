@@ -17,6 +17,7 @@ from app.core.schemas import Day, Instant
 from app.time_tracking import service
 from app.time_tracking.schemas import (
     TIME_ENTRY_CSV,
+    TIME_ENTRY_MOVE_CSV,
     TimeEntryIn,
     TimeEntryMoveIn,
     TimeEntryMoveOut,
@@ -99,12 +100,18 @@ async def move_entry(
     return await service.move_entry(session, ctx, entry_id, data, ip)
 
 
-@router.get("/time-entries/{entry_id}/history", response_model=Page[TimeEntryMoveOut])
+@router.get(
+    "/time-entries/{entry_id}/history",
+    response_model=Page[TimeEntryMoveOut],
+    responses=CSV_RESPONSES,
+)
 async def entry_history(
-    entry_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[TimeEntryMoveOut]:
+    entry_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[TimeEntryMoveOut] | CsvResponse:
     """The entry's moves between projects, oldest first."""
-    return await service.entry_history(session, ctx, entry_id, page)
+    listing = await service.entry_history(session, ctx, entry_id)
+    filename = "time-entry-history.csv"
+    return await list_response(session, listing, page, fmt, TIME_ENTRY_MOVE_CSV, filename)
 
 
 @router.get("/timer", response_model=TimeEntryOut)

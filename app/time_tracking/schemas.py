@@ -67,3 +67,6 @@ class TimeEntryMoveOut(Timestamps):
     to_project_id: uuid.UUID
     reason: str
     ip_address: IPvAnyAddress | None
+
+
+TIME_ENTRY_MOVE_CSV = CsvColumns.of(TimeEntryMoveOut)

@@ -17,7 +17,7 @@ from app.core.clock import period_bounds
 from app.core.context import TeamContext
 from app.core.db import any_of, flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.core.pagination import Listing, Page, PageParams, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission, access_of
 from app.core.tenancy import get_authorized, in_team, same_team, team_rows, team_select
 from app.projects.membership import member_project_ids
@@ -448,12 +448,12 @@ async def move_entry(
 
 
 async def entry_history(
-    session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID, params: PageParams
-) -> Page[TimeEntryMoveOut]:
-    """A visible entry's moves between projects, oldest first, one page."""
+    session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID
+) -> Listing[TimeEntryMoveOut]:
+    """A visible entry's moves between projects, oldest first."""
     entry = await get_entry(session, ctx, entry_id)
     stmt = team_rows(TimeEntryMove, ctx).where(TimeEntryMove.time_entry_id == entry.id)
-    return (await paginate(session, stmt, params, model=TimeEntryMove)).page_of(TimeEntryMoveOut)
+    return Listing(stmt, TimeEntryMove, shaped_by(TimeEntryMoveOut))
 
 
 # ---------------------------------------------------------------- figures
