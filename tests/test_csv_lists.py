@@ -141,6 +141,14 @@ async def build_world(http, app) -> World:  # type: ignore[no-untyped-def]
     ]
     ann = await new_contact(http, w.owner, "Ann", client_id=eur, notes="@evil")
     await new_contact(http, w.owner, "Bob", client_id=jpy["id"], email="bob@example.com")
+    cid = await new_contact(http, w.owner, "+Cid", client_id=eur, email="cid@example.com")
+    for contact in (ann, cid):
+        r = await http.post(
+            w.owner.url(f"/projects/{w.project_id}/viewers"),
+            json={"contact_id": contact["id"]},
+            headers=w.owner.headers,
+        )
+        assert r.status_code == 201, r.text
     for body in ("=1+1", "Called, left a message"):
         await new_activity(http, w.owner, ann["id"], body=body)
     await add_exchange_rate(http, w.owner, "USD", "0.9")
@@ -167,6 +175,8 @@ LISTS = [
     "/contacts/{contact_id}/activities",
     "/projects",
     "/projects/{project_id}/tasks",
+    "/projects/{project_id}/members",
+    "/projects/{project_id}/viewers",
     "/rates",
     "/invoices",
     "/invoices/{invoice_id}/payments",

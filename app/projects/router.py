@@ -12,6 +12,8 @@ from app.projects import service
 from app.projects.models import ProjectStatus
 from app.projects.schemas import (
     PROJECT_CSV,
+    PROJECT_MEMBER_CSV,
+    PROJECT_VIEWER_CSV,
     TASK_CSV,
     BoardOut,
     ColumnIn,
@@ -184,12 +186,14 @@ async def delete_task(
 # ---------------------------------------------------------------- members and viewers
 
 
-@router.get("/{project_id}/members", response_model=Page[ProjectMemberOut])
+@router.get("/{project_id}/members", response_model=Page[ProjectMemberOut], responses=CSV_RESPONSES)
 async def list_members(
-    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[ProjectMemberOut]:
+    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[ProjectMemberOut] | CsvResponse:
     """Team members of the project and their project role."""
-    return await service.list_members(session, ctx, project_id, page)
+    listing = await service.list_members(session, ctx, project_id)
+    filename = "project-members.csv"
+    return await list_response(session, listing, page, fmt, PROJECT_MEMBER_CSV, filename)
 
 
 @router.post(
@@ -224,12 +228,14 @@ async def remove_member(
     await service.remove_member(session, ctx, project_id, user_id)
 
 
-@router.get("/{project_id}/viewers", response_model=Page[ViewerOut])
+@router.get("/{project_id}/viewers", response_model=Page[ViewerOut], responses=CSV_RESPONSES)
 async def list_viewers(
-    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[ViewerOut]:
+    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[ViewerOut] | CsvResponse:
     """Client contacts who see the project in the portal."""
-    return await service.list_viewers(session, ctx, project_id, page)
+    listing = await service.list_viewers(session, ctx, project_id)
+    filename = "project-viewers.csv"
+    return await list_response(session, listing, page, fmt, PROJECT_VIEWER_CSV, filename)
 
 
 @router.post("/{project_id}/viewers", status_code=status.HTTP_201_CREATED, response_model=ViewerOut)

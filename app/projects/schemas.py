@@ -171,3 +171,7 @@ class ProjectStats(Schema):
         description="Billable time with no rate to price it; null for roles that may not read "
         "the project's rates"
     )
+
+
+PROJECT_MEMBER_CSV = CsvColumns.of(ProjectMemberOut)
+PROJECT_VIEWER_CSV = CsvColumns.of(ViewerOut)

@@ -15,7 +15,7 @@ from app.contacts.models import Contact
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.core.pagination import Listing, Page, PageParams, Slice, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, in_team, team_rows, team_select
 from app.events.record import record_event
@@ -47,6 +47,7 @@ from app.time_tracking.models import TimeEntry
 from app.time_tracking.service import project_time
 
 Link = TypeVar("Link", ProjectMember, ProjectViewer)
+S = TypeVar("S", ProjectMemberOut, ViewerOut)
 
 DEFAULT_COLUMNS = (
     ("To do", ColumnKind.todo),
@@ -300,28 +301,27 @@ async def delete_project(session: AsyncSession, ctx: TeamContext, project_id: uu
 # ---------------------------------------------------------------- members and viewers
 
 
-async def _links_page(
+async def _links(
     session: AsyncSession,
     ctx: TeamContext,
     project_id: uuid.UUID,
-    params: PageParams,
     link: type[Link],
     key: InstrumentedAttribute[uuid.UUID],
-) -> Slice[Link]:
-    """One page of a visible project's member or viewer rows, ordered by `key`."""
+    schema: type[S],
+) -> Listing[S]:
+    """A visible project's member or viewer rows, ordered by `key`."""
     project = await get_project(session, ctx, project_id)
     stmt = select(link).where(link.project_id == project.id)
-    return await paginate(session, stmt, params, model=link, pk=key)
+    return Listing(stmt, link, shaped_by(schema), pk=key)
 
 
 async def list_members(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
-) -> Page[ProjectMemberOut]:
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> Listing[ProjectMemberOut]:
     """The project's members and their project roles."""
-    found = await _links_page(
-        session, ctx, project_id, params, ProjectMember, ProjectMember.user_id
+    return await _links(
+        session, ctx, project_id, ProjectMember, ProjectMember.user_id, ProjectMemberOut
     )
-    return found.page_of(ProjectMemberOut)
 
 
 async def add_member(
@@ -384,13 +384,12 @@ async def remove_member(
 
 
 async def list_viewers(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
-) -> Page[ViewerOut]:
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> Listing[ViewerOut]:
     """The contacts who view the project in the portal."""
-    found = await _links_page(
-        session, ctx, project_id, params, ProjectViewer, ProjectViewer.contact_id
+    return await _links(
+        session, ctx, project_id, ProjectViewer, ProjectViewer.contact_id, ViewerOut
     )
-    return found.page_of(ViewerOut)
 
 
 async def attach_viewer(
