@@ -6,7 +6,8 @@ from fastapi import APIRouter, Query, status
 from app.auth.dependencies import TeamCtx
 from app.clients import service
 from app.clients.models import ClientStatus
-from app.clients.schemas import ClientCreated, ClientIn, ClientOut, ClientPatch
+from app.clients.schemas import CLIENT_CSV, ClientCreated, ClientIn, ClientOut, ClientPatch
+from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
 from app.onboarding import clients as onboarding
@@ -14,17 +15,19 @@ from app.onboarding import clients as onboarding
 router = APIRouter(prefix="/teams/{team_id}/clients", tags=["clients"])
 
 
-@router.get("", response_model=Page[ClientOut])
+@router.get("", response_model=Page[ClientOut], responses=CSV_RESPONSES)
 async def list_clients(
     ctx: TeamCtx,
     session: DbSession,
     page: PageQuery,
+    fmt: FormatQuery,
     q: Annotated[str | None, Query(max_length=200, description="Name or email contains")] = None,
     status: ClientStatus = ClientStatus.active,
     owner_id: uuid.UUID | None = None,
-) -> Page[ClientOut]:
+) -> Page[ClientOut] | CsvResponse:
     """Clients the caller may see; archived ones only with `status=archived`."""
-    return await service.list_clients(session, ctx, page, q=q, status=status, owner_id=owner_id)
+    listing = await service.list_clients(session, ctx, q=q, status=status, owner_id=owner_id)
+    return await list_response(session, listing, page, fmt, CLIENT_CSV, "clients.csv")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ClientCreated)

@@ -4,6 +4,7 @@ from datetime import datetime
 from pydantic import Field
 
 from app.clients.models import ClientStatus, PaymentMethod
+from app.core.csv_export import CsvColumns
 from app.core.schemas import MAX_RATE, Currency, Email, InputSchema, Name, PatchSchema, Timestamps
 
 Text = Field(default=None, max_length=5000)
@@ -57,6 +58,9 @@ class ClientOut(Timestamps):
     address: str | None
     tax_id: str | None
     notes: str | None
+
+
+CLIENT_CSV = CsvColumns.of(ClientOut)
 
 
 class OnboardedContact(Timestamps):

@@ -1,6 +1,7 @@
 """Clients: visibility by role, CRUD and archiving (onboarding: `app/onboarding/clients.py`)."""
 
 import uuid
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_, select, true, update
@@ -15,7 +16,7 @@ from app.core.context import TeamContext
 from app.core.errors import Unprocessable
 from app.core.links import links_of, replace_links
 from app.core.notices import credentials_changed
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, in_team, team_rows, team_select
 from app.events.record import record_event
@@ -116,13 +117,12 @@ async def read_client(session: AsyncSession, ctx: TeamContext, client_id: uuid.U
 async def list_clients(
     session: AsyncSession,
     ctx: TeamContext,
-    params: PageParams,
     *,
     q: str | None,
     status: ClientStatus,
     owner_id: uuid.UUID | None,
-) -> Page[ClientOut]:
-    """Clients the caller may see, filtered, one page."""
+) -> Listing[ClientOut]:
+    """Clients the caller may see, filtered."""
     reach = ctx.access(Permission.CRM_READ)
     stmt = team_rows(Client, ctx).where(visible_clients(ctx, reach), Client.status == status)
     if q:
@@ -134,8 +134,7 @@ async def list_clients(
         )
     if owner_id is not None:
         stmt = stmt.where(Client.owner_id == owner_id)
-    found = await paginate(session, stmt, params, model=Client)
-    return found.page(await client_outs(session, ctx, found.rows))
+    return Listing(stmt, Client, partial(client_outs, session, ctx))
 
 
 async def create_client(session: AsyncSession, ctx: TeamContext, data: ClientIn) -> Client:

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Query, status
 from app.auth.dependencies import TeamCtx
 from app.contacts import service
 from app.contacts.schemas import (
+    ACTIVITY_CSV,
+    CONTACT_CSV,
     ActivityIn,
     ActivityOut,
     ActivityPatch,
@@ -13,25 +15,26 @@ from app.contacts.schemas import (
     ContactOut,
     ContactPatch,
 )
+from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
 
 router = APIRouter(prefix="/teams/{team_id}/contacts", tags=["contacts"])
 
 
-@router.get("", response_model=Page[ContactOut])
+@router.get("", response_model=Page[ContactOut], responses=CSV_RESPONSES)
 async def list_contacts(
     ctx: TeamCtx,
     session: DbSession,
     page: PageQuery,
+    fmt: FormatQuery,
     client_id: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Name or email contains")] = None,
-) -> Page[ContactOut]:
+) -> Page[ContactOut] | CsvResponse:
     """Contacts the caller may see."""
-    return await service.list_contacts(
-        session, ctx, page, client_id=client_id, owner_id=owner_id, q=q
-    )
+    listing = await service.list_contacts(session, ctx, client_id=client_id, owner_id=owner_id, q=q)
+    return await list_response(session, listing, page, fmt, CONTACT_CSV, "contacts.csv")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactOut)
@@ -78,12 +81,13 @@ async def revoke_portal_access(contact_id: uuid.UUID, ctx: TeamCtx, session: DbS
     await service.revoke_portal_access(session, ctx, contact_id)
 
 
-@router.get("/{contact_id}/activities", response_model=Page[ActivityOut])
+@router.get("/{contact_id}/activities", response_model=Page[ActivityOut], responses=CSV_RESPONSES)
 async def list_activities(
-    contact_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[ActivityOut]:
+    contact_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[ActivityOut] | CsvResponse:
     """The contact's activity history, newest first."""
-    return await service.list_activities(session, ctx, contact_id, page)
+    listing = await service.list_activities(session, ctx, contact_id)
+    return await list_response(session, listing, page, fmt, ACTIVITY_CSV, "activities.csv")
 
 
 @router.post(

@@ -4,6 +4,7 @@ from datetime import datetime
 from pydantic import Field
 
 from app.contacts.models import ActivityKind
+from app.core.csv_export import CsvColumns
 from app.core.schemas import Email, InputSchema, Instant, Name, PatchSchema, Timestamps
 
 
@@ -53,6 +54,9 @@ class ContactOut(Timestamps):
     notes: str | None
 
 
+CONTACT_CSV = CsvColumns.of(ContactOut)
+
+
 class ActivityIn(InputSchema):
     kind: ActivityKind
     body: str = Field(min_length=1, max_length=10000)
@@ -74,3 +78,6 @@ class ActivityOut(Timestamps):
     body: str
     occurred_at: datetime
     author_id: uuid.UUID | None
+
+
+ACTIVITY_CSV = CsvColumns.of(ActivityOut)

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +25,7 @@ from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.links import links_of, replace_links
 from app.core.mail import queue_email
 from app.core.notices import credentials_changed
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
 from app.core.tenancy import get_authorized, get_in_team, in_team, same_team, team_rows
@@ -101,13 +102,12 @@ async def read_contact(
 async def list_contacts(
     session: AsyncSession,
     ctx: TeamContext,
-    params: PageParams,
     *,
     client_id: uuid.UUID | None,
     owner_id: uuid.UUID | None,
     q: str | None,
-) -> Page[ContactOut]:
-    """Contacts the caller may see, filtered, one page."""
+) -> Listing[ContactOut]:
+    """Contacts the caller may see, filtered."""
     reach = ctx.access(Permission.CRM_READ)
     stmt = team_rows(Contact, ctx).where(visible_contacts(ctx, reach))
     if client_id is not None:
@@ -121,8 +121,7 @@ async def list_contacts(
                 Contact.email.icontains(q, autoescape=True),
             )
         )
-    found = await paginate(session, stmt, params, model=Contact)
-    return found.page(await _outs(session, found.rows))
+    return Listing(stmt, Contact, partial(_outs, session))
 
 
 async def _flush_unique_email(session: AsyncSession) -> None:
@@ -380,15 +379,18 @@ def _may_moderate(ctx: TeamContext) -> bool:
 
 
 async def list_activities(
-    session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID, params: PageParams
-) -> Page[ActivityOut]:
-    """A visible contact's activities, newest first, one page."""
+    session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID
+) -> Listing[ActivityOut]:
+    """A visible contact's activities, newest first."""
     contact = await get_contact(session, ctx, contact_id)
     stmt = team_rows(Activity, ctx).where(Activity.contact_id == contact.id)
-    found = await paginate(
-        session, stmt, params, model=Activity, order_by=[Activity.occurred_at], descending=True
+    return Listing(
+        stmt,
+        Activity,
+        shaped_by(ActivityOut),
+        order_by=[Activity.occurred_at],
+        descending=True,
     )
-    return found.page_of(ActivityOut)
 
 
 async def log_activity(

@@ -6,8 +6,8 @@ the queue after the commit and dropped on rollback.
 """
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -141,6 +141,22 @@ def async_url(url: str) -> str:
 
 
 SETTINGS = "hourline_settings"
+_HANDOVER = "hourline_handover"
+
+
+def hand_over_unit_of_work(session: AsyncSession, take: Callable[[AsyncExitStack], None]) -> None:
+    """Ask the request's unit of work not to end when the endpoint returns but to be
+    handed to `take` (an exit stack its new owner must close: `aclose()` commits,
+    `__aexit__` with an exception rolls back). A streamed response uses it to read from
+    the request's transaction while it sends."""
+    session.info[_HANDOVER] = take
+
+
+def handover_of(session: AsyncSession) -> Callable[[AsyncExitStack], None] | None:
+    """Who asked to take over the session's unit of work, once (see
+    `hand_over_unit_of_work`)."""
+    return session.info.pop(_HANDOVER, None)  # type: ignore[no-any-return]
+
 
 # Connections are replaced after this long, so none outlives a server-side idle timeout.
 POOL_RECYCLE_SECONDS = 1800

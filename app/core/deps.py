@@ -5,6 +5,7 @@ dependencies in a thread pool, which costs more than the work they do.
 """
 
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Annotated
 
 from arq.connections import ArqRedis
@@ -12,17 +13,25 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.core.db import unit_of_work
+from app.core.db import handover_of, unit_of_work
 from app.core.errors import ServiceUnavailable
 from app.core.security import Secrets
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's one transaction; committed before the response is sent."""
+    """The request's one transaction; committed before the response is sent, except
+    where a streamed response takes it over (`hand_over_unit_of_work`, the CSV export)
+    and ends it after its last byte."""
     if request.app.state.db is None or request.app.state.redis is None:
         raise ServiceUnavailable("DATABASE_URL or REDIS_URL is not set.", code="not_configured")
-    async with unit_of_work(request.app.state.db, request.app.state.redis) as session:
+    async with AsyncExitStack() as stack:
+        session = await stack.enter_async_context(
+            unit_of_work(request.app.state.db, request.app.state.redis)
+        )
         yield session
+        take = handover_of(session)
+        if take is not None:  # a streamed response ends the unit of work after sending
+            take(stack.pop_all())
 
 
 async def get_redis(request: Request) -> ArqRedis:

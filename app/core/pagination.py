@@ -9,7 +9,7 @@ becomes `(updated_at, id)` so an integration can sync changes incrementally.
 import base64
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -117,6 +117,27 @@ class Slice(Generic[R]):
         return self.page([make(r) for r in self.rows])
 
 
+def _keyed(
+    stmt: Select[Any],
+    updated_since: datetime | None,
+    *,
+    model: Any,
+    order_by: Sequence[InstrumentedAttribute[Any]] | None,
+    descending: bool,
+    pk: InstrumentedAttribute[Any] | None,
+) -> tuple[Select[Any], list[Any], bool]:
+    """`stmt` with the `updated_since` filter, its sort keys (ending with the primary key,
+    so the order is total) and their direction."""
+    pk = pk if pk is not None else model.id
+    if updated_since is not None:
+        return stmt.where(model.updated_at >= updated_since), [model.updated_at, pk], False
+    return stmt, [*(order_by or []), pk], descending
+
+
+def _ordered(stmt: Select[Any], keys: list[Any], descending: bool) -> Select[Any]:
+    return stmt.order_by(*(k.desc() if descending else k.asc() for k in keys))
+
+
 async def paginate(
     session: AsyncSession,
     stmt: Select[Any],
@@ -131,13 +152,9 @@ async def paginate(
 
     `order_by` is made total by appending the primary key (`pk`, default `model.id`).
     """
-    pk = pk if pk is not None else model.id
-    if params.updated_since is not None:
-        stmt = stmt.where(model.updated_at >= params.updated_since)
-        keys: list[Any] = [model.updated_at, pk]
-        descending = False
-    else:
-        keys = [*(order_by or []), pk]
+    stmt, keys, descending = _keyed(
+        stmt, params.updated_since, model=model, order_by=order_by, descending=descending, pk=pk
+    )
     if params.cursor is not None:
         after = _decode(params.cursor, len(keys))
         for key, value in zip(keys, after, strict=True):
@@ -147,9 +164,8 @@ async def paginate(
             stmt = stmt.where(tuple_(*keys) < tuple_(*after))
         else:
             stmt = stmt.where(tuple_(*keys) > tuple_(*after))
-    stmt = stmt.order_by(*(k.desc() if descending else k.asc() for k in keys))
-    stmt = stmt.limit(params.limit + 1)
-    if len(stmt.column_descriptions) == 1:  # one ORM entity (or column): its objects
+    stmt = _ordered(stmt, keys, descending).limit(params.limit + 1)
+    if _one_entity(stmt):  # one ORM entity (or column): its objects
         rows = list((await session.execute(stmt)).scalars().all())
     else:  # columns (`team_rows`): plain rows, cheaper to read
         rows = list(await read_rows(session, stmt))
@@ -160,3 +176,86 @@ async def paginate(
         last = rows[-1]
         cursor = _encode([getattr(last, k.key) for k in keys])
     return Slice(rows, has_more, cursor)
+
+
+def _one_entity(stmt: Select[Any]) -> bool:
+    return len(stmt.column_descriptions) == 1
+
+
+# Rows read per round trip when a list is read whole: memory stays bounded by one batch.
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Listing(Generic[S]):
+    """A list endpoint before it is read: its filtered statement, its order, and how a
+    batch of rows becomes the items the API shows (`shape`, the same for any batch).
+
+    `page` reads one keyset page (the JSON list); `every_batch` reads every matching row
+    over one server-side cursor (the CSV export): one statement, so one snapshot, and
+    never more than `BATCH_SIZE` rows in memory. Services build it (permissions,
+    filters, role-dependent shaping); routers only choose how to read it.
+    """
+
+    stmt: Select[Any]
+    model: Any
+    shape: Callable[[list[Any]], Awaitable[list[S]]]
+    order_by: Sequence[InstrumentedAttribute[Any]] = ()
+    descending: bool = False
+    pk: InstrumentedAttribute[Any] | None = None
+
+    async def page(self, session: AsyncSession, params: PageParams) -> Page[S]:
+        found = await paginate(
+            session,
+            self.stmt,
+            params,
+            model=self.model,
+            order_by=self.order_by,
+            descending=self.descending,
+            pk=self.pk,
+        )
+        return found.page(await self.shape(found.rows))
+
+    async def every_batch(
+        self,
+        session: AsyncSession,
+        updated_since: datetime | None = None,
+        size: int | None = None,
+    ) -> AsyncIterator[list[S]]:
+        """Every matching row, in the page order, `size` at a time, shaped.
+
+        The caller must be inside the unit of work's transaction (the cursor lives in
+        it); shaping may run its own queries between two fetches.
+        """
+        size = size or BATCH_SIZE
+        stmt, keys, descending = _keyed(
+            self.stmt,
+            updated_since,
+            model=self.model,
+            order_by=self.order_by,
+            descending=self.descending,
+            pk=self.pk,
+        )
+        stmt = _ordered(stmt, keys, descending).execution_options(yield_per=size)
+        if _one_entity(stmt):
+            result: Any = await session.stream_scalars(stmt)
+        else:
+            result = await (await session.connection()).stream(stmt)
+        try:
+            async for rows in result.partitions(size):
+                yield await self.shape(list(rows))
+        finally:
+            await result.close()
+
+
+def shaped_by(
+    schema: type[S], convert: Callable[[Any], S] | None = None
+) -> Callable[[list[Any]], Awaitable[list[S]]]:
+    """A `Listing.shape` that needs no query: each row through `convert` (default
+    `schema.model_validate`)."""
+    make = convert or schema.model_validate
+
+    async def shape(rows: list[Any]) -> list[S]:
+        return [make(r) for r in rows]
+
+    return shape

@@ -1,14 +1,16 @@
-from typing import Annotated
+from dataclasses import replace
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
 from app.auth.dependencies import BearerToken, TeamCtx
+from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, every_page
 from app.core.deps import DbSession, SecretsDep
 from app.core.pagination import Page
 from app.core.schemas import Instant
 from app.events import service
-from app.events.schemas import EventOut
+from app.events.schemas import EVENT_CSV, EventOut
 from app.events.stream import EventStreams, StreamRequest, TeamAudience
 
 router = APIRouter(prefix="/teams/{team_id}/events", tags=["events"])
@@ -16,14 +18,18 @@ router = APIRouter(prefix="/teams/{team_id}/events", tags=["events"])
 EVENT_STREAM = "text/event-stream"
 SEND_TIMEOUT_SECONDS = 30
 
-_STREAM_DOC = {
+_STREAM_DOC: dict[str, Any] = {
     "description": "With `Accept: text/event-stream`: a server-sent event stream of the same "
     "events as they are recorded (`id:` the event id, `event:` its type, `data:` the event "
     "as in the list). Resume with `Last-Event-ID` (or `after`); without either it starts "
     "now. A comment line every 15 s keeps proxies open; the stream ends when the "
     "credentials lapse or are revoked. 429 `too_many_streams` past 5 open streams per "
-    "user (or API key) or 20 per team.",
-    "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
+    "user (or API key) or 20 per team. With `?format=csv` (or `Accept: text/csv`): every "
+    "matching event as CSV (`data` as one JSON cell).",
+    "content": {
+        EVENT_STREAM: {"schema": {"type": "string"}},
+        **CSV_RESPONSES[200]["content"],
+    },
 }
 
 
@@ -38,6 +44,7 @@ async def list_events(
     request: Request,
     token: BearerToken,
     secrets: SecretsDep,
+    fmt: FormatQuery,
     after: Annotated[
         int | None,
         Query(ge=0, le=service.MAX_ID, description="Only events after this id (the last read)"),
@@ -67,7 +74,7 @@ async def list_events(
             "when they reconnect); it wins over `after`",
         ),
     ] = None,
-) -> Page[EventOut] | EventSourceResponse:
+) -> Page[EventOut] | EventSourceResponse | CsvResponse:
     """Events the caller's role may see, oldest first; resume with `after` = the last id."""
     if _wants_stream(request):
         streams: EventStreams = request.app.state.event_streams
@@ -90,4 +97,13 @@ async def list_events(
         limit=limit,
         updated_since=updated_since,
     )
+    if fmt.csv:
+        # Every event after `after`, page by page (the record only grows).
+        async def read(next_cursor: str | None) -> Page[EventOut]:
+            resumed = service.cursor_after(query.after, next_cursor)
+            return await service.list_events(
+                session, ctx, replace(query, after=resumed, limit=service.MAX_LIMIT)
+            )
+
+        return CsvResponse(session, EVENT_CSV, every_page(read), "events.csv")
     return await service.list_events(session, ctx, query)

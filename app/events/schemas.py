@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from app.core.csv_export import CsvColumns
 from app.core.schemas import Schema
 
 
@@ -23,3 +24,6 @@ class EventOut(Schema):
     data: dict[str, Any] = Field(
         description="The object as the API returns it to the caller's role; `{id}` for `*.deleted`"
     )
+
+
+EVENT_CSV = CsvColumns.of(EventOut)

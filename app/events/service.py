@@ -32,6 +32,7 @@ from app.rates.service import sees_rates
 from app.teams.service import team_by_id
 
 MAX_ID = 2**63 - 1
+MAX_LIMIT = 200
 
 Rule = Callable[[TeamContext, Access], ColumnElement[bool]]
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Permission
 from app.core.tenancy import get_in_team, in_team, team_rows
 from app.invoices.models import ExchangeRate
@@ -104,13 +104,12 @@ async def exchange_rate_on(session: AsyncSession, team: Team, currency: str, on:
     return rate
 
 
-async def list_exchange_rates(
-    session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> Page[ExchangeRateOut]:
+def list_exchange_rates(
+    ctx: TeamContext,
+) -> Listing[ExchangeRateOut]:
     """The team's rates, a page at a time."""
     ctx.access(Permission.INVOICES_READ)
-    found = await paginate(session, team_rows(ExchangeRate, ctx), params, model=ExchangeRate)
-    return found.page_of(ExchangeRateOut)
+    return Listing(team_rows(ExchangeRate, ctx), ExchangeRate, shaped_by(ExchangeRateOut))
 
 
 async def create_exchange_rate(

@@ -3,12 +3,21 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from app.auth.dependencies import TeamCtx
+from app.core.csv_export import (
+    CSV_RESPONSES,
+    CsvResponse,
+    FormatQuery,
+    list_response,
+)
 from app.core.deps import DbSession, SettingsDep
 from app.core.pagination import Page, PageQuery
 from app.invoices import billing_settings, drafts, exchange_rates, lifecycle, runs, service
 from app.invoices.models import InvoiceStatus
 from app.invoices.pdf import pdf_download
 from app.invoices.schemas import (
+    EXCHANGE_RATE_CSV,
+    INVOICE_CSV,
+    INVOICE_RUN_CSV,
     ExchangeRateIn,
     ExchangeRateOut,
     InvoiceIn,
@@ -40,19 +49,21 @@ async def put_invoice_settings(
     return await billing_settings.put_invoice_settings(session, ctx, client_id, data)
 
 
-@router.get("/invoices", response_model=Page[InvoiceOut])
+@router.get("/invoices", response_model=Page[InvoiceOut], responses=CSV_RESPONSES)
 async def list_invoices(
     ctx: TeamCtx,
     session: DbSession,
     settings: SettingsDep,
     page: PageQuery,
+    fmt: FormatQuery,
     status: InvoiceStatus | None = None,
     client_id: uuid.UUID | None = None,
-) -> Page[InvoiceOut]:
+) -> Page[InvoiceOut] | CsvResponse:
     """Invoices the caller may see, newest first."""
-    return await service.list_invoices(
-        session, ctx, settings, page, status=status, client_id=client_id
+    listing = await service.list_invoices(
+        session, ctx, settings, status=status, client_id=client_id
     )
+    return await list_response(session, listing, page, fmt, INVOICE_CSV, "invoices.csv")
 
 
 @router.post("/invoices", status_code=status.HTTP_201_CREATED, response_model=InvoiceOut)
@@ -149,12 +160,13 @@ async def get_invoice_pdf(
     )
 
 
-@router.get("/exchange-rates", response_model=Page[ExchangeRateOut])
+@router.get("/exchange-rates", response_model=Page[ExchangeRateOut], responses=CSV_RESPONSES)
 async def list_exchange_rates(
-    ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[ExchangeRateOut]:
+    ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[ExchangeRateOut] | CsvResponse:
     """Rates to the team's base currency, by currency and date."""
-    return await exchange_rates.list_exchange_rates(session, ctx, page)
+    listing = exchange_rates.list_exchange_rates(ctx)
+    return await list_response(session, listing, page, fmt, EXCHANGE_RATE_CSV, "exchange-rates.csv")
 
 
 @router.post("/exchange-rates", status_code=status.HTTP_201_CREATED, response_model=ExchangeRateOut)
@@ -182,9 +194,10 @@ async def start_invoice_run(
     return await runs.start_run(session, ctx, data)
 
 
-@router.get("/invoice-runs", response_model=Page[InvoiceRunOut])
+@router.get("/invoice-runs", response_model=Page[InvoiceRunOut], responses=CSV_RESPONSES)
 async def list_invoice_runs(
-    ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[InvoiceRunOut]:
+    ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[InvoiceRunOut] | CsvResponse:
     """Invoice runs (scheduled and manual) with their status and invoice, newest first."""
-    return await runs.list_runs(session, ctx, page)
+    listing = runs.list_runs(ctx)
+    return await list_response(session, listing, page, fmt, INVOICE_RUN_CSV, "invoice-runs.csv")

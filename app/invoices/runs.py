@@ -21,7 +21,7 @@ from app.core.errors import AppError, Unprocessable
 from app.core.ids import new_id
 from app.core.jobs import defer
 from app.core.mail import queue_email
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.tenancy import in_team, same_team, team_rows
 from app.invoices.billing_settings import invoice_settings_for
@@ -290,15 +290,18 @@ async def start_run(
     )
 
 
-async def list_runs(
-    session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> Page[InvoiceRunOut]:
+def list_runs(
+    ctx: TeamContext,
+) -> Listing[InvoiceRunOut]:
     """Runs of the clients the caller may see, newest first."""
     reach = ctx.access(Permission.INVOICES_READ)
     stmt = team_rows(InvoiceRun, ctx)
     if reach is not Access.ALL:
         stmt = stmt.where(InvoiceRun.client_id.in_(own_client_ids(ctx)))
-    found = await paginate(
-        session, stmt, params, model=InvoiceRun, order_by=[InvoiceRun.created_at], descending=True
+    return Listing(
+        stmt,
+        InvoiceRun,
+        shaped_by(InvoiceRunOut),
+        order_by=[InvoiceRun.created_at],
+        descending=True,
     )
-    return found.page_of(InvoiceRunOut)

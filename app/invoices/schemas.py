@@ -5,6 +5,7 @@ from decimal import Decimal
 from pydantic import Field
 
 from app.clients.models import PaymentMethod
+from app.core.csv_export import CsvColumns
 from app.core.schemas import (
     Currency,
     Day,
@@ -162,6 +163,10 @@ class InvoiceOut(Timestamps):
         return cls.model_validate({**stored, **derived})
 
 
+# An invoice is one row; its lines are in the JSON (and the PDF).
+INVOICE_CSV = CsvColumns.of(InvoiceOut, exclude={"lines"})
+
+
 class ExchangeRateIn(InputSchema):
     currency: Currency
     rate: Decimal = Field(gt=0, le=Decimal("1000000000"), decimal_places=10)
@@ -224,3 +229,7 @@ class PublicInvoice(Schema):
     amount_paid: int
     amount_due: int
     payment_methods: list[PaymentMethod]
+
+
+EXCHANGE_RATE_CSV = CsvColumns.of(ExchangeRateOut)
+INVOICE_RUN_CSV = CsvColumns.of(InvoiceRunOut)

@@ -4,6 +4,7 @@ them (lines, amount due, overdue flag, pay link), and the public view behind a p
 import uuid
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,7 @@ from app.core.clock import today_in
 from app.core.context import TeamContext
 from app.core.db import SETTINGS, any_of
 from app.core.errors import NotFound
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing
 from app.core.permissions import Access, Permission
 from app.core.tenancy import enter_team, get_authorized, team_rows
 from app.events.record import record_event
@@ -139,11 +140,10 @@ async def list_invoices(
     session: AsyncSession,
     ctx: TeamContext,
     settings: Settings,
-    params: PageParams,
     *,
     status: InvoiceStatus | None,
     client_id: uuid.UUID | None,
-) -> Page[InvoiceOut]:
+) -> Listing[InvoiceOut]:
     """Invoices the caller may see, newest first."""
     reach = ctx.access(Permission.INVOICES_READ)
     stmt = team_rows(Invoice, ctx).where(visible_invoices(ctx, reach))
@@ -151,10 +151,13 @@ async def list_invoices(
         stmt = stmt.where(Invoice.status == status)
     if client_id is not None:
         stmt = stmt.where(Invoice.client_id == client_id)
-    found = await paginate(
-        session, stmt, params, model=Invoice, order_by=[Invoice.created_at], descending=True
+    return Listing(
+        stmt,
+        Invoice,
+        partial(invoice_outs, session, settings, ctx.team_id),
+        order_by=[Invoice.created_at],
+        descending=True,
     )
-    return found.page(await invoice_outs(session, settings, ctx.team_id, found.rows))
 
 
 async def invoice_by_pay_token(session: AsyncSession, token: str) -> Invoice:

@@ -4,6 +4,13 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, status
 
 from app.auth.dependencies import TeamCtx
+from app.core.csv_export import (
+    CSV_RESPONSES,
+    CsvResponse,
+    FormatQuery,
+    csv_filename,
+    list_response,
+)
 from app.core.deps import DbSession, SettingsDep
 from app.core.pagination import Page, PageQuery
 from app.core.schemas import Day, Instant
@@ -12,7 +19,15 @@ from app.payments import checkout as checkouts
 from app.payments import service, webhooks
 from app.payments.models import PaymentMethodUsed
 from app.payments.providers import crypto
-from app.payments.schemas import CheckoutIn, CheckoutOut, PaymentIn, PaymentOut, RefundIn, RefundOut
+from app.payments.schemas import (
+    PAYMENT_CSV,
+    CheckoutIn,
+    CheckoutOut,
+    PaymentIn,
+    PaymentOut,
+    RefundIn,
+    RefundOut,
+)
 
 router = APIRouter(prefix="/teams/{team_id}", tags=["payments"])
 public_router = APIRouter(tags=["pay"])
@@ -33,28 +48,34 @@ async def record_payment(
     )
 
 
-@router.get("/invoices/{invoice_id}/payments", response_model=Page[PaymentOut])
+@router.get(
+    "/invoices/{invoice_id}/payments", response_model=Page[PaymentOut], responses=CSV_RESPONSES
+)
 async def list_payments_of_invoice(
-    invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[PaymentOut]:
+    invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[PaymentOut] | CsvResponse:
     """The invoice's payments, failed attempts included."""
-    return await service.list_invoice_payments(session, ctx, invoice_id, page)
+    listing = await service.list_invoice_payments(session, ctx, invoice_id)
+    return await list_response(session, listing, page, fmt, PAYMENT_CSV, "payments.csv")
 
 
-@router.get("/payments", response_model=Page[PaymentOut])
+@router.get("/payments", response_model=Page[PaymentOut], responses=CSV_RESPONSES)
 async def list_payments(
     ctx: TeamCtx,
     session: DbSession,
     page: PageQuery,
+    fmt: FormatQuery,
     client_id: uuid.UUID | None = None,
     method: PaymentMethodUsed | None = None,
     from_: Annotated[Instant | Day | None, Query(alias="from")] = None,
     to: Instant | Day | None = None,
-) -> Page[PaymentOut]:
+) -> Page[PaymentOut] | CsvResponse:
     """The team's payments, newest first."""
-    return await service.list_payments(
-        session, ctx, page, client_id=client_id, method=method, paid_from=from_, paid_to=to
+    listing = await service.list_payments(
+        session, ctx, client_id=client_id, method=method, paid_from=from_, paid_to=to
     )
+    filename = csv_filename("payments", from_, to)
+    return await list_response(session, listing, page, fmt, PAYMENT_CSV, filename)
 
 
 @router.post(

@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from app.core.csv_export import CsvColumns
 from app.core.schemas import InputSchema, Instant, Schema, Timestamps
 from app.payments.models import PaymentMethodUsed, PaymentStatus
 
@@ -81,6 +82,12 @@ class PaymentOut(Timestamps):
     provider: str | None
     provider_payment_id: str | None
     failure_reason: str | None
+
+
+PAYMENT_CSV = CsvColumns.of(
+    PaymentOut,
+    currency_of={"base_amount": "base_currency", "fx_difference_amount": "base_currency"},
+)
 
 
 class CheckoutIn(InputSchema):

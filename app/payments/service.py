@@ -20,7 +20,7 @@ from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.ids import new_id
 from app.core.money import div_half_up, exponent
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_in_team, in_team, team_rows
 from app.invoices.exchange_rates import rate_in_force
@@ -334,24 +334,23 @@ async def create_manual_payment(
 
 
 async def list_invoice_payments(
-    session: AsyncSession, ctx: TeamContext, invoice_id: uuid.UUID, params: PageParams
-) -> Page[PaymentOut]:
+    session: AsyncSession, ctx: TeamContext, invoice_id: uuid.UUID
+) -> Listing[PaymentOut]:
     """The payments of an invoice the caller may see, failed attempts included."""
     invoice = await get_invoice(session, ctx, invoice_id)
     stmt = team_rows(Payment, ctx).where(Payment.invoice_id == invoice.id)
-    return (await paginate(session, stmt, params, model=Payment)).page_of(PaymentOut)
+    return Listing(stmt, Payment, shaped_by(PaymentOut))
 
 
 async def list_payments(
     session: AsyncSession,
     ctx: TeamContext,
-    params: PageParams,
     *,
     client_id: uuid.UUID | None,
     method: PaymentMethodUsed | None,
     paid_from: datetime | date | None,
     paid_to: datetime | date | None,
-) -> Page[PaymentOut]:
+) -> Listing[PaymentOut]:
     """The team's payments, newest first; a date bound is a whole day of the team's clock."""
     reach = ctx.access(Permission.INVOICES_READ)
     team = await team_by_id(session, ctx.team_id)
@@ -368,10 +367,9 @@ async def list_payments(
         stmt = stmt.where(Payment.paid_at >= since)
     if before is not None:
         stmt = stmt.where(Payment.paid_at < before)
-    found = await paginate(
-        session, stmt, params, model=Payment, order_by=[Payment.paid_at], descending=True
+    return Listing(
+        stmt, Payment, shaped_by(PaymentOut), order_by=[Payment.paid_at], descending=True
     )
-    return found.page_of(PaymentOut)
 
 
 async def refund_payment(

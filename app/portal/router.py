@@ -2,20 +2,34 @@
 projects, their time and its client's invoices."""
 
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
 from app.auth.dependencies import PortalCtx, PortalToken
+from app.core.csv_export import (
+    CSV_RESPONSES,
+    CsvColumns,
+    CsvResponse,
+    FormatQuery,
+    csv_filename,
+    every_page,
+)
 from app.core.deps import DbSession, RedisDep, SecretsDep, SettingsDep
-from app.core.pagination import Page, PageQuery
+from app.core.pagination import Page, PageParams, PageQuery
 from app.core.schemas import Day
 from app.events.service import MAX_ID, cursor_after
 from app.events.stream import EventStreams, StreamRequest
 from app.payments.schemas import CheckoutIn
 from app.portal import service, views
 from app.portal.schemas import (
+    PORTAL_INVOICE_CSV,
+    PORTAL_PROJECT_CSV,
+    PORTAL_TASK_CSV,
+    PORTAL_TIME_ENTRY_CSV,
     LoginLinkAccepted,
     LoginLinkIn,
     PortalCheckout,
@@ -35,6 +49,8 @@ from app.portal.stream import PortalAudience
 router = APIRouter(prefix="/portal", tags=["portal"])
 
 SEND_TIMEOUT_SECONDS = 30
+# Rows read per page of a CSV export.
+CSV_PAGE = 200
 
 From = Annotated[
     Day | None, Query(alias="from", description="From this day (the team's time zone)")
@@ -76,10 +92,34 @@ async def get_me(ctx: PortalCtx, session: DbSession) -> PortalMe:
     return await service.me(session, ctx)
 
 
-@router.get("/projects", response_model=Page[PortalProject])
-async def list_projects(ctx: PortalCtx, session: DbSession, page: PageQuery) -> Page[PortalProject]:
+def _csv(
+    session: DbSession,
+    columns: CsvColumns[Any],
+    read: Callable[[PageParams], Awaitable[Page[Any]]],
+    page: PageParams,
+    filename: str,
+) -> CsvResponse:
+    """Every row of a portal list as CSV: its pages read one after the other."""
+    return CsvResponse(
+        session,
+        columns,
+        every_page(lambda cursor: read(replace(page, limit=CSV_PAGE, cursor=cursor))),
+        filename,
+    )
+
+
+@router.get("/projects", response_model=Page[PortalProject], responses=CSV_RESPONSES)
+async def list_projects(
+    ctx: PortalCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[PortalProject] | CsvResponse:
     """The projects the contact views."""
-    return await views.list_projects(session, ctx, page)
+
+    async def read(params: PageParams) -> Page[PortalProject]:
+        return await views.list_projects(session, ctx, params)
+
+    if fmt.csv:
+        return _csv(session, PORTAL_PROJECT_CSV, read, page, "projects.csv")
+    return await read(page)
 
 
 @router.get("/projects/{project_id}", response_model=PortalProject)
@@ -88,27 +128,45 @@ async def get_project(project_id: uuid.UUID, ctx: PortalCtx, session: DbSession)
     return await views.read_project(session, ctx, project_id)
 
 
-@router.get("/projects/{project_id}/tasks", response_model=Page[PortalTask])
+@router.get(
+    "/projects/{project_id}/tasks", response_model=Page[PortalTask], responses=CSV_RESPONSES
+)
 async def list_tasks(
-    project_id: uuid.UUID, ctx: PortalCtx, session: DbSession, page: PageQuery
-) -> Page[PortalTask]:
+    project_id: uuid.UUID, ctx: PortalCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[PortalTask] | CsvResponse:
     """The tasks of a project the contact views, with their column."""
-    return await views.list_tasks(session, ctx, project_id, page)
+
+    async def read(params: PageParams) -> Page[PortalTask]:
+        return await views.list_tasks(session, ctx, project_id, params)
+
+    if fmt.csv:
+        await read(page)  # a project it does not view is a 404 before the first byte
+        return _csv(session, PORTAL_TASK_CSV, read, page, "tasks.csv")
+    return await read(page)
 
 
-@router.get("/time-entries", response_model=Page[PortalTimeEntry])
+@router.get("/time-entries", response_model=Page[PortalTimeEntry], responses=CSV_RESPONSES)
 async def list_time_entries(
     ctx: PortalCtx,
     session: DbSession,
     page: PageQuery,
+    fmt: FormatQuery,
     project_id: uuid.UUID | None = None,
     from_: From = None,
     to: To = None,
-) -> Page[PortalTimeEntry]:
+) -> Page[PortalTimeEntry] | CsvResponse:
     """Time on the contact's projects, newest first: day, seconds, note, who."""
-    return await views.list_time_entries(
-        session, ctx, page, project_id=project_id, start=from_, end=to
-    )
+
+    async def read(params: PageParams) -> Page[PortalTimeEntry]:
+        return await views.list_time_entries(
+            session, ctx, params, project_id=project_id, start=from_, end=to
+        )
+
+    if fmt.csv:
+        await read(page)  # refusals (a period, a project) before the first byte
+        filename = csv_filename("time-entries", from_, to)
+        return _csv(session, PORTAL_TIME_ENTRY_CSV, read, page, filename)
+    return await read(page)
 
 
 @router.get("/time-report", response_model=PortalTimeReport)
@@ -123,12 +181,18 @@ async def time_report(
     return await views.time_report(session, ctx, group_by=group_by, start=from_, end=to)
 
 
-@router.get("/invoices", response_model=Page[PortalInvoice])
+@router.get("/invoices", response_model=Page[PortalInvoice], responses=CSV_RESPONSES)
 async def list_invoices(
-    ctx: PortalCtx, session: DbSession, settings: SettingsDep, page: PageQuery
-) -> Page[PortalInvoice]:
+    ctx: PortalCtx, session: DbSession, settings: SettingsDep, page: PageQuery, fmt: FormatQuery
+) -> Page[PortalInvoice] | CsvResponse:
     """The client's issued invoices, newest first."""
-    return await views.list_invoices(session, ctx, settings, page)
+
+    async def read(params: PageParams) -> Page[PortalInvoice]:
+        return await views.list_invoices(session, ctx, settings, params)
+
+    if fmt.csv:
+        return _csv(session, PORTAL_INVOICE_CSV, read, page, "invoices.csv")
+    return await read(page)
 
 
 @router.get("/invoices/{invoice_id}", response_model=PortalInvoice)

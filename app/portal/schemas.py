@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.clients.models import PaymentMethod
+from app.core.csv_export import CsvColumns
 from app.core.schemas import Email, InputSchema, Schema
 from app.invoices.models import InvoiceStatus
 from app.payments.schemas import Provider
@@ -188,3 +189,11 @@ class PortalEvent(Schema):
     type: str = Field(description="`<object>.<verb>`, e.g. `task.updated`")
     created_at: datetime
     data: dict[str, Any]
+
+
+# The portal's lists as CSV: the same fields as their JSON (an invoice's lines stay in
+# its JSON and PDF).
+PORTAL_PROJECT_CSV = CsvColumns.of(PortalProject)
+PORTAL_TASK_CSV = CsvColumns.of(PortalTask)
+PORTAL_TIME_ENTRY_CSV = CsvColumns.of(PortalTimeEntry)
+PORTAL_INVOICE_CSV = CsvColumns.of(PortalInvoice, exclude=("lines",))

@@ -9,6 +9,7 @@ commit as a last line of defence.
 
 import uuid
 from collections.abc import Sequence
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import TeamContext
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing
 from app.core.permissions import Permission
 from app.core.tenancy import get_in_team, team_select
 from app.events.record import record_event
@@ -246,20 +247,18 @@ async def list_tasks(
     session: AsyncSession,
     ctx: TeamContext,
     project_id: uuid.UUID,
-    params: PageParams,
     *,
     column_id: uuid.UUID | None,
     assignee_id: uuid.UUID | None,
-) -> Page[TaskOut]:
-    """A project's tasks, filtered, one page."""
+) -> Listing[TaskOut]:
+    """A project's tasks, filtered."""
     project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
     stmt = team_select(Task, ctx).where(Task.project_id == project.id)
     if column_id is not None:
         stmt = stmt.where(Task.column_id == column_id)
     if assignee_id is not None:
         stmt = stmt.where(Task.assignee_id == assignee_id)
-    found = await paginate(session, stmt, params, model=Task)
-    return found.page(await _task_outs(session, found.rows))
+    return Listing(stmt, Task, partial(_task_outs, session))
 
 
 async def _check_assignee(

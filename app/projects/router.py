@@ -4,12 +4,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.auth.dependencies import TeamCtx
+from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery
 from app.projects import board as boards
 from app.projects import service
 from app.projects.models import ProjectStatus
 from app.projects.schemas import (
+    PROJECT_CSV,
+    PROJECT_MEMBER_CSV,
+    PROJECT_VIEWER_CSV,
+    TASK_CSV,
     BoardOut,
     ColumnIn,
     ColumnOut,
@@ -32,17 +37,21 @@ from app.projects.schemas import (
 router = APIRouter(prefix="/teams/{team_id}/projects", tags=["projects"])
 
 
-@router.get("", response_model=Page[ProjectOut])
+@router.get("", response_model=Page[ProjectOut], responses=CSV_RESPONSES)
 async def list_projects(
     ctx: TeamCtx,
     session: DbSession,
     page: PageQuery,
+    fmt: FormatQuery,
     client_id: uuid.UUID | None = None,
     status: ProjectStatus = ProjectStatus.active,
     q: Annotated[str | None, Query(max_length=200, description="Name contains")] = None,
-) -> Page[ProjectOut]:
+) -> Page[ProjectOut] | CsvResponse:
     """Projects the caller may see; archived ones only with `status=archived`."""
-    return await service.list_projects(session, ctx, page, client_id=client_id, status=status, q=q)
+    listing = await service.list_projects(
+        session, ctx, client_id=client_id, status=status, q=q, csv=fmt.csv
+    )
+    return await list_response(session, listing, page, fmt, PROJECT_CSV, "projects.csv")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectOut)
@@ -117,19 +126,21 @@ async def delete_column(
 # ---------------------------------------------------------------- tasks
 
 
-@router.get("/{project_id}/tasks", response_model=Page[TaskOut])
+@router.get("/{project_id}/tasks", response_model=Page[TaskOut], responses=CSV_RESPONSES)
 async def list_tasks(
     project_id: uuid.UUID,
     ctx: TeamCtx,
     session: DbSession,
     page: PageQuery,
+    fmt: FormatQuery,
     column_id: uuid.UUID | None = None,
     assignee_id: uuid.UUID | None = None,
-) -> Page[TaskOut]:
+) -> Page[TaskOut] | CsvResponse:
     """The project's tasks."""
-    return await boards.list_tasks(
-        session, ctx, project_id, page, column_id=column_id, assignee_id=assignee_id
+    listing = await boards.list_tasks(
+        session, ctx, project_id, column_id=column_id, assignee_id=assignee_id
     )
+    return await list_response(session, listing, page, fmt, TASK_CSV, "tasks.csv")
 
 
 @router.post("/{project_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskOut)
@@ -175,12 +186,14 @@ async def delete_task(
 # ---------------------------------------------------------------- members and viewers
 
 
-@router.get("/{project_id}/members", response_model=Page[ProjectMemberOut])
+@router.get("/{project_id}/members", response_model=Page[ProjectMemberOut], responses=CSV_RESPONSES)
 async def list_members(
-    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[ProjectMemberOut]:
+    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[ProjectMemberOut] | CsvResponse:
     """Team members of the project and their project role."""
-    return await service.list_members(session, ctx, project_id, page)
+    listing = await service.list_members(session, ctx, project_id)
+    filename = "project-members.csv"
+    return await list_response(session, listing, page, fmt, PROJECT_MEMBER_CSV, filename)
 
 
 @router.post(
@@ -215,12 +228,14 @@ async def remove_member(
     await service.remove_member(session, ctx, project_id, user_id)
 
 
-@router.get("/{project_id}/viewers", response_model=Page[ViewerOut])
+@router.get("/{project_id}/viewers", response_model=Page[ViewerOut], responses=CSV_RESPONSES)
 async def list_viewers(
-    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[ViewerOut]:
+    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[ViewerOut] | CsvResponse:
     """Client contacts who see the project in the portal."""
-    return await service.list_viewers(session, ctx, project_id, page)
+    listing = await service.list_viewers(session, ctx, project_id)
+    filename = "project-viewers.csv"
+    return await list_response(session, listing, page, fmt, PROJECT_VIEWER_CSV, filename)
 
 
 @router.post("/{project_id}/viewers", status_code=status.HTTP_201_CREATED, response_model=ViewerOut)

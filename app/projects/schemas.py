@@ -2,6 +2,7 @@ import uuid
 
 from pydantic import Field
 
+from app.core.csv_export import CsvColumns
 from app.core.schemas import MAX_RATE, MAX_SECONDS, InputSchema, PatchSchema, Schema, Timestamps
 from app.projects.models import ColumnKind, ProjectRole, ProjectStatus
 
@@ -41,6 +42,16 @@ class ProjectOut(Timestamps):
     board_id: uuid.UUID
 
 
+class ProjectRow(ProjectOut):
+    """A project in CSV: beside its rate, the currency it bills in (its client's, else the
+    team's base currency), which the JSON leaves implicit."""
+
+    currency: str
+
+
+PROJECT_CSV = CsvColumns.of(ProjectRow)
+
+
 class TaskIn(InputSchema):
     title: str = Field(min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=5000)
@@ -77,6 +88,9 @@ class TaskOut(Timestamps):
     assignee_id: uuid.UUID | None
     estimate_seconds: int | None
     tracked_seconds: int = 0
+
+
+TASK_CSV = CsvColumns.of(TaskOut)
 
 
 class ColumnIn(InputSchema):
@@ -157,3 +171,7 @@ class ProjectStats(Schema):
         description="Billable time with no rate to price it; null for roles that may not read "
         "the project's rates"
     )
+
+
+PROJECT_MEMBER_CSV = CsvColumns.of(ProjectMemberOut)
+PROJECT_VIEWER_CSV = CsvColumns.of(ViewerOut)

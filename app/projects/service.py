@@ -2,7 +2,8 @@
 
 import uuid
 from dataclasses import asdict
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,7 @@ from app.contacts.models import Contact
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.core.pagination import Page, PageParams, Slice, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, in_team, team_rows, team_select
 from app.events.record import record_event
@@ -36,15 +37,17 @@ from app.projects.schemas import (
     ProjectMemberOut,
     ProjectOut,
     ProjectPatch,
+    ProjectRow,
     ProjectStats,
     ViewerOut,
 )
-from app.rates.service import sees_rates, shown_rate
+from app.rates.service import billing_targets, sees_rates, shown_rate
 from app.teams import service as teams_service
 from app.time_tracking.models import TimeEntry
 from app.time_tracking.service import project_time
 
 Link = TypeVar("Link", ProjectMember, ProjectViewer)
+S = TypeVar("S", ProjectMemberOut, ViewerOut)
 
 DEFAULT_COLUMNS = (
     ("To do", ColumnKind.todo),
@@ -131,6 +134,18 @@ async def _outs(
     return [_out(ctx, p, boards[p.id]) for p in projects]
 
 
+async def _rows(
+    session: AsyncSession, ctx: TeamContext, projects: list[Project]
+) -> list[ProjectRow]:
+    """Projects as the CSV shows them: as in JSON, with the currency of their rate."""
+    team = await teams_service.team_by_id(session, ctx.team_id)
+    targets = await billing_targets(session, team, [p.id for p in projects])
+    return [
+        ProjectRow.model_construct(**dict(out), currency=targets[out.id].currency)
+        for out in await _outs(session, ctx, projects)
+    ]
+
+
 async def read_project(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
 ) -> ProjectOut:
@@ -141,21 +156,22 @@ async def read_project(
 async def list_projects(
     session: AsyncSession,
     ctx: TeamContext,
-    params: PageParams,
     *,
     client_id: uuid.UUID | None,
     status: ProjectStatus,
     q: str | None,
-) -> Page[ProjectOut]:
-    """Projects the caller may see, filtered, one page."""
+    csv: bool = False,
+) -> Listing[Any]:
+    """Projects the caller may see, filtered; for `csv` with the currency of each rate."""
     reach = ctx.access(Permission.PROJECTS_READ)
     stmt = team_rows(Project, ctx).where(visible_projects(ctx, reach), Project.status == status)
     if client_id is not None:
         stmt = stmt.where(Project.client_id == client_id)
     if q:
         stmt = stmt.where(Project.name.icontains(q, autoescape=True))
-    found = await paginate(session, stmt, params, model=Project)
-    return found.page(await _outs(session, ctx, found.rows))
+    if csv:
+        return Listing(stmt, Project, partial(_rows, session, ctx))
+    return Listing(stmt, Project, partial(_outs, session, ctx))
 
 
 async def _create(
@@ -285,28 +301,27 @@ async def delete_project(session: AsyncSession, ctx: TeamContext, project_id: uu
 # ---------------------------------------------------------------- members and viewers
 
 
-async def _links_page(
+async def _links(
     session: AsyncSession,
     ctx: TeamContext,
     project_id: uuid.UUID,
-    params: PageParams,
     link: type[Link],
     key: InstrumentedAttribute[uuid.UUID],
-) -> Slice[Link]:
-    """One page of a visible project's member or viewer rows, ordered by `key`."""
+    schema: type[S],
+) -> Listing[S]:
+    """A visible project's member or viewer rows, ordered by `key`."""
     project = await get_project(session, ctx, project_id)
     stmt = select(link).where(link.project_id == project.id)
-    return await paginate(session, stmt, params, model=link, pk=key)
+    return Listing(stmt, link, shaped_by(schema), pk=key)
 
 
 async def list_members(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
-) -> Page[ProjectMemberOut]:
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> Listing[ProjectMemberOut]:
     """The project's members and their project roles."""
-    found = await _links_page(
-        session, ctx, project_id, params, ProjectMember, ProjectMember.user_id
+    return await _links(
+        session, ctx, project_id, ProjectMember, ProjectMember.user_id, ProjectMemberOut
     )
-    return found.page_of(ProjectMemberOut)
 
 
 async def add_member(
@@ -369,13 +384,12 @@ async def remove_member(
 
 
 async def list_viewers(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, params: PageParams
-) -> Page[ViewerOut]:
+    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID
+) -> Listing[ViewerOut]:
     """The contacts who view the project in the portal."""
-    found = await _links_page(
-        session, ctx, project_id, params, ProjectViewer, ProjectViewer.contact_id
+    return await _links(
+        session, ctx, project_id, ProjectViewer, ProjectViewer.contact_id, ViewerOut
     )
-    return found.page_of(ViewerOut)
 
 
 async def attach_viewer(

@@ -3,37 +3,38 @@ import uuid
 from fastapi import APIRouter, status
 
 from app.auth.dependencies import TeamCtx
+from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery
 from app.rates import service
 from app.rates.models import RateKind, RateScope
-from app.rates.schemas import RateIn, RateOut, RatePatch
+from app.rates.schemas import RATE_CSV, RateIn, RateOut, RatePatch
 
 router = APIRouter(prefix="/teams/{team_id}/rates", tags=["rates"])
 
 
-@router.get("", response_model=Page[RateOut])
+@router.get("", response_model=Page[RateOut], responses=CSV_RESPONSES)
 async def list_rates(
     ctx: TeamCtx,
     session: DbSession,
     page: PageQuery,
+    fmt: FormatQuery,
     kind: RateKind | None = None,
     scope: RateScope | None = None,
     user_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
     project_id: uuid.UUID | None = None,
-) -> Page[RateOut]:
+) -> Page[RateOut] | CsvResponse:
     """Rates and their history (one row per effective date)."""
-    return await service.list_rates(
-        session,
+    listing = service.list_rates(
         ctx,
-        page,
         kind=kind,
         scope=scope,
         user_id=user_id,
         client_id=client_id,
         project_id=project_id,
     )
+    return await list_response(session, listing, page, fmt, RATE_CSV, "rates.csv")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RateOut)

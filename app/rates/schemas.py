@@ -3,6 +3,7 @@ from datetime import date
 
 from pydantic import Field
 
+from app.core.csv_export import CsvColumns
 from app.core.schemas import MAX_RATE, Currency, Day, InputSchema, PatchSchema, Timestamps
 from app.rates.models import RateKind, RateScope
 
@@ -38,3 +39,6 @@ class RateOut(Timestamps):
     currency: str
     effective_from: date
     note: str | None
+
+
+RATE_CSV = CsvColumns.of(RateOut)

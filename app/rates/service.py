@@ -27,7 +27,7 @@ from app.core.clock import local_date
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_in_team, in_team, same_team, team_rows
 from app.projects.membership import member_project_ids
@@ -205,17 +205,15 @@ def visible_rates(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     return Rate.user_id == ctx.user_id
 
 
-async def list_rates(
-    session: AsyncSession,
+def list_rates(
     ctx: TeamContext,
-    params: PageParams,
     *,
     kind: RateKind | None,
     scope: RateScope | None,
     user_id: uuid.UUID | None,
     client_id: uuid.UUID | None,
     project_id: uuid.UUID | None,
-) -> Page[RateOut]:
+) -> Listing[RateOut]:
     """Rates with their history (every effective date is a row)."""
     reach = ctx.access(Permission.RATES_READ)
     stmt = team_rows(Rate, ctx).where(visible_rates(ctx, reach))
@@ -228,7 +226,7 @@ async def list_rates(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    return (await paginate(session, stmt, params, model=Rate)).page_of(RateOut)
+    return Listing(stmt, Rate, shaped_by(RateOut))
 
 
 async def _expected_currency(session: AsyncSession, ctx: TeamContext, data: RateIn) -> str | None:

@@ -1,12 +1,14 @@
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.auth.dependencies import TeamCtx
+from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery
 from app.core.deps import DbSession
 from app.core.schemas import Day
-from app.reports import service
+from app.reports import csv, service
 from app.reports.schemas import (
     ClientReport,
     OutstandingReport,
@@ -23,46 +25,60 @@ From = Annotated[Day, Query(alias="from", description="First day, in the team's 
 To = Annotated[Day, Query(description="Last day (inclusive), in the team's time zone")]
 
 
-@router.get("/time", response_model=TimeReport)
+@router.get("/time", response_model=TimeReport, responses=CSV_RESPONSES)
 async def time_report(
     ctx: TeamCtx,
     session: DbSession,
     from_: From,
     to: To,
     group_by: TimeGroup,
+    fmt: FormatQuery,
     then_by: Annotated[TimeGroup | None, Query(description="A second grouping")] = None,
     client_id: uuid.UUID | None = None,
     project_id: uuid.UUID | None = None,
     user_id: uuid.UUID | None = None,
     billable: bool | None = None,
-) -> TimeReport:
+) -> TimeReport | CsvResponse:
     """Tracked time and its value by client, project, user, task, day or ISO week."""
     filters = service.TimeFilters(
         client_id=client_id, project_id=project_id, user_id=user_id, billable=billable
     )
-    return await service.time_report(session, ctx, from_, to, group_by, then_by, filters)
+    report = await service.time_report(session, ctx, from_, to, group_by, then_by, filters)
+    return csv.time_csv(session, report) if fmt.csv else report
 
 
-@router.get("/uninvoiced", response_model=UninvoicedReport)
+@router.get("/uninvoiced", response_model=UninvoicedReport, responses=CSV_RESPONSES)
 async def uninvoiced_report(
-    ctx: TeamCtx, session: DbSession, client_id: uuid.UUID | None = None
-) -> UninvoicedReport:
+    ctx: TeamCtx, session: DbSession, fmt: FormatQuery, client_id: uuid.UUID | None = None
+) -> UninvoicedReport | CsvResponse:
     """Uninvoiced billable time and its value per client and project, oldest date."""
-    return await service.uninvoiced_report(session, ctx, client_id)
+    report = await service.uninvoiced_report(session, ctx, client_id)
+    if fmt.csv:
+        return csv.uninvoiced_csv(session, report, datetime.now(UTC).date())
+    return report
 
 
-@router.get("/revenue", response_model=RevenueReport)
+@router.get("/revenue", response_model=RevenueReport, responses=CSV_RESPONSES)
 async def revenue_report(
-    ctx: TeamCtx, session: DbSession, from_: From, to: To, group_by: RevenueGroup
-) -> RevenueReport:
+    ctx: TeamCtx,
+    session: DbSession,
+    from_: From,
+    to: To,
+    group_by: RevenueGroup,
+    fmt: FormatQuery,
+) -> RevenueReport | CsvResponse:
     """Invoiced and paid amounts by client or month, in the base currency."""
-    return await service.revenue_report(session, ctx, from_, to, group_by)
+    report = await service.revenue_report(session, ctx, from_, to, group_by)
+    return csv.revenue_csv(session, report) if fmt.csv else report
 
 
-@router.get("/outstanding", response_model=OutstandingReport)
-async def outstanding_report(ctx: TeamCtx, session: DbSession) -> OutstandingReport:
+@router.get("/outstanding", response_model=OutstandingReport, responses=CSV_RESPONSES)
+async def outstanding_report(
+    ctx: TeamCtx, session: DbSession, fmt: FormatQuery
+) -> OutstandingReport | CsvResponse:
     """Open invoices by client, aged by days past due."""
-    return await service.outstanding_report(session, ctx)
+    report = await service.outstanding_report(session, ctx)
+    return csv.outstanding_csv(session, report) if fmt.csv else report
 
 
 @router.get("/clients/{client_id}", response_model=ClientReport)

@@ -3,11 +3,20 @@ import uuid
 from fastapi import APIRouter, status
 
 from app.auth.dependencies import TeamCtx
+from app.core.csv_export import (
+    CSV_RESPONSES,
+    CsvResponse,
+    FormatQuery,
+    list_response,
+)
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
 from app.onboarding import invitations
 from app.teams import service
 from app.teams.schemas import (
+    API_KEY_CSV,
+    INVITATION_CSV,
+    MEMBER_CSV,
     AcceptIn,
     AcceptOut,
     ApiKeyCreated,
@@ -43,10 +52,13 @@ async def delete_team(ctx: TeamCtx, session: DbSession) -> None:
     await service.delete_team(session, ctx)
 
 
-@router.get("/members", response_model=Page[MemberOut])
-async def list_members(ctx: TeamCtx, session: DbSession, page: PageQuery) -> Page[MemberOut]:
+@router.get("/members", response_model=Page[MemberOut], responses=CSV_RESPONSES)
+async def list_members(
+    ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[MemberOut] | CsvResponse:
     """The team's members and their roles."""
-    return await service.list_members(session, ctx, page)
+    listing = service.list_members(ctx)
+    return await list_response(session, listing, page, fmt, MEMBER_CSV, "members.csv")
 
 
 @router.patch("/members/{user_id}", response_model=MemberOut)
@@ -71,12 +83,13 @@ async def invite(
     return InvitationOut.model_validate(await service.invite(session, ctx, secrets, settings, data))
 
 
-@router.get("/invitations", response_model=Page[InvitationOut])
+@router.get("/invitations", response_model=Page[InvitationOut], responses=CSV_RESPONSES)
 async def list_invitations(
-    ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[InvitationOut]:
+    ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[InvitationOut] | CsvResponse:
     """Invitations of the team, pending and past."""
-    return await service.list_invitations(session, ctx, page)
+    listing = service.list_invitations(ctx)
+    return await list_response(session, listing, page, fmt, INVITATION_CSV, "invitations.csv")
 
 
 @router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -93,10 +106,13 @@ async def create_api_key(
     return await service.create_api_key(session, ctx, secrets, data)
 
 
-@router.get("/api-keys", response_model=Page[ApiKeyOut])
-async def list_api_keys(ctx: TeamCtx, session: DbSession, page: PageQuery) -> Page[ApiKeyOut]:
+@router.get("/api-keys", response_model=Page[ApiKeyOut], responses=CSV_RESPONSES)
+async def list_api_keys(
+    ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[ApiKeyOut] | CsvResponse:
     """The team's API keys (never their secrets)."""
-    return await service.list_api_keys(session, ctx, page)
+    listing = service.list_api_keys(ctx)
+    return await list_response(session, listing, page, fmt, API_KEY_CSV, "api-keys.csv")
 
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from app.core.csv_export import CsvColumns
 from app.core.permissions import Role
 from app.core.schemas import (
     Currency,
@@ -121,6 +122,9 @@ class MemberOut(Timestamps):
         )
 
 
+MEMBER_CSV = CsvColumns.of(MemberOut)
+
+
 class MemberPatch(InputSchema):
     role: Role
 
@@ -181,3 +185,7 @@ class ApiKeyOut(Timestamps):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The secret; shown only in this response.")
+
+
+INVITATION_CSV = CsvColumns.of(InvitationOut)
+API_KEY_CSV = CsvColumns.of(ApiKeyOut)

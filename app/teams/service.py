@@ -15,7 +15,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.mail import queue_email
 from app.core.notices import credentials_changed
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import (
     Permission,
     Role,
@@ -147,12 +147,12 @@ def _members(ctx: TeamContext):  # type: ignore[no-untyped-def]
     return team_select(Membership, ctx).options(joinedload(Membership.user))
 
 
-async def list_members(
-    session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> Page[MemberOut]:
+def list_members(ctx: TeamContext) -> Listing[MemberOut]:
+    """The team's members with their names, emails and roles."""
     ctx.access(Permission.MEMBERS_READ)
-    found = await paginate(session, _members(ctx), params, model=Membership, pk=Membership.user_id)
-    return found.page_of(MemberOut, MemberOut.of)
+    return Listing(
+        _members(ctx), Membership, shaped_by(MemberOut, MemberOut.of), pk=Membership.user_id
+    )
 
 
 async def _membership(
@@ -334,12 +334,10 @@ async def invite(
     return invitation
 
 
-async def list_invitations(
-    session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> Page[InvitationOut]:
+def list_invitations(ctx: TeamContext) -> Listing[InvitationOut]:
+    """The team's invitations, pending and past."""
     ctx.access(Permission.MEMBERS_MANAGE)
-    found = await paginate(session, team_rows(Invitation, ctx), params, model=Invitation)
-    return found.page_of(InvitationOut)
+    return Listing(team_rows(Invitation, ctx), Invitation, shaped_by(InvitationOut))
 
 
 async def revoke_invitation(
@@ -384,12 +382,10 @@ async def create_api_key(
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=token)
 
 
-async def list_api_keys(
-    session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> Page[ApiKeyOut]:
+def list_api_keys(ctx: TeamContext) -> Listing[ApiKeyOut]:
+    """The team's API keys (never their secrets)."""
     ctx.access(Permission.API_KEYS_MANAGE)
-    found = await paginate(session, team_rows(ApiKey, ctx), params, model=ApiKey)
-    return found.page_of(ApiKeyOut)
+    return Listing(team_rows(ApiKey, ctx), ApiKey, shaped_by(ApiKeyOut))
 
 
 async def revoke_api_key(session: AsyncSession, ctx: TeamContext, key_id: uuid.UUID) -> None:

@@ -4,11 +4,20 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from app.auth.dependencies import TeamCtx
+from app.core.csv_export import (
+    CSV_RESPONSES,
+    CsvResponse,
+    FormatQuery,
+    csv_filename,
+    list_response,
+)
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery
 from app.core.schemas import Day, Instant
 from app.time_tracking import service
 from app.time_tracking.schemas import (
+    TIME_ENTRY_CSV,
+    TIME_ENTRY_MOVE_CSV,
     TimeEntryIn,
     TimeEntryMoveIn,
     TimeEntryMoveOut,
@@ -20,11 +29,12 @@ from app.time_tracking.schemas import (
 router = APIRouter(prefix="/teams/{team_id}", tags=["time"])
 
 
-@router.get("/time-entries", response_model=Page[TimeEntryOut])
+@router.get("/time-entries", response_model=Page[TimeEntryOut], responses=CSV_RESPONSES)
 async def list_entries(
     ctx: TeamCtx,
     session: DbSession,
     page: PageQuery,
+    fmt: FormatQuery,
     user_id: uuid.UUID | None = None,
     project_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
@@ -38,7 +48,7 @@ async def list_entries(
     ] = None,
     billable: bool | None = None,
     invoiced: bool | None = None,
-) -> Page[TimeEntryOut]:
+) -> Page[TimeEntryOut] | CsvResponse:
     """Time entries the caller may see, newest first, with their rates and amounts."""
     filters = service.EntryFilters(
         user_id=user_id,
@@ -49,7 +59,9 @@ async def list_entries(
         billable=billable,
         invoiced=invoiced,
     )
-    return await service.list_entries(session, ctx, page, filters)
+    listing = await service.list_entries(session, ctx, filters)
+    filename = csv_filename("time-entries", from_, to)
+    return await list_response(session, listing, page, fmt, TIME_ENTRY_CSV, filename)
 
 
 @router.post("/time-entries", status_code=status.HTTP_201_CREATED, response_model=TimeEntryOut)
@@ -88,12 +100,18 @@ async def move_entry(
     return await service.move_entry(session, ctx, entry_id, data, ip)
 
 
-@router.get("/time-entries/{entry_id}/history", response_model=Page[TimeEntryMoveOut])
+@router.get(
+    "/time-entries/{entry_id}/history",
+    response_model=Page[TimeEntryMoveOut],
+    responses=CSV_RESPONSES,
+)
 async def entry_history(
-    entry_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[TimeEntryMoveOut]:
+    entry_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[TimeEntryMoveOut] | CsvResponse:
     """The entry's moves between projects, oldest first."""
-    return await service.entry_history(session, ctx, entry_id, page)
+    listing = await service.entry_history(session, ctx, entry_id)
+    filename = "time-entry-history.csv"
+    return await list_response(session, listing, page, fmt, TIME_ENTRY_MOVE_CSV, filename)
 
 
 @router.get("/timer", response_model=TimeEntryOut)

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from pydantic import Field, IPvAnyAddress
 
+from app.core.csv_export import CsvColumns
 from app.core.schemas import InputSchema, Instant, PatchSchema, Timestamps
 
 
@@ -55,6 +56,9 @@ class TimeEntryOut(Timestamps):
     rate_missing: bool
 
 
+TIME_ENTRY_CSV = CsvColumns.of(TimeEntryOut)
+
+
 class TimeEntryMoveOut(Timestamps):
     id: uuid.UUID
     time_entry_id: uuid.UUID
@@ -63,3 +67,6 @@ class TimeEntryMoveOut(Timestamps):
     to_project_id: uuid.UUID
     reason: str
     ip_address: IPvAnyAddress | None
+
+
+TIME_ENTRY_MOVE_CSV = CsvColumns.of(TimeEntryMoveOut)

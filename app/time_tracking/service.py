@@ -17,7 +17,7 @@ from app.core.clock import period_bounds
 from app.core.context import TeamContext
 from app.core.db import any_of, flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission, access_of
 from app.core.tenancy import get_authorized, in_team, same_team, team_rows, team_select
 from app.projects.membership import member_project_ids
@@ -59,11 +59,14 @@ def _second(moment: datetime) -> datetime:
 
 
 async def _outs(
-    session: AsyncSession, ctx: TeamContext, entries: Sequence[TimeEntry]
+    session: AsyncSession,
+    ctx: TeamContext,
+    entries: Sequence[TimeEntry],
+    team: Team | None = None,
 ) -> list[TimeEntryOut]:
     """Entries as the API shows them: priced, money fields null for callers who may not
     read rates (any reach of RATES_READ shows them)."""
-    team = await team_by_id(session, ctx.team_id)
+    team = team or await team_by_id(session, ctx.team_id)
     priced = await price_entries(session, team, entries, show_rates=sees_rates(ctx, Access.OWN))
     return [entry_out(p) for p in priced]
 
@@ -297,9 +300,10 @@ class EntryFilters:
 
 
 async def list_entries(
-    session: AsyncSession, ctx: TeamContext, params: PageParams, filters: EntryFilters
-) -> Page[TimeEntryOut]:
-    """Entries the caller may see, newest first, each priced (constant query count)."""
+    session: AsyncSession, ctx: TeamContext, filters: EntryFilters
+) -> Listing[TimeEntryOut]:
+    """Entries the caller may see, newest first, each priced (constant query count per
+    page or batch)."""
     team = await team_by_id(session, ctx.team_id)
     started_from, started_before = period_bounds(
         team.timezone, filters.started_from, filters.started_before
@@ -327,10 +331,11 @@ async def list_entries(
         stmt = stmt.where(
             TimeEntry.invoice_id.isnot(None) if f.invoiced else TimeEntry.invoice_id.is_(None)
         )
-    found = await paginate(
-        session, stmt, params, model=TimeEntry, order_by=[TimeEntry.started_at], descending=True
-    )
-    return found.page(await _outs(session, ctx, found.rows))
+
+    async def shape(entries: list[TimeEntry]) -> list[TimeEntryOut]:
+        return await _outs(session, ctx, entries, team)
+
+    return Listing(stmt, TimeEntry, shape, order_by=[TimeEntry.started_at], descending=True)
 
 
 # ---------------------------------------------------------------- timer
@@ -450,12 +455,12 @@ async def move_entry(
 
 
 async def entry_history(
-    session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID, params: PageParams
-) -> Page[TimeEntryMoveOut]:
-    """A visible entry's moves between projects, oldest first, one page."""
+    session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID
+) -> Listing[TimeEntryMoveOut]:
+    """A visible entry's moves between projects, oldest first."""
     entry = await get_entry(session, ctx, entry_id)
     stmt = team_rows(TimeEntryMove, ctx).where(TimeEntryMove.time_entry_id == entry.id)
-    return (await paginate(session, stmt, params, model=TimeEntryMove)).page_of(TimeEntryMoveOut)
+    return Listing(stmt, TimeEntryMove, shaped_by(TimeEntryMoveOut))
 
 
 # ---------------------------------------------------------------- figures

@@ -3,10 +3,13 @@ import uuid
 from fastapi import APIRouter, status
 
 from app.auth.dependencies import TeamCtx
+from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
 from app.webhooks import service
 from app.webhooks.schemas import (
+    WEBHOOK_DELIVERY_CSV,
+    WEBHOOK_ENDPOINT_CSV,
     WebhookDeliveryOut,
     WebhookEndpointCreated,
     WebhookEndpointIn,
@@ -32,12 +35,15 @@ async def create_webhook_endpoint(
     return await service.create_endpoint(session, ctx, settings, secrets.webhook_box, data)
 
 
-@router.get("", response_model=Page[WebhookEndpointOut], name="list")
+@router.get("", response_model=Page[WebhookEndpointOut], name="list", responses=CSV_RESPONSES)
 async def list_webhook_endpoints(
-    ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[WebhookEndpointOut]:
+    ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[WebhookEndpointOut] | CsvResponse:
     """The team's webhook endpoints (never their secrets)."""
-    return await service.list_endpoints(session, ctx, page)
+    listing = service.list_endpoints(ctx)
+    return await list_response(
+        session, listing, page, fmt, WEBHOOK_ENDPOINT_CSV, "webhook-endpoints.csv"
+    )
 
 
 @router.get("/{endpoint_id}", response_model=WebhookEndpointOut, name="get")
@@ -88,13 +94,19 @@ async def ping_webhook_endpoint(
 
 
 @router.get(
-    "/{endpoint_id}/deliveries", response_model=Page[WebhookDeliveryOut], name="list_deliveries"
+    "/{endpoint_id}/deliveries",
+    response_model=Page[WebhookDeliveryOut],
+    name="list_deliveries",
+    responses=CSV_RESPONSES,
 )
 async def list_webhook_deliveries(
-    endpoint_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[WebhookDeliveryOut]:
+    endpoint_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[WebhookDeliveryOut] | CsvResponse:
     """The endpoint's deliveries, newest first, with their last answer."""
-    return await service.list_deliveries(session, ctx, endpoint_id, page)
+    listing = await service.list_deliveries(session, ctx, endpoint_id)
+    return await list_response(
+        session, listing, page, fmt, WEBHOOK_DELIVERY_CSV, "webhook-deliveries.csv"
+    )
 
 
 @router.post(

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from app.core.csv_export import CsvColumns
 from app.core.schemas import InputSchema, PatchSchema, Schema, Timestamps
 from app.webhooks.models import DeliveryStatus, EndpointStatus
 
@@ -75,3 +76,7 @@ class WebhookDeliveryOut(Timestamps):
     last_error: str | None
     next_attempt_at: datetime | None
     last_attempt_at: datetime | None
+
+
+WEBHOOK_ENDPOINT_CSV = CsvColumns.of(WebhookEndpointOut)
+WEBHOOK_DELIVERY_CSV = CsvColumns.of(WebhookDeliveryOut)

@@ -12,7 +12,7 @@ from app.core.context import TeamContext
 from app.core.crypto import SecretBox
 from app.core.errors import Conflict
 from app.core.ids import new_id
-from app.core.pagination import Page, PageParams, paginate
+from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Permission
 from app.core.tenancy import get_in_team, team_rows
 from app.webhooks import deliveries
@@ -77,12 +77,9 @@ async def create_endpoint(
     )
 
 
-async def list_endpoints(
-    session: AsyncSession, ctx: TeamContext, params: PageParams
-) -> Page[WebhookEndpointOut]:
+def list_endpoints(ctx: TeamContext) -> Listing[WebhookEndpointOut]:
     ctx.access(Permission.WEBHOOKS_MANAGE)
-    found = await paginate(session, team_rows(WebhookEndpoint, ctx), params, model=WebhookEndpoint)
-    return found.page_of(WebhookEndpointOut)
+    return Listing(team_rows(WebhookEndpoint, ctx), WebhookEndpoint, shaped_by(WebhookEndpointOut))
 
 
 async def get_endpoint(
@@ -172,13 +169,12 @@ async def ping(
 
 
 async def list_deliveries(
-    session: AsyncSession, ctx: TeamContext, endpoint_id: uuid.UUID, params: PageParams
-) -> Page[WebhookDeliveryOut]:
+    session: AsyncSession, ctx: TeamContext, endpoint_id: uuid.UUID
+) -> Listing[WebhookDeliveryOut]:
     """The endpoint's deliveries, newest first."""
     endpoint = await _endpoint(session, ctx, endpoint_id)
     stmt = team_rows(WebhookDelivery, ctx).where(WebhookDelivery.endpoint_id == endpoint.id)
-    found = await paginate(session, stmt, params, model=WebhookDelivery, descending=True)
-    return found.page_of(WebhookDeliveryOut)
+    return Listing(stmt, WebhookDelivery, shaped_by(WebhookDeliveryOut), descending=True)
 
 
 async def retry_delivery(
