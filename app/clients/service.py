@@ -4,7 +4,7 @@ import uuid
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, true, update
+from sqlalchemy import ColumnElement, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -12,10 +12,10 @@ from app.clients.currency import change_currency
 from app.clients.models import Client, ClientMember, ClientStatus
 from app.clients.schemas import ClientIn, ClientOut, ClientPatch
 from app.contacts.models import PortalSession
+from app.contacts.sessions import revoke_portal_sessions
 from app.core.context import TeamContext
 from app.core.errors import Unprocessable
 from app.core.links import links_of, replace_links
-from app.core.notices import credentials_changed
 from app.core.pagination import Listing
 from app.core.permissions import Access, Permission
 from app.core.tenancy import get_authorized, in_team, team_rows, team_select
@@ -219,16 +219,7 @@ async def archive_client(session: AsyncSession, ctx: TeamContext, client_id: uui
     )
     client.status = ClientStatus.archived
     # Its contacts are signed out of the portal at once (and stay out if it is restored).
-    credentials_changed(session)  # their open portal streams end
-    await session.execute(
-        update(PortalSession)
-        .where(
-            in_team(PortalSession, ctx),
-            PortalSession.client_id == client.id,
-            PortalSession.revoked_at.is_(None),
-        )
-        .values(revoked_at=func.now())
-    )
+    await revoke_portal_sessions(session, ctx, PortalSession.client_id == client.id)
     await session.flush()
     await session.refresh(client)
     await record_client_event(session, "client.updated", client)

@@ -19,12 +19,12 @@ from app.contacts.schemas import (
     ContactOut,
     ContactPatch,
 )
+from app.contacts.sessions import revoke_portal_sessions
 from app.core.context import TeamContext
 from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Forbidden, Unprocessable
 from app.core.links import links_of, replace_links
 from app.core.mail import queue_email
-from app.core.notices import credentials_changed
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
@@ -321,16 +321,7 @@ async def send_login_link(
 
 async def end_portal_sessions(session: AsyncSession, ctx: TeamContext, contact: Contact) -> None:
     """Sign the contact out of the portal everywhere, and void its unused login links."""
-    credentials_changed(session)  # its open portal streams end
-    await session.execute(
-        update(PortalSession)
-        .where(
-            in_team(PortalSession, ctx),
-            PortalSession.contact_id == contact.id,
-            PortalSession.revoked_at.is_(None),
-        )
-        .values(revoked_at=func.now())
-    )
+    await revoke_portal_sessions(session, ctx, PortalSession.contact_id == contact.id)
     await session.execute(
         update(PortalToken)
         .where(

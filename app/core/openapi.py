@@ -111,6 +111,13 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# A route that answers a PDF document.
+PDF_RESPONSE: dict[str, Any] = {
+    "description": "The invoice as PDF",
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
 def operation_id(route: APIRoute) -> str:
     """`<tag>_<verb>`: the route's function name without the tag's noun
     (`list_clients` in `clients` -> `clients_list`, `finalize_invoice` -> `invoices_finalize`).

@@ -10,7 +10,9 @@ from app.core.csv_export import (
     list_response,
 )
 from app.core.deps import DbSession, SettingsDep
+from app.core.openapi import PDF_RESPONSE
 from app.core.pagination import Page, PageQuery
+from app.core.responses import pdf_response
 from app.invoices import billing_settings, drafts, exchange_rates, lifecycle, runs, service
 from app.invoices.models import InvoiceStatus
 from app.invoices.pdf import pdf_download
@@ -141,23 +143,14 @@ async def void_invoice(
 @router.get(
     "/invoices/{invoice_id}/pdf",
     response_class=Response,
-    responses={
-        200: {
-            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-            "description": "The invoice as PDF",
-        }
-    },
+    responses={200: PDF_RESPONSE},
 )
 async def get_invoice_pdf(
     invoice_id: uuid.UUID, ctx: TeamCtx, session: DbSession, settings: SettingsDep
 ) -> Response:
     """The invoice as a PDF (cached per invoice version)."""
     content, filename = await pdf_download(session, ctx, settings, invoice_id)
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
-    )
+    return pdf_response(content, filename)
 
 
 @router.get("/exchange-rates", response_model=Page[ExchangeRateOut], responses=CSV_RESPONSES)

@@ -34,7 +34,8 @@ from app.config import Settings
 from app.core.deps import DbSession, SettingsDep
 from app.core.errors import AppError, NotFound
 from app.core.money import exponent
-from app.core.openapi import PROBLEM_RESPONSES
+from app.core.openapi import PDF_RESPONSE, PROBLEM_RESPONSES
+from app.core.responses import pdf_response
 from app.core.schemas import Problem
 from app.invoices import service as invoice_service
 from app.invoices.models import InvoiceStatus
@@ -252,10 +253,7 @@ async def show(
     response_class=Response,
     responses={
         **_PAGE_RESPONSES,
-        200: {
-            "description": "The invoice's PDF",
-            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-        },
+        200: PDF_RESPONSE,
     },
 )
 async def download_pdf(token: str, session: DbSession, settings: SettingsDep) -> Response:
@@ -266,11 +264,7 @@ async def download_pdf(token: str, session: DbSession, settings: SettingsDep) ->
         return _not_found(settings)
     content = await invoice_pdf(session, settings, invoice)
     name = f"{invoice.number or 'invoice'}.pdf"
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', **_headers(settings)},
-    )
+    return pdf_response(content, name, download=True, headers=_headers(settings))
 
 
 @page_router.post(

@@ -19,7 +19,9 @@ from app.core.csv_export import (
     every_page,
 )
 from app.core.deps import DbSession, RedisDep, SecretsDep, SettingsDep
+from app.core.openapi import PDF_RESPONSE
 from app.core.pagination import Page, PageParams, PageQuery
+from app.core.responses import pdf_response
 from app.core.schemas import Day
 from app.events.service import MAX_ID, cursor_after
 from app.events.stream import EventStreams, StreamRequest
@@ -206,23 +208,14 @@ async def get_invoice(
 @router.get(
     "/invoices/{invoice_id}/pdf",
     response_class=Response,
-    responses={
-        200: {
-            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-            "description": "The invoice as PDF",
-        }
-    },
+    responses={200: PDF_RESPONSE},
 )
 async def get_invoice_pdf(
     invoice_id: uuid.UUID, ctx: PortalCtx, session: DbSession, settings: SettingsDep
 ) -> Response:
     """The invoice as a PDF."""
     content, filename = await views.invoice_document(session, ctx, settings, invoice_id)
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
-    )
+    return pdf_response(content, filename)
 
 
 @router.post("/invoices/{invoice_id}/checkout", response_model=PortalCheckout)
