@@ -175,7 +175,13 @@ async def public_invoice(
 ) -> PublicInvoice:
     """The invoice behind a pay link; drafts and unknown tokens are a 404. `methods` says
     which payment methods the client can use now."""
-    invoice = await invoice_by_pay_token(session, token)
+    return await public_view(session, await invoice_by_pay_token(session, token), methods)
+
+
+async def public_view(
+    session: AsyncSession, invoice: Invoice, methods: Callable[[Client], list[PaymentMethod]]
+) -> PublicInvoice:
+    """An issued invoice as its pay link shows it."""
     team = await team_by_id(session, invoice.team_id)
     client = await session.get(Client, invoice.client_id)
     assert client is not None

@@ -107,3 +107,10 @@ async def public_invoice(session: AsyncSession, settings: Settings, token: str) 
     return await invoice_service.public_invoice(
         session, token, lambda client: usable_methods(settings, client)
     )
+
+
+async def public_view(session: AsyncSession, settings: Settings, invoice: Invoice) -> PublicInvoice:
+    """An issued invoice as its pay link shows it (its client's usable methods)."""
+    return await invoice_service.public_view(
+        session, invoice, lambda client: usable_methods(settings, client)
+    )

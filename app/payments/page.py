@@ -177,9 +177,9 @@ async def _page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    invoice = await checkout.public_invoice(session, settings, token)
     found = await invoice_service.invoice_by_pay_token(session, token)
-    team = await team_by_id(session, found.team_id)
+    invoice = await checkout.public_view(session, settings, found)
+    team = await team_by_id(session, found.team_id)  # loaded by the view: no query
     locale = team.locale if team.locale in WORDS else DEFAULT_LOCALE
     methods = [m.value for m in invoice.payment_methods] if invoice.amount_due > 0 else []
     confirming = (
