@@ -148,6 +148,8 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
             # uvicorn would trust X-Forwarded-For from any local peer; the app reads
             # forwarded headers itself, from TRUSTED_PROXIES only (app/main.py).
             "proxy_headers": False,
+            # The app logs each request itself, with its request id (app/core/access_log.py).
+            "access_log": False,
         }
         ready = banner(
             get_settings().api_url,

@@ -2,6 +2,7 @@
 
 import gc
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.config import Settings, get_settings
-from app.core.access_log import redact_access_log
+from app.core.access_log import log_request
 from app.core.db import Database, is_unavailable
 from app.core.errors import PROBLEM_JSON, AppError, problem
 from app.core.guards import InputGuardMiddleware
@@ -36,7 +37,8 @@ log = logging.getLogger("hourline")
 
 
 class RequestIdMiddleware:
-    """Gives every request an id (or keeps a sane incoming one) and echoes it back."""
+    """Gives every request an id (or keeps a sane incoming one), echoes it back, and logs
+    the request's access line with it (`app.core.access_log`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -50,13 +52,20 @@ class RequestIdMiddleware:
             incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         )
         scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500  # unless a response starts
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log_request(scope, status, started, request_id)
 
 
 def _problem_response(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
@@ -227,7 +236,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db, app.state.redis, app.state.secrets, settings
     )
 
-    redact_access_log()  # pay and invitation tokens never reach the access log
     _install_error_handlers(app)
     # The last added runs first.
     app.add_middleware(IdempotencyMiddleware)

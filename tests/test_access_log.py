@@ -1,21 +1,11 @@
-"""Access logs carry no token of a URL (pay links, invitations, `token=`)."""
+"""The access log: one line per request with its request id, and no token of a URL
+(pay links, invitations, `token=`)."""
 
 import logging
 
-from app.core.access_log import RedactTokens, redact
+import pytest
 
-
-def _access_record(path: str) -> logging.LogRecord:
-    # As uvicorn logs it: '%s - "%s %s HTTP/%s" %d'.
-    return logging.LogRecord(
-        "uvicorn.access",
-        logging.INFO,
-        __file__,
-        1,
-        '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", path, "1.1", 200),
-        None,
-    )
+from app.core.access_log import redact
 
 
 def test_tokens_in_paths_and_queries_are_redacted() -> None:
@@ -28,11 +18,16 @@ def test_tokens_in_paths_and_queries_are_redacted() -> None:
     assert redact("/v1/teams/abc/clients?limit=5") == "/v1/teams/abc/clients?limit=5"
 
 
-def test_the_app_installs_the_filter_on_uvicorns_access_log(app) -> None:
-    logger = logging.getLogger("uvicorn.access")
-    [installed] = [f for f in logger.filters if isinstance(f, RedactTokens)]
-    record = _access_record("/pay/very-secret-token?status=paid")
-    assert installed.filter(record)
-    message = record.getMessage()
-    assert "very-secret-token" not in message
-    assert '"GET /pay/[redacted]?status=paid HTTP/1.1" 200' in message
+async def test_each_request_is_logged_once_with_its_id_and_without_its_token(
+    client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="hourline.access"):
+        r = await client.get("/pay/very-secret-token", params={"status": "paid"})
+        other = await client.get("/v1/health", headers={"X-Request-ID": "my-id-42"})
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "hourline.access"]
+    assert len(lines) == 2
+    assert "very-secret-token" not in lines[0]
+    assert '"GET /pay/[redacted]?status=paid" 404' in lines[0]
+    assert lines[0].endswith(f"id={r.headers['x-request-id']}")
+    assert '"GET /v1/health" 200' in lines[1] and lines[1].endswith("id=my-id-42")
+    assert other.headers["x-request-id"] == "my-id-42"
