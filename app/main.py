@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -209,12 +210,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.db is not None:
                 await app.state.db.dispose()
 
-    app = FastAPI(
+    # The docs pages (/docs, /redoc) load Swagger UI and ReDoc from the package, not a CDN:
+    # they work offline. A token pasted once into "Authorize" stays for every try.
+    app = FastAPIOffline(
         title="Hourline API",
         version="1.0.0",
         description="Clients, projects, time, invoices and payments for teams billing by the hour.",
         lifespan=lifespan,
         openapi_tags=TAGS,
+        swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.settings = settings
     # Both are lazy (no connection until first use). Left unset, requests that need them
