@@ -2,6 +2,7 @@
 
 from app.accounts import models as accounts_models  # noqa: F401
 from app.clients import models as clients_models  # noqa: F401
+from app.comments import models as comments_models  # noqa: F401
 from app.contacts import models as contacts_models  # noqa: F401
 from app.core.db import Base
 from app.events import models as events_models  # noqa: F401

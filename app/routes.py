@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from app import health
 from app.accounts import router as accounts
 from app.clients import router as clients
+from app.comments import router as comments
 from app.contacts import router as contacts
 from app.core.openapi import PROBLEM_RESPONSES, operation_id
 from app.events import router as events
@@ -30,6 +31,7 @@ ROUTERS = [
     invoices.router,
     contacts.router,
     projects.router,
+    comments.router,
     time_tracking.router,
     rates.router,
     payments.router,
@@ -38,6 +40,8 @@ ROUTERS = [
     webhooks.router,
     events.router,
     portal.router,
+    comments.portal_router,
+    comments.public_router,
     reports.router,
 ]
 

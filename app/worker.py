@@ -11,6 +11,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.cron import cron
 
 from app.auth.jobs import touch_api_key
+from app.comments.jobs import notify_comment, send_contact_digests
 from app.config import Settings, get_settings
 from app.core.crypto import WEBHOOK_SECRETS, SecretBox
 from app.core.db import Database
@@ -40,6 +41,7 @@ FUNCTIONS: list[Any] = [
     touch_api_key,
     deliver_webhook,
     send_portal_login_links,
+    notify_comment,
 ]
 CRON_JOBS: list[Any] = [
     # Hourly: clients whose invoice schedule is due get their invoice.
@@ -52,6 +54,8 @@ CRON_JOBS: list[Any] = [
     ),
     # Hourly: invoices past their due date (on their team's day) get `invoice.overdue`.
     cron(record_overdue_invoices, minute={12}, unique=True, run_at_startup=False),
+    # Every 15 minutes: contacts' digests of comments and task moves (each at most hourly).
+    cron(send_contact_digests, minute={3, 18, 33, 48}, unique=True, run_at_startup=False),
     # Daily: events older than 30 days are deleted, in batches.
     cron(purge_old_events, hour={3}, minute={17}, unique=True, run_at_startup=False),
     # Daily: finished webhook deliveries as old as that go too.

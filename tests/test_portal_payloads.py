@@ -60,6 +60,8 @@ def _gets(scene: PortalScene) -> list[tuple[str, dict]]:
         ("/projects", {}),
         (f"/projects/{scene.seen}", {}),
         (f"/projects/{scene.seen}/tasks", {}),
+        (f"/projects/{scene.seen}/comments", {}),
+        (f"/projects/{scene.seen}/tasks/{scene.tasks[0]}/comments", {}),
         ("/time-entries", {}),
         ("/time-entries", {"project_id": scene.seen, "from": "2026-03-01", "to": "2026-03-31"}),
         ("/time-report", {"group_by": "project"}),
@@ -72,6 +74,15 @@ def _gets(scene: PortalScene) -> list[tuple[str, dict]]:
 
 async def test_no_internal_field_in_any_portal_payload(client, app, mailbox, run_jobs, stripe_api):
     scene = await portal_scene(client, app, mailbox, run_jobs)
+    # The team's comments, one for the client and one internal, on each kind of thread.
+    for thread in (f"/projects/{scene.seen}", f"/projects/{scene.seen}/tasks/{scene.tasks[0]}"):
+        for body, visibility in (("Ready?", "client"), ("internal: margin is thin", "internal")):
+            r = await client.post(
+                scene.owner.url(f"{thread}/comments"),
+                json={"body": body, "visibility": visibility},
+                headers=scene.owner.headers,
+            )
+            assert r.status_code == 201, r.text
     payloads: list[tuple[str, object]] = []
     for path, params in _gets(scene):
         r = await client.get(P + path, params=params, headers=scene.user.headers)
@@ -103,7 +114,9 @@ async def test_no_internal_field_in_any_portal_payload(client, app, mailbox, run
         and not path.endswith(("/pdf", "/events"))
     }
     walked = {
-        path.replace(scene.seen, "{project_id}").replace(scene.invoices["open"], "{invoice_id}")
+        path.replace(scene.seen, "{project_id}")
+        .replace(scene.invoices["open"], "{invoice_id}")
+        .replace(scene.tasks[0], "{task_id}")
         for path, _ in payloads
     }
     assert templates <= walked, templates - walked

@@ -48,10 +48,10 @@ class World:
 
 
 async def build_world(http, app) -> World:  # type: ignore[no-untyped-def]
-    """`home` with one of each object (client, project and board, task, member, viewer,
-    contact and activity, time entry, rate, exchange rate, draft and open invoice, payment,
-    invitation, API key, webhook endpoint and delivery); `stranger` with a client and
-    project of its own."""
+    """`home` with one of each object (client, project and board, task and a comment on
+    it, member, viewer, contact and activity, time entry, rate, exchange rate, draft and
+    open invoice, payment, invitation, API key, webhook endpoint and delivery);
+    `stranger` with a client and project of its own."""
     owner = await make_actor(app, name=f"{MARK} owner")
     member = await make_actor(app, team_id=owner.team_id, role=Role.member)
     client_id, project_id = await new_client_project(http, owner, f"{MARK} client")
@@ -68,6 +68,13 @@ async def build_world(http, app) -> World:  # type: ignore[no-untyped-def]
     activity = await new_activity(http, owner, contact["id"], body=f"{MARK} note")
     column = await new_column(http, owner, project_id, f"{MARK} column")
     task = await new_task(http, owner, project_id, f"{MARK} task")
+    r = await http.post(
+        owner.url(f"/projects/{project_id}/tasks/{task['id']}/comments"),
+        json={"body": f"{MARK} comment", "visibility": "client"},
+        headers=owner.headers,
+    )
+    assert r.status_code == 201, r.text
+    comment = r.json()
     await add_rate(http, owner)
     rate = await add_rate(http, owner, scope="project", project_id=project_id)
     exchange_rate = await add_exchange_rate(http, owner, "USD", "0.9")
@@ -95,6 +102,7 @@ async def build_world(http, app) -> World:  # type: ignore[no-untyped-def]
         "projects": project_id,
         "columns": column["id"],
         "tasks": task["id"],
+        "comments": comment["id"],
         "viewers": contact["id"],
         "time-entries": entry["id"],
         "rates": rate["id"],

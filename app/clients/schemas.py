@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -15,6 +16,11 @@ class InviteContact(InputSchema):
     email: Email
     billing_contact: bool = Field(
         default=False, description="Receives the client's invoices and payment receipts"
+    )
+    project_role: Literal["viewer", "collaborator"] = Field(
+        default="viewer",
+        description="Its role on the onboarding project (with `create_project`): `viewer` "
+        "reads in the portal, `collaborator` also comments and requests tasks",
     )
 
 

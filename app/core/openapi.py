@@ -25,6 +25,11 @@ TAGS: list[dict[str, str]] = [
         "name": "projects",
         "description": "Projects, boards and columns, tasks, members, viewers and figures.",
     },
+    {
+        "name": "comments",
+        "description": "A project's thread and its tasks' comments: Markdown, client or "
+        "internal, edited for 15 minutes, deleted as tombstones.",
+    },
     {"name": "time", "description": "Time entries, moves with their audit trail, the timer."},
     {"name": "rates", "description": "Effective-dated bill and cost rates."},
     {
@@ -52,7 +57,8 @@ TAGS: list[dict[str, str]] = [
     {
         "name": "portal",
         "description": "The client portal: a contact signs in by emailed link and sees the "
-        "projects it views, their time and its client's invoices (a portal token only).",
+        "projects it views, their time and its client's invoices (a portal token only); "
+        "collaborators also comment and request tasks.",
     },
     {
         "name": "reports",

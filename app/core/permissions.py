@@ -44,6 +44,7 @@ class Permission(StrEnum):
     PROJECTS_MANAGE = "projects:manage"
     TASKS_READ = "tasks:read"
     TASKS_WRITE = "tasks:write"
+    COMMENTS_WRITE = "comments:write"  # post (client or internal), edit and delete one's own
     TIME_READ = "time:read"
     TIME_WRITE = "time:write"
     RATES_READ = "rates:read"
@@ -86,6 +87,7 @@ _GRID: dict[Permission, tuple[Access | None, ...]] = {
     P.PROJECTS_MANAGE:      (ALL,     ALL,    ___,      ___,      PROJECTS, ___),
     P.TASKS_READ:           (ALL,     ALL,    ALL,      CLIENTS,  PROJECTS, PROJECTS),
     P.TASKS_WRITE:          (ALL,     ALL,    ALL,      ___,      PROJECTS, PROJECTS),
+    P.COMMENTS_WRITE:       (ALL,     ALL,    ALL,      CLIENTS,  PROJECTS, PROJECTS),
     P.TIME_READ:            (ALL,     ALL,    OWN,      OWN,      PROJECTS, OWN),
     P.TIME_WRITE:           (ALL,     ALL,    OWN,      OWN,      OWN,      OWN),
     P.RATES_READ:           (ALL,     ALL,    ALL,      ___,      PROJECTS, OWN),

@@ -6,8 +6,17 @@ from app.core.errors import RateLimited
 from app.core.jobs import REDIS_DOWN, redis_unavailable
 
 
-async def hit(redis: Redis, bucket: str, *, limit: int, window_seconds: int) -> None:
-    """Count one attempt in `bucket`; RateLimited (429 + Retry-After) past `limit`.
+async def hit(
+    redis: Redis,
+    bucket: str,
+    *,
+    limit: int,
+    window_seconds: int,
+    what: str = "Signing in",
+    code: str | None = None,
+) -> None:
+    """Count one attempt in `bucket`; RateLimited (429 + Retry-After, `code` when given)
+    past `limit`.
 
     Closed when Redis is down: an attempt that cannot be counted is refused (503
     `redis_unavailable`), or an outage would lift the limit.
@@ -20,6 +29,6 @@ async def hit(redis: Redis, bucket: str, *, limit: int, window_seconds: int) -> 
             pipe.ttl(key)
             _, count, ttl = await pipe.execute()
     except REDIS_DOWN:
-        raise redis_unavailable("Signing in") from None
+        raise redis_unavailable(what) from None
     if count > limit:
-        raise RateLimited(retry_after=ttl if ttl and ttl > 0 else window_seconds)
+        raise RateLimited(retry_after=ttl if ttl and ttl > 0 else window_seconds, code=code)

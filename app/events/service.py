@@ -99,6 +99,8 @@ RULES: dict[str, tuple[Permission, Rule]] = {
     "contact": (Permission.CRM_READ, _contacts),
     "project": (Permission.PROJECTS_READ, _projects),
     "task": (Permission.TASKS_READ, _projects),
+    # Internal comments too: the team reads every comment of a project it sees.
+    "comment": (Permission.PROJECTS_READ, _projects),
     "time_entry": (Permission.TIME_READ, _time),
     "invoice": (Permission.INVOICES_READ, _invoices),
     "payment": (Permission.INVOICES_READ, _invoices),

@@ -12,6 +12,7 @@ from app.core.errors import Unprocessable
 from app.core.security import Secrets
 from app.invoices import billing_settings as invoice_settings
 from app.projects import service as projects_service
+from app.projects.models import ViewerRole
 
 
 async def onboard_client(
@@ -47,7 +48,9 @@ async def onboard_client(
         )
         await contacts_service.grant_portal_access(session, ctx, secrets, settings, contact)
         if project is not None:
-            await projects_service.attach_viewer(session, ctx, project, contact)
+            await projects_service.attach_viewer(
+                session, ctx, project, contact, ViewerRole(invite.project_role)
+            )
         await session.refresh(contact)
         contacts.append(OnboardedContact.model_validate(contact))
     out = (await clients_service.client_outs(session, ctx, [client]))[0]

@@ -26,7 +26,7 @@ from app.core.schemas import Day
 from app.events.service import MAX_ID, cursor_after
 from app.events.stream import EventStreams, StreamRequest
 from app.payments.schemas import CheckoutIn
-from app.portal import service, views
+from app.portal import requests, service, views
 from app.portal.schemas import (
     PORTAL_INVOICE_CSV,
     PORTAL_PROJECT_CSV,
@@ -41,6 +41,8 @@ from app.portal.schemas import (
     PortalProject,
     PortalSessionOut,
     PortalTask,
+    PortalTaskRequestIn,
+    PortalTaskRequestPatch,
     PortalTimeEntry,
     PortalTimeReport,
     ReportGroup,
@@ -145,6 +147,36 @@ async def list_tasks(
         await read(page)  # a project it does not view is a 404 before the first byte
         return _csv(session, PORTAL_TASK_CSV, read, page, "tasks.csv")
     return await read(page)
+
+
+@router.post(
+    "/projects/{project_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=PortalTask
+)
+async def request_task(
+    project_id: uuid.UUID, data: PortalTaskRequestIn, ctx: PortalCtx, session: DbSession
+) -> PortalTask:
+    """A collaborator asks for a task: it joins the end of the first column for the team."""
+    return await requests.request_task(session, ctx, project_id, data)
+
+
+@router.patch("/projects/{project_id}/tasks/{task_id}", response_model=PortalTask)
+async def update_task_request(
+    project_id: uuid.UUID,
+    task_id: uuid.UUID,
+    data: PortalTaskRequestPatch,
+    ctx: PortalCtx,
+    session: DbSession,
+) -> PortalTask:
+    """Retitle or redescribe a task one requested (no other task; never move it)."""
+    return await requests.edit_request(session, ctx, project_id, task_id, data)
+
+
+@router.delete("/projects/{project_id}/tasks/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def withdraw_task_request(
+    project_id: uuid.UUID, task_id: uuid.UUID, ctx: PortalCtx, session: DbSession
+) -> None:
+    """Withdraw a task one requested."""
+    await requests.withdraw_request(session, ctx, project_id, task_id)
 
 
 @router.get("/time-entries", response_model=Page[PortalTimeEntry], responses=CSV_RESPONSES)

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from app.clients.models import PaymentMethod
 from app.core.csv_export import CsvColumns
-from app.core.schemas import Email, InputSchema, Schema
+from app.core.schemas import Email, InputSchema, PatchSchema, Schema
 from app.invoices.models import InvoiceStatus
 from app.payments.schemas import Provider
 from app.projects.models import ColumnKind, ProjectStatus
@@ -76,6 +76,7 @@ class PortalProject(Schema):
     progress: Progress
     tracked_seconds: int
     budget_seconds: int | None
+    comment_count: int = Field(description="Client comments on the project and its tasks")
     created_at: datetime
     updated_at: datetime
 
@@ -91,6 +92,8 @@ class PortalTask(Schema):
     title: str
     column: PortalColumn
     position: int
+    requested: bool = Field(description="Asked for by a collaborator contact in the portal")
+    comment_count: int = Field(description="Client comments on the task")
     created_at: datetime
     updated_at: datetime
 
@@ -179,6 +182,20 @@ class PortalPayment(Schema):
     amount: int
     currency: str
     paid_at: datetime
+
+
+class PortalTaskRequestIn(InputSchema):
+    title: str = Field(min_length=1, max_length=255)
+    description: str | None = Field(
+        default=None, max_length=5000, description="For the team (the portal shows titles)"
+    )
+
+
+class PortalTaskRequestPatch(PatchSchema):
+    not_null = frozenset({"title"})
+
+    title: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=5000)
 
 
 class PortalEvent(Schema):

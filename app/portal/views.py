@@ -13,11 +13,12 @@ from typing import Any
 from typing import cast as cast_type
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Date, Select, cast, func, select
+from sqlalchemy import ColumnElement, Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.clients.models import Client
+from app.comments.service import client_comment_counts, portal_comments_by_id
 from app.config import Settings
 from app.core.clock import period_bounds, today_in
 from app.core.context import PortalContext
@@ -48,31 +49,16 @@ from app.portal.schemas import (
     Progress,
     ReportGroup,
 )
-from app.projects.models import BoardColumn, ColumnKind, Project, ProjectViewer, Task
+from app.projects.models import BoardColumn, ColumnKind, Project, Task
+from app.projects.viewing import viewed_project_ids
 from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry
 
 # ---------------------------------------------------------------- projects
 
 
-def _viewed_project_ids(ctx: PortalContext) -> Select[Any]:
-    """Projects of the contact's client that the contact views."""
-    return (
-        select(ProjectViewer.project_id)
-        .join(
-            Project,
-            same_team(Project, ProjectViewer) & (Project.id == ProjectViewer.project_id),
-        )
-        .where(
-            in_team(ProjectViewer, ctx),
-            ProjectViewer.contact_id == ctx.contact_id,
-            Project.client_id == ctx.client_id,
-        )
-    )
-
-
 def _visible_project(ctx: PortalContext) -> ColumnElement[bool]:
-    return Project.id.in_(_viewed_project_ids(ctx))
+    return Project.id.in_(viewed_project_ids(ctx))
 
 
 async def _project(session: AsyncSession, ctx: PortalContext, project_id: uuid.UUID) -> Project:
@@ -107,6 +93,7 @@ async def _project_outs(
             .group_by(TimeEntry.project_id)
         ):
             tracked[project_id] = int(seconds or 0)
+    comments = await client_comment_counts(session, ctx, projects=ids)
     outs = []
     for project in projects:
         total, finished = counts.get(project.id, (0, 0))
@@ -118,6 +105,7 @@ async def _project_outs(
                 progress=Progress(done_tasks=finished, total_tasks=total),
                 tracked_seconds=tracked.get(project.id, 0),
                 budget_seconds=project.budget_seconds,
+                comment_count=comments.get(project.id, 0),
                 created_at=project.created_at,
                 updated_at=project.updated_at,
             )
@@ -148,10 +136,10 @@ async def list_tasks(
     project = await _project(session, ctx, project_id)
     stmt = team_select(Task, ctx).where(Task.project_id == project.id)
     found = await paginate(session, stmt, params, model=Task)
-    return found.page(await _task_outs(session, ctx, found.rows))
+    return found.page(await task_outs(session, ctx, found.rows))
 
 
-async def _task_outs(
+async def task_outs(
     session: AsyncSession, ctx: PortalContext, tasks: list[Task]
 ) -> list[PortalTask]:
     """Tasks with the column each is in (title and kind only)."""
@@ -159,12 +147,15 @@ async def _task_outs(
         team_select(BoardColumn, ctx).where(BoardColumn.id.in_({t.column_id for t in tasks}))
     )
     columns: dict[uuid.UUID, BoardColumn] = {c.id: c for c in cast_type(Any, found_columns)}
+    comments = await client_comment_counts(session, ctx, tasks=[t.id for t in tasks])
     return [
         PortalTask(
             id=t.id,
             title=t.title,
             column=PortalColumn.model_validate(columns[t.column_id]),
             position=t.position,
+            requested=t.requested_by_contact_id is not None,
+            comment_count=comments.get(t.id, 0),
             created_at=t.created_at,
             updated_at=t.updated_at,
         )
@@ -202,7 +193,7 @@ async def _visible_entries(
     where = [
         in_team(TimeEntry, ctx),
         TimeEntry.ended_at.isnot(None),
-        TimeEntry.project_id.in_(_viewed_project_ids(ctx)),
+        TimeEntry.project_id.in_(viewed_project_ids(ctx)),
     ]
     if project_id is not None:
         where.append(TimeEntry.project_id == project_id)
@@ -402,7 +393,7 @@ async def checkout(
 # ---------------------------------------------------------------- events
 
 # The objects whose events a contact hears, with the rule that decides which.
-EVENT_OBJECTS = frozenset({"project", "task", "time_entry", "invoice", "payment"})
+EVENT_OBJECTS = frozenset({"project", "task", "time_entry", "invoice", "payment", "comment"})
 
 
 async def event_views(
@@ -416,10 +407,11 @@ async def event_views(
     rows = [r for r in rows if r.object_type in EVENT_OBJECTS]
     if not rows:
         return []
-    viewed = set(await session.scalars(_viewed_project_ids(ctx)))
+    viewed = set(await session.scalars(viewed_project_ids(ctx)))
     wanted: dict[str, set[uuid.UUID]] = {kind: set() for kind in EVENT_OBJECTS}
     for r in rows:
-        if not r.type.endswith(".deleted") and r.object_id is not None:
+        # A deleted comment stays as a tombstone: read like the others, visibility and all.
+        if (not r.type.endswith(".deleted") or r.object_type == "comment") and r.object_id:
             wanted[r.object_type].add(r.object_id)
     shown: dict[uuid.UUID, BaseModel] = {}
     if wanted["project"] & viewed:
@@ -433,7 +425,7 @@ async def event_views(
         tasks = await session.scalars(
             team_select(Task, ctx).where(Task.id.in_(wanted["task"]), Task.project_id.in_(viewed))
         )
-        shown.update((t.id, t) for t in await _task_outs(session, ctx, list(cast_type(Any, tasks))))
+        shown.update((t.id, t) for t in await task_outs(session, ctx, list(cast_type(Any, tasks))))
     if wanted["time_entry"]:
         tz = (await team_by_id(session, ctx.team_id)).timezone
         entries = await session.execute(
@@ -462,10 +454,13 @@ async def event_views(
             .where(Payment.id.in_(wanted["payment"]), _visible_invoice(ctx))
         )
         shown.update((p.id, PortalPayment.of(p)) for p in cast_type(Any, payments))
+    if wanted["comment"]:
+        found = await portal_comments_by_id(session, ctx, wanted["comment"], viewed)
+        shown.update((c.id, c) for c in found)
     events = []
     for r in rows:
         data: dict[str, Any] | None = None
-        if r.type.endswith(".deleted"):
+        if r.type.endswith(".deleted") and r.object_type != "comment":
             if r.object_type in ("task", "time_entry") and r.project_id in viewed:
                 data = {"id": str(r.object_id)}
         elif r.object_id in shown:

@@ -10,13 +10,13 @@ commit as a last line of defence.
 import uuid
 from collections.abc import Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import TeamContext
-from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import Listing
 from app.core.permissions import Permission
 from app.core.tenancy import get_in_team, team_select
@@ -399,7 +399,10 @@ async def delete_task(
 ) -> None:
     """Delete a task; the rest of its column closes up."""
     project = await _writable_project(session, ctx, project_id)
-    task = await _project_task(session, ctx, project, task_id)
+    await _delete(session, project, await _project_task(session, ctx, project, task_id))
+
+
+async def _delete(session: AsyncSession, project: Project, task: Task) -> None:
     await _lock_board(session, await _board(session, project))
     await _reload(session, task)
     tasks = [t for t in await _locked_column_tasks(session, task.column_id) if t.id != task.id]
@@ -408,3 +411,78 @@ async def delete_task(
     _renumber(tasks)
     await session.flush()
     await _record_task_event(session, "task.deleted", project, task)
+
+
+# ---------------------------------------------------------------- collaborators' requests
+
+
+async def create_request(
+    session: AsyncSession,
+    project: Project,
+    contact_id: uuid.UUID,
+    title: str,
+    description: str | None,
+) -> Task:
+    """A collaborator contact's task request, at the end of the board's first column; the
+    team triages it like any task."""
+    board = await _board(session, project)
+    await _lock_board(session, board)
+    columns = await _columns(session, board)
+    if not columns:
+        raise Unprocessable(
+            "The board has no column to put the task in.", code="board_has_no_columns"
+        )
+    tasks = await _locked_column_tasks(session, columns[0].id)
+    task = Task(
+        team_id=project.team_id,
+        project_id=project.id,
+        column_id=columns[0].id,
+        title=title,
+        description=description,
+        position=0,
+        requested_by_contact_id=contact_id,
+    )
+    session.add(task)
+    _place(tasks, task, None)
+    await session.flush()
+    await session.refresh(task)
+    await _record_task_event(session, "task.created", project, task)
+    return task
+
+
+async def _requested(
+    session: AsyncSession, project: Project, task_id: uuid.UUID, contact_id: uuid.UUID
+) -> Task:
+    """A task of the project that this contact requested (403 for any other task)."""
+    task = await get_in_team(
+        session, Task, project, task_id, what="Task", visible=Task.project_id == project.id
+    )
+    if task.requested_by_contact_id != contact_id:
+        raise Forbidden(
+            "A collaborator changes only the tasks it requested.", code="not_your_request"
+        )
+    return task
+
+
+async def edit_request(
+    session: AsyncSession,
+    project: Project,
+    task_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    fields: dict[str, Any],
+) -> Task:
+    """Its requester changes a request's title or description (never its place)."""
+    task = await _requested(session, project, task_id, contact_id)
+    for field, value in fields.items():
+        setattr(task, field, value)
+    await session.flush()
+    await session.refresh(task)
+    await _record_task_event(session, "task.updated", project, task)
+    return task
+
+
+async def withdraw_request(
+    session: AsyncSession, project: Project, task_id: uuid.UUID, contact_id: uuid.UUID
+) -> None:
+    """Its requester deletes a request; the rest of its column closes up."""
+    await _delete(session, project, await _requested(session, project, task_id, contact_id))

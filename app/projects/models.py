@@ -29,6 +29,13 @@ class ProjectRole(StrEnum):
     member = "member"
 
 
+class ViewerRole(StrEnum):
+    """What a client contact may do on a project it views in the portal."""
+
+    viewer = "viewer"
+    collaborator = "collaborator"
+
+
 class ColumnKind(StrEnum):
     todo = "todo"
     in_progress = "in_progress"
@@ -109,8 +116,19 @@ class Task(TeamScoped, RecordModel):
         UniqueConstraint("column_id", "position", deferrable=True, initially="DEFERRED"),
         CheckConstraint("position >= 0", name="position"),
         CheckConstraint("estimate_seconds >= 0", name="estimate_not_negative"),
+        team_fk(
+            "requested_by_contact_id",
+            "contact",
+            ondelete="SET NULL (requested_by_contact_id)",
+        ),
         # A project's tasks in the list's order (keyset by id); also the foreign key's.
         Index("ix_task_project_id_id", "project_id", "id"),
+        # The foreign key's SET NULL when a contact goes.
+        Index(
+            "ix_task_requested_by_contact_id",
+            "requested_by_contact_id",
+            postgresql_where=text("requested_by_contact_id IS NOT NULL"),
+        ),
     )
 
     project_id: Mapped[uuid.UUID]
@@ -120,6 +138,8 @@ class Task(TeamScoped, RecordModel):
     position: Mapped[int] = mapped_column(Integer)
     assignee_id: Mapped[uuid.UUID | None]
     estimate_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    # A collaborator contact's request from the portal; the team triages it like any task.
+    requested_by_contact_id: Mapped[uuid.UUID | None]
 
 
 class ProjectMember(TimestampMixin, Base):
@@ -133,7 +153,8 @@ class ProjectMember(TimestampMixin, Base):
 
 
 class ProjectViewer(TimestampMixin, Base):
-    """A client contact who sees the project read-only in the portal."""
+    """A client contact who sees the project in the portal: read-only (`viewer`), or also
+    commenting and requesting tasks (`collaborator`)."""
 
     __tablename__ = "project_viewer"
     __table_args__ = (
@@ -145,3 +166,6 @@ class ProjectViewer(TimestampMixin, Base):
     team_id: Mapped[uuid.UUID]
     project_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     contact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    role: Mapped[ViewerRole] = mapped_column(
+        enum_column(ViewerRole, "viewer_role"), server_default="viewer"
+    )

@@ -32,6 +32,7 @@ from app.projects.schemas import (
     TaskPatch,
     ViewerIn,
     ViewerOut,
+    ViewerPatch,
 )
 
 router = APIRouter(prefix="/teams/{team_id}/projects", tags=["projects"])
@@ -242,10 +243,23 @@ async def list_viewers(
 async def add_viewer(
     project_id: uuid.UUID, data: ViewerIn, ctx: TeamCtx, session: DbSession
 ) -> ViewerOut:
-    """Let a contact of the project's client view the project."""
+    """Let a contact of the project's client view the project, or collaborate on it."""
     return ViewerOut.model_validate(
-        await service.add_viewer(session, ctx, project_id, data.contact_id)
+        await service.add_viewer(session, ctx, project_id, data.contact_id, data.role)
     )
+
+
+@router.patch("/{project_id}/viewers/{contact_id}", response_model=ViewerOut)
+async def change_viewer_role(
+    project_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    data: ViewerPatch,
+    ctx: TeamCtx,
+    session: DbSession,
+) -> ViewerOut:
+    """Change a viewer's role: `viewer` reads; `collaborator` also comments, requests tasks."""
+    viewer = await service.change_viewer_role(session, ctx, project_id, contact_id, data.role)
+    return ViewerOut.model_validate(viewer)
 
 
 @router.delete("/{project_id}/viewers/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -4,7 +4,7 @@ from pydantic import Field
 
 from app.core.csv_export import CsvColumns
 from app.core.schemas import MAX_RATE, MAX_SECONDS, InputSchema, PatchSchema, Schema, Timestamps
-from app.projects.models import ColumnKind, ProjectRole, ProjectStatus
+from app.projects.models import ColumnKind, ProjectRole, ProjectStatus, ViewerRole
 
 ProjectName = Field(min_length=1, max_length=255)
 
@@ -87,6 +87,9 @@ class TaskOut(Timestamps):
     position: int
     assignee_id: uuid.UUID | None
     estimate_seconds: int | None
+    requested_by_contact_id: uuid.UUID | None = Field(
+        default=None, description="The collaborator contact who asked for it in the portal"
+    )
     tracked_seconds: int = 0
 
 
@@ -139,10 +142,19 @@ class ProjectMemberOut(Timestamps):
 
 class ViewerIn(InputSchema):
     contact_id: uuid.UUID
+    role: ViewerRole = Field(
+        default=ViewerRole.viewer,
+        description="`viewer` reads in the portal; `collaborator` also comments and requests tasks",
+    )
+
+
+class ViewerPatch(InputSchema):
+    role: ViewerRole
 
 
 class ViewerOut(Timestamps):
     contact_id: uuid.UUID
+    role: ViewerRole
 
 
 class ColumnCount(Schema):

@@ -30,6 +30,7 @@ from app.projects.models import (
     ProjectStatus,
     ProjectViewer,
     Task,
+    ViewerRole,
 )
 from app.projects.schemas import (
     ColumnCount,
@@ -393,25 +394,33 @@ async def list_viewers(
 
 
 async def attach_viewer(
-    session: AsyncSession, ctx: TeamContext, project: Project, contact: Contact
+    session: AsyncSession,
+    ctx: TeamContext,
+    project: Project,
+    contact: Contact,
+    role: ViewerRole = ViewerRole.viewer,
 ) -> ProjectViewer:
-    """Make a contact of the project's client a read-only viewer of the project."""
+    """Make a contact of the project's client a viewer (or collaborator) of the project."""
     if project.client_id is None or contact.client_id != project.client_id:
         raise Unprocessable(
             "Only contacts of the project's client can view it.", code="viewer_not_client_contact"
         )
     return await _add_once(
         session,
-        ProjectViewer(team_id=ctx.team_id, project_id=project.id, contact_id=contact.id),
+        ProjectViewer(team_id=ctx.team_id, project_id=project.id, contact_id=contact.id, role=role),
         "pk_project_viewer",
         Conflict("This contact already views the project.", code="already_viewer"),
     )
 
 
 async def add_viewer(
-    session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, contact_id: uuid.UUID
+    session: AsyncSession,
+    ctx: TeamContext,
+    project_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    role: ViewerRole = ViewerRole.viewer,
 ) -> ProjectViewer:
-    """Let a contact of the project's client view the project."""
+    """Let a contact of the project's client view (or collaborate on) the project."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
     # Shared lock: a concurrent move of the contact to another client waits for this
     # viewer to commit (and removes it), or this sees the contact's new client.
@@ -420,7 +429,30 @@ async def add_viewer(
     )
     if contact is None:
         raise Unprocessable("No such contact in this team.", code="unknown_contact")
-    return await attach_viewer(session, ctx, project, contact)
+    return await attach_viewer(session, ctx, project, contact, role)
+
+
+async def _viewer(session: AsyncSession, project: Project, contact_id: uuid.UUID) -> ProjectViewer:
+    viewer = await session.get(ProjectViewer, (project.id, contact_id), with_for_update=True)
+    if viewer is None:
+        raise NotFound("Viewer")
+    return viewer
+
+
+async def change_viewer_role(
+    session: AsyncSession,
+    ctx: TeamContext,
+    project_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    role: ViewerRole,
+) -> ProjectViewer:
+    """Make a viewer a collaborator, or back (it keeps what it wrote)."""
+    project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
+    viewer = await _viewer(session, project, contact_id)
+    viewer.role = role
+    await session.flush()
+    await session.refresh(viewer)
+    return viewer
 
 
 async def remove_viewer(
@@ -428,9 +460,7 @@ async def remove_viewer(
 ) -> None:
     """Stop a contact from viewing a project the caller manages."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    viewer = await session.get(ProjectViewer, (project.id, contact_id))
-    if viewer is None:
-        raise NotFound("Viewer")
+    viewer = await _viewer(session, project, contact_id)
     await session.delete(viewer)
     await session.flush()
 

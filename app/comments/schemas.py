@@ -1,0 +1,127 @@
+"""Comments as the team API and the portal show them (the portal's written field by
+field: no team member's id, never an internal comment)."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from app.comments.models import AuthorType, Comment, CommentVisibility
+from app.core.schemas import InputSchema, Schema
+
+MAX_BODY = 10_000
+
+Body = Field(
+    min_length=1,
+    max_length=MAX_BODY,
+    description="Markdown, stored as written; `@[Name]` (or `@[email]`) mentions someone "
+    "who can read the comment",
+)
+
+
+class CommentIn(InputSchema):
+    body: str = Body
+    visibility: CommentVisibility = Field(
+        default=CommentVisibility.internal,
+        description="`internal`: the team only; `client`: also the project's contacts",
+    )
+
+
+class PortalCommentIn(InputSchema):
+    body: str = Body
+
+
+class CommentPatch(InputSchema):
+    body: str = Body
+
+
+class CommentAuthor(Schema):
+    type: AuthorType
+    id: uuid.UUID | None = Field(description="The user's or contact's id; null once gone")
+    name: str
+
+
+class CommentOut(Schema):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    task_id: uuid.UUID | None = Field(description="Null: the project's own thread")
+    body: str = Field(description="Markdown as written (empty once deleted)")
+    body_html: str = Field(description="The body rendered and sanitized")
+    author: CommentAuthor
+    visibility: CommentVisibility
+    deleted: bool = Field(description="A tombstone: the thread keeps its shape")
+    created_at: datetime
+    updated_at: datetime
+    edited_at: datetime | None
+
+    @classmethod
+    def of_comment(cls, comment: Comment) -> "CommentOut":
+        author_id = (
+            comment.author_user_id
+            if comment.author_type == AuthorType.user
+            else comment.author_contact_id
+        )
+        return cls(
+            id=comment.id,
+            project_id=comment.project_id,
+            task_id=comment.task_id,
+            body=comment.body,
+            body_html=comment.body_html,
+            author=CommentAuthor(
+                type=AuthorType(comment.author_type), id=author_id, name=comment.author_name
+            ),
+            visibility=comment.visibility,
+            deleted=comment.deleted_at is not None,
+            created_at=comment.created_at,
+            updated_at=comment.updated_at,
+            edited_at=comment.edited_at,
+        )
+
+
+class PortalCommentAuthor(Schema):
+    type: AuthorType
+    id: uuid.UUID | None = Field(
+        description="A contact's id; null for the team's people (never named by id here)"
+    )
+    name: str
+
+
+class PortalComment(Schema):
+    """A client comment as a contact reads it."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    task_id: uuid.UUID | None
+    body: str
+    body_html: str
+    author: PortalCommentAuthor
+    visibility: Literal["client"] = "client"
+    deleted: bool
+    created_at: datetime
+    updated_at: datetime
+    edited_at: datetime | None
+
+    @classmethod
+    def of_comment(cls, comment: Comment) -> "PortalComment":
+        by_contact = comment.author_type == AuthorType.contact
+        return cls(
+            id=comment.id,
+            project_id=comment.project_id,
+            task_id=comment.task_id,
+            body=comment.body,
+            body_html=comment.body_html,
+            author=PortalCommentAuthor(
+                type=AuthorType(comment.author_type),
+                id=comment.author_contact_id if by_contact else None,
+                name=comment.author_name,
+            ),
+            deleted=comment.deleted_at is not None,
+            created_at=comment.created_at,
+            updated_at=comment.updated_at,
+            edited_at=comment.edited_at,
+        )
+
+
+class UnsubscribeIn(InputSchema):
+    token: str = Field(min_length=1, max_length=300, description="From a digest email's link")
