@@ -15,8 +15,10 @@ from app.core.schemas import PatchSchema
 from app.routes import ROUTERS
 from tests.factories import make_actor
 from tests.factories.clients import new_client
+from tests.factories.comments import comment
 from tests.factories.contacts import new_activity, new_contact
 from tests.factories.invoices import manual_draft
+from tests.factories.portal import grant_portal, sign_in
 from tests.factories.projects import add_member, new_column, new_project, new_task
 from tests.factories.rates import add_rate
 from tests.factories.time_tracking import log, start_timer
@@ -114,10 +116,13 @@ def test_the_spec_still_describes_the_non_null_value():
 # ------------------------------------------------------------------ the spec against the server
 
 
-async def one_of_each(client, app) -> tuple[Any, dict[str, tuple[str, dict]]]:
+async def one_of_each(
+    client, app, mailbox, run_jobs
+) -> tuple[Any, dict[str, tuple[str, dict, dict[str, str]]]]:
     """A team with one object behind every PATCH endpoint, every nullable field set.
 
-    By spec path: (the object's URL, the object as created)."""
+    By spec path: (the object's URL, the object as created, the headers to patch it with:
+    the owner's, or a collaborator contact's for the portal's)."""
     owner = await make_actor(app)
     member = await make_actor(app, team_id=owner.team_id, role=Role.member)
     me, them = str(owner.user_id), str(member.user_id)
@@ -168,6 +173,25 @@ async def one_of_each(client, app) -> tuple[Any, dict[str, tuple[str, dict]]]:
     invoice = await manual_draft(
         client, owner, other["id"], issue_date="2026-03-01", due_date="2026-03-31", notes="Thanks"
     )
+    # A collaborator of its own: the contact above has its email cleared below.
+    cleo = await new_contact(client, owner, "Cleo", email="cleo@acme.example", client_id=acme["id"])
+    r = await client.post(
+        owner.url(f"/projects/{pid}/viewers"),
+        json={"contact_id": cleo["id"], "role": "collaborator"},
+        headers=owner.headers,
+    )
+    assert r.status_code == 201, r.text
+    viewer = r.json()
+    await grant_portal(client, owner, cleo["id"])
+    ann = await sign_in(client, mailbox, run_jobs, cleo)
+    said = await comment(client, owner, f"/projects/{pid}", "Hi", visibility="client")
+    on_task = await comment(client, ann, f"/projects/{pid}/tasks/{task['id']}", "Hello")
+    r = await client.post(
+        ann.url(f"/projects/{pid}/tasks"), json={"title": "FAQ"}, headers=ann.headers
+    )
+    assert r.status_code == 201, r.text
+    asked = r.json()
+    # After the sign-in's jobs: its address answers nobody here.
     endpoint = await add_endpoint(client, owner, description="ERP")
     r = await client.patch(
         owner.url(), json={"bank_transfer_instructions": "IBAN XX00 0000"}, headers=owner.headers
@@ -205,19 +229,51 @@ async def one_of_each(client, app) -> tuple[Any, dict[str, tuple[str, dict]]]:
             owner.url(f"/webhook-endpoints/{endpoint['id']}"),
             endpoint,
         ),
+        f"{teams}/projects/{{project_id}}/viewers/{{contact_id}}": (
+            owner.url(f"/projects/{pid}/viewers/{cleo['id']}"),
+            viewer,
+        ),
+        f"{teams}/projects/{{project_id}}/comments/{{comment_id}}": (
+            owner.url(f"/projects/{pid}/comments/{said['id']}"),
+            said,
+        ),
+        f"{teams}/projects/{{project_id}}/tasks/{{task_id}}/comments/{{comment_id}}": (
+            owner.url(f"/projects/{pid}/tasks/{task['id']}/comments/{on_task['id']}"),
+            on_task,
+        ),
+        "/v1/portal/projects/{project_id}/comments/{comment_id}": (
+            ann.url(f"/projects/{pid}/comments/{on_task['id']}"),
+            on_task,
+            ann.headers,
+        ),
+        "/v1/portal/projects/{project_id}/tasks/{task_id}/comments/{comment_id}": (
+            ann.url(f"/projects/{pid}/tasks/{task['id']}/comments/{on_task['id']}"),
+            on_task,
+            ann.headers,
+        ),
+        "/v1/portal/projects/{project_id}/tasks/{task_id}": (
+            ann.url(f"/projects/{pid}/tasks/{asked['id']}"),
+            asked,
+            ann.headers,
+        ),
     }
-    return owner, objects
+    return owner, {
+        path: (found[0], found[1], found[2] if len(found) > 2 else owner.headers)
+        for path, found in objects.items()
+    }
 
 
-async def test_every_nullable_field_clears_and_every_other_null_is_refused(client, app):
-    owner, objects = await one_of_each(client, app)
+async def test_every_nullable_field_clears_and_every_other_null_is_refused(
+    client, app, mailbox, run_jobs
+):
+    _, objects = await one_of_each(client, app, mailbox, run_jobs)
     bodies, models = patch_bodies(), patch_models()
     assert objects.keys() == bodies.keys(), "a PATCH endpoint without an object here"
     cleared, refused = [], []
     for path, schema in bodies.items():
-        url, created = objects[path]
+        url, created, headers = objects[path]
         for name, field in sorted(schema["properties"].items()):
-            r = await client.patch(url, json={name: None}, headers=owner.headers)
+            r = await client.patch(url, json={name: None}, headers=headers)
             if nullable(field):
                 # Set before, so the null visibly clears it.
                 assert created[name] not in (None, []), (path, name, created)
@@ -240,13 +296,13 @@ async def test_every_nullable_field_clears_and_every_other_null_is_refused(clien
     )
 
 
-async def test_nulls_once_ignored_are_refused_and_change_nothing(client, app):
+async def test_nulls_once_ignored_are_refused_and_change_nothing(client, app, mailbox, run_jobs):
     """Nulls the server used to skip silently (a task's column and position, a column's
     name and position, an invoice's lines, a running entry's end) are refused now, so a
     client relying on the skip hears of it instead of losing data."""
-    owner, objects = await one_of_each(client, app)
+    owner, objects = await one_of_each(client, app, mailbox, run_jobs)
     teams = "/v1/teams/{team_id}"
-    task_url, task = objects[f"{teams}/projects/{{project_id}}/tasks/{{task_id}}"]
+    task_url, task, _ = objects[f"{teams}/projects/{{project_id}}/tasks/{{task_id}}"]
     r = await client.patch(
         task_url, json={"title": "Renamed", "column_id": None}, headers=owner.headers
     )
@@ -254,7 +310,7 @@ async def test_nulls_once_ignored_are_refused_and_change_nothing(client, app):
     r = await client.get(task_url, headers=owner.headers)
     assert (r.json()["title"], r.json()["column_id"]) == (task["title"], task["column_id"])
 
-    invoice_url, invoice = objects[f"{teams}/invoices/{{invoice_id}}"]
+    invoice_url, invoice, _ = objects[f"{teams}/invoices/{{invoice_id}}"]
     r = await client.patch(
         invoice_url, json={"notes": "Changed", "lines": None}, headers=owner.headers
     )
@@ -262,7 +318,7 @@ async def test_nulls_once_ignored_are_refused_and_change_nothing(client, app):
     r = await client.get(invoice_url, headers=owner.headers)
     assert (r.json()["notes"], len(r.json()["lines"])) == ("Thanks", len(invoice["lines"]))
 
-    _, project = objects[f"{teams}/projects/{{project_id}}"]
+    _, project, _ = objects[f"{teams}/projects/{{project_id}}"]
     r = await start_timer(client, owner, project["id"])
     assert r.status_code == 201, r.text
     running = owner.url(f"/time-entries/{r.json()['id']}")

@@ -45,6 +45,7 @@ async def test_projects_show_progress_time_and_budget(client, app, mailbox, run_
         "progress",
         "tracked_seconds",
         "budget_seconds",
+        "comment_count",
         "created_at",
         "updated_at",
     }
@@ -60,6 +61,8 @@ async def test_projects_show_progress_time_and_budget(client, app, mailbox, run_
         "title",
         "column",
         "position",
+        "requested",
+        "comment_count",
         "created_at",
         "updated_at",
     }

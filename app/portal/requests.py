@@ -1,8 +1,8 @@
 """Collaborator contacts' task requests: asked for in the portal, triaged by the team.
 
 A collaborator adds a task to the end of its project's first column (marked with
-`requested_by_contact_id`), and may retitle, redescribe or withdraw the tasks it
-requested, nothing else: moving stays the team's, and no other task is its to change.
+`requested_by_contact_id`), and may retitle or withdraw the tasks it requested, nothing
+else: moving stays the team's, and no other task is its to change.
 """
 
 import uuid
@@ -34,9 +34,9 @@ async def edit_request(
     task_id: uuid.UUID,
     patch: PortalTaskRequestPatch,
 ) -> PortalTask:
-    """Its requester retitles or redescribes a request."""
+    """Its requester retitles a request."""
     project = await viewed_project(session, ctx, project_id, collaborating=True)
-    task = await board.edit_request(session, project, task_id, ctx.contact_id, patch.changes())
+    task = await board.edit_request(session, project, task_id, ctx.contact_id, patch.title)
     return (await task_outs(session, ctx, [task]))[0]
 
 

@@ -167,7 +167,7 @@ async def update_task_request(
     ctx: PortalCtx,
     session: DbSession,
 ) -> PortalTask:
-    """Retitle or redescribe a task one requested (no other task; never move it)."""
+    """Retitle a task one requested (no other task; never move it)."""
     return await requests.edit_request(session, ctx, project_id, task_id, data)
 
 

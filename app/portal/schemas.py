@@ -14,7 +14,7 @@ from pydantic import Field
 
 from app.clients.models import PaymentMethod
 from app.core.csv_export import CsvColumns
-from app.core.schemas import Email, InputSchema, PatchSchema, Schema
+from app.core.schemas import Email, InputSchema, Schema
 from app.invoices.models import InvoiceStatus
 from app.payments.schemas import Provider
 from app.projects.models import ColumnKind, ProjectStatus
@@ -191,11 +191,8 @@ class PortalTaskRequestIn(InputSchema):
     )
 
 
-class PortalTaskRequestPatch(PatchSchema):
-    not_null = frozenset({"title"})
-
-    title: str | None = Field(default=None, min_length=1, max_length=255)
-    description: str | None = Field(default=None, max_length=5000)
+class PortalTaskRequestPatch(InputSchema):
+    title: str = Field(min_length=1, max_length=255)
 
 
 class PortalEvent(Schema):

@@ -10,7 +10,7 @@ commit as a last line of defence.
 import uuid
 from collections.abc import Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -469,12 +469,11 @@ async def edit_request(
     project: Project,
     task_id: uuid.UUID,
     contact_id: uuid.UUID,
-    fields: dict[str, Any],
+    title: str,
 ) -> Task:
-    """Its requester changes a request's title or description (never its place)."""
+    """Its requester retitles a request (never moves it)."""
     task = await _requested(session, project, task_id, contact_id)
-    for field, value in fields.items():
-        setattr(task, field, value)
+    task.title = title
     await session.flush()
     await session.refresh(task)
     await _record_task_event(session, "task.updated", project, task)
