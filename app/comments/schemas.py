@@ -3,7 +3,7 @@ field: no team member's id, never an internal comment)."""
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -36,6 +36,21 @@ class CommentPatch(InputSchema):
     body: str = Body
 
 
+def _common(comment: Comment) -> dict[str, Any]:
+    """The fields the team's and the portal's comment share, from the row."""
+    return {
+        "id": comment.id,
+        "project_id": comment.project_id,
+        "task_id": comment.task_id,
+        "body": comment.body,
+        "body_html": comment.body_html,
+        "deleted": comment.deleted_at is not None,
+        "created_at": comment.created_at,
+        "updated_at": comment.updated_at,
+        "edited_at": comment.edited_at,
+    }
+
+
 class CommentAuthor(Schema):
     type: AuthorType
     id: uuid.UUID | None = Field(description="The user's or contact's id; null once gone")
@@ -62,21 +77,10 @@ class CommentOut(Schema):
             if comment.author_type == AuthorType.user
             else comment.author_contact_id
         )
-        return cls(
-            id=comment.id,
-            project_id=comment.project_id,
-            task_id=comment.task_id,
-            body=comment.body,
-            body_html=comment.body_html,
-            author=CommentAuthor(
-                type=AuthorType(comment.author_type), id=author_id, name=comment.author_name
-            ),
-            visibility=comment.visibility,
-            deleted=comment.deleted_at is not None,
-            created_at=comment.created_at,
-            updated_at=comment.updated_at,
-            edited_at=comment.edited_at,
+        author = CommentAuthor(
+            type=AuthorType(comment.author_type), id=author_id, name=comment.author_name
         )
+        return cls(**_common(comment), author=author, visibility=comment.visibility)
 
 
 class PortalCommentAuthor(Schema):
@@ -105,22 +109,12 @@ class PortalComment(Schema):
     @classmethod
     def of_comment(cls, comment: Comment) -> "PortalComment":
         by_contact = comment.author_type == AuthorType.contact
-        return cls(
-            id=comment.id,
-            project_id=comment.project_id,
-            task_id=comment.task_id,
-            body=comment.body,
-            body_html=comment.body_html,
-            author=PortalCommentAuthor(
-                type=AuthorType(comment.author_type),
-                id=comment.author_contact_id if by_contact else None,
-                name=comment.author_name,
-            ),
-            deleted=comment.deleted_at is not None,
-            created_at=comment.created_at,
-            updated_at=comment.updated_at,
-            edited_at=comment.edited_at,
+        author = PortalCommentAuthor(
+            type=AuthorType(comment.author_type),
+            id=comment.author_contact_id if by_contact else None,
+            name=comment.author_name,
         )
+        return cls(**_common(comment), author=author)
 
 
 class UnsubscribeIn(InputSchema):

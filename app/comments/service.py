@@ -172,7 +172,7 @@ async def client_comment_counts(
         .where(in_team(Comment, team), key.in_(ids), for_clients(), Comment.deleted_at.is_(None))
         .group_by(key)
     )
-    return {k: n for k, n in rows}
+    return {k: n for k, n in rows if k is not None}
 
 
 async def portal_comments_by_id(
@@ -183,8 +183,11 @@ async def portal_comments_by_id(
     if not ids or not projects:
         return []
     found = await session.scalars(
-        team_select(Comment, ctx).where(
-            Comment.id.in_(ids), Comment.project_id.in_(projects), for_clients()
+        select(Comment).where(
+            in_team(Comment, ctx),
+            Comment.id.in_(ids),
+            Comment.project_id.in_(projects),
+            for_clients(),
         )
     )
     return [PortalComment.of_comment(c) for c in found]
@@ -361,6 +364,23 @@ async def delete_comment(
     await _tombstone(session, thread, comment)
 
 
+async def _own_portal_comment(
+    session: AsyncSession,
+    ctx: PortalContext,
+    project_id: uuid.UUID,
+    task_id: uuid.UUID | None,
+    comment_id: uuid.UUID,
+    verb: str,
+) -> tuple[Thread, Comment]:
+    """A collaborator's own client comment, still within its window, locked."""
+    thread = await _portal_thread(session, ctx, project_id, task_id, write=True)
+    comment = await _comment(
+        session, ctx, thread, comment_id, any_thread=task_id is None, clients_only=True
+    )
+    _within_window(comment, await _contact_writer(session, ctx), verb)
+    return thread, comment
+
+
 async def edit_portal_comment(
     session: AsyncSession,
     ctx: PortalContext,
@@ -370,11 +390,9 @@ async def edit_portal_comment(
     body: str,
 ) -> PortalComment:
     """A collaborator changes its own comment's body within 15 minutes."""
-    thread = await _portal_thread(session, ctx, project_id, task_id, write=True)
-    comment = await _comment(
-        session, ctx, thread, comment_id, any_thread=task_id is None, clients_only=True
+    thread, comment = await _own_portal_comment(
+        session, ctx, project_id, task_id, comment_id, "edit"
     )
-    _within_window(comment, await _contact_writer(session, ctx), "edit")
     return PortalComment.of_comment(await _edit(session, thread, comment, body))
 
 
@@ -386,9 +404,7 @@ async def delete_portal_comment(
     comment_id: uuid.UUID,
 ) -> None:
     """A collaborator deletes its own comment within 15 minutes (a tombstone stays)."""
-    thread = await _portal_thread(session, ctx, project_id, task_id, write=True)
-    comment = await _comment(
-        session, ctx, thread, comment_id, any_thread=task_id is None, clients_only=True
+    thread, comment = await _own_portal_comment(
+        session, ctx, project_id, task_id, comment_id, "delete"
     )
-    _within_window(comment, await _contact_writer(session, ctx), "delete")
     await _tombstone(session, thread, comment)

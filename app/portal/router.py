@@ -268,8 +268,9 @@ async def checkout_invoice(
     responses={
         200: {
             "description": "A server-sent event stream (`id:`, `event:`, `data:` a portal "
-            "event) of what the contact may see: its projects, their tasks and finished time, "
-            "its client's issued invoices and their payments, each as the portal shows it. "
+            "event) of what the contact may see: its projects, their tasks, finished time and "
+            "client comments (never internal ones), its client's issued invoices and their "
+            "payments, each as the portal shows it. "
             "Resume with `Last-Event-ID` (or `after`); without either it starts now. A "
             "comment line every 15 s; the stream ends with the session. 429 "
             "`too_many_streams` past 5 per contact.",

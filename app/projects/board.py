@@ -304,7 +304,6 @@ async def create_task(
             raise Unprocessable(
                 "The board has no column to put the task in.", code="board_has_no_columns"
             )
-    tasks = await _locked_column_tasks(session, column.id)
     task = Task(
         team_id=ctx.team_id,
         project_id=project.id,
@@ -315,12 +314,20 @@ async def create_task(
         assignee_id=data.assignee_id,
         estimate_seconds=data.estimate_seconds,
     )
+    await _insert(session, project, task, data.position)
+    return await _task_out(session, task)
+
+
+async def _insert(
+    session: AsyncSession, project: Project, task: Task, position: int | None
+) -> None:
+    """Put a new task at `position` of its column (the board locked), record it."""
+    tasks = await _locked_column_tasks(session, task.column_id)
     session.add(task)
-    _place(tasks, task, data.position)
+    _place(tasks, task, position)
     await session.flush()
     await session.refresh(task)
     await _record_task_event(session, "task.created", project, task)
-    return await _task_out(session, task)
 
 
 async def _move(
@@ -432,7 +439,6 @@ async def create_request(
         raise Unprocessable(
             "The board has no column to put the task in.", code="board_has_no_columns"
         )
-    tasks = await _locked_column_tasks(session, columns[0].id)
     task = Task(
         team_id=project.team_id,
         project_id=project.id,
@@ -442,11 +448,7 @@ async def create_request(
         position=0,
         requested_by_contact_id=contact_id,
     )
-    session.add(task)
-    _place(tasks, task, None)
-    await session.flush()
-    await session.refresh(task)
-    await _record_task_event(session, "task.created", project, task)
+    await _insert(session, project, task, None)
     return task
 
 

@@ -367,11 +367,15 @@ async def change_member_role(
 ) -> ProjectMember:
     """Change a member's project role."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    member = await _member(session, project, user_id)
-    member.role = role
+    return await _set_role(session, await _member(session, project, user_id), role)
+
+
+async def _set_role(session: AsyncSession, link: Link, role: ProjectRole | ViewerRole) -> Link:
+    """A member's project role, or a viewer's, changed."""
+    link.role = role  # type: ignore[assignment]
     await session.flush()
-    await session.refresh(member)
-    return member
+    await session.refresh(link)
+    return link
 
 
 async def remove_member(
@@ -448,11 +452,7 @@ async def change_viewer_role(
 ) -> ProjectViewer:
     """Make a viewer a collaborator, or back (it keeps what it wrote)."""
     project = await get_project(session, ctx, project_id, write=Permission.PROJECTS_MANAGE)
-    viewer = await _viewer(session, project, contact_id)
-    viewer.role = role
-    await session.flush()
-    await session.refresh(viewer)
-    return viewer
+    return await _set_role(session, await _viewer(session, project, contact_id), role)
 
 
 async def remove_viewer(
