@@ -8,6 +8,7 @@ from tests.factories import make_actor
 from tests.factories.clients import new_client_project
 from tests.factories.comments import comment, post, thread_of
 from tests.factories.contacts import new_contact
+from tests.factories.events import all_events
 from tests.factories.projects import add_member, new_task
 from tests.helpers import assert_problem
 from tests.ladder import ladder
@@ -98,3 +99,11 @@ async def test_which_roles_read_and_write_a_projects_comments(client, app):
     [said, _, _] = await thread_of(client, owner, thread)
     r = await client.delete(member.url(f"{thread}/comments/{said['id']}"), headers=member.headers)
     assert_problem(r, 403, "not_comment_author")
+
+    # The team's event record follows the same rule: the project's readers hear every
+    # comment (internal ones too), the member not on it none.
+    bodies = ["Hi", "Note", "internal: noted", "From sales"]
+    for reader in (owner, member, sales):
+        events = await all_events(client, reader, types="comment.*")
+        assert [e["data"]["body"] for e in events] == bodies
+    assert await all_events(client, outsider, types="comment.*") == []
