@@ -61,6 +61,13 @@ def own_client_ids(ctx: TeamContext) -> ScalarSelect[uuid.UUID]:
     )
 
 
+def client_visible(ctx: TeamContext, client_id: uuid.UUID) -> ColumnElement[bool]:
+    """Whether the caller may see the client (what `get_client` checks; 403 without
+    CRM_READ), as an EXISTS to fold into another statement."""
+    reach = ctx.access(Permission.CRM_READ)
+    return exists().where(in_team(Client, ctx), Client.id == client_id, visible_clients(ctx, reach))
+
+
 async def get_client(
     session: AsyncSession,
     ctx: TeamContext,

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy import ColumnElement, DateTime, and_, cast, literal, null, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
@@ -75,16 +75,21 @@ async def revenue_by(
     refunds) amounts per client, or per month (`YYYY-MM`, local); with `due`, also what
     is still due on those invoices that are open, per the same key."""
     found: dict[Any, Revenue] = defaultdict(Revenue)
+    since, until = period_bounds(team.timezone, start, end)
+    # Invoices issued and payments received in the period, in one round trip: one
+    # union of both with the same columns, told apart by `paid_at` (payments only).
     invoices = select(
         Invoice.client_id,
         Invoice.status,
-        Invoice.amount_paid,
         Invoice.issue_date,
+        cast(null(), DateTime(timezone=True)).label("paid_at"),
         Invoice.currency,
-        Invoice.total_amount,
-        Invoice.tax_amount,
         Invoice.exchange_rate,
         Invoice.base_currency,
+        Invoice.total_amount.label("amount"),
+        Invoice.tax_amount.label("tax_amount"),
+        Invoice.amount_paid.label("settled_amount"),
+        literal(0).label("fx_difference_amount"),
     ).where(
         in_team(Invoice, team.id),
         visible,
@@ -92,25 +97,18 @@ async def revenue_by(
         Invoice.issue_date >= start,
         Invoice.issue_date <= end,
     )
-    if client_id is not None:
-        invoices = invoices.where(Invoice.client_id == client_id)
-    for row in await session.execute(invoices):
-        key = row.issue_date.strftime("%Y-%m") if by_month else row.client_id
-        found[key].invoiced_amount += to_base(row.total_amount, row, team)
-        found[key].net_amount += to_base(row.total_amount - row.tax_amount, row, team)
-        if due is not None and row.status is InvoiceStatus.open:
-            due[key] = due.get(key, 0) + to_base(row.total_amount - row.amount_paid, row, team)
-
-    since, until = period_bounds(team.timezone, start, end)
     payments = (
         select(
             Invoice.client_id,
+            Invoice.status,
+            Invoice.issue_date,
             Payment.paid_at,
             Payment.currency,
-            Payment.base_amount,
-            Payment.refunded_amount,
             Payment.exchange_rate,
             Payment.base_currency,
+            Payment.base_amount,
+            literal(0),
+            Payment.refunded_amount,
             Payment.fx_difference_amount,
         )
         .join(Invoice, and_(same_team(Invoice, Payment), Invoice.id == Payment.invoice_id))
@@ -123,16 +121,24 @@ async def revenue_by(
         )
     )
     if client_id is not None:
+        invoices = invoices.where(Invoice.client_id == client_id)
         payments = payments.where(Invoice.client_id == client_id)
-    for paid in await session.execute(payments):
+    for row in await session.execute(union_all(invoices, payments)):
+        if row.paid_at is None:  # an invoice
+            key = row.issue_date.strftime("%Y-%m") if by_month else row.client_id
+            found[key].invoiced_amount += to_base(row.amount, row, team)
+            found[key].net_amount += to_base(row.amount - row.tax_amount, row, team)
+            if due is not None and row.status is InvoiceStatus.open:
+                owed = to_base(row.amount - row.settled_amount, row, team)
+                due[key] = due.get(key, 0) + owed
+            continue
         key = (
-            local_date(paid.paid_at, team.timezone).strftime("%Y-%m")
-            if by_month
-            else paid.client_id
+            local_date(row.paid_at, team.timezone).strftime("%Y-%m") if by_month else row.client_id
         )
-        refunded = to_base(paid.refunded_amount, paid, team) if paid.refunded_amount else 0
-        found[key].paid_amount += paid.base_amount - refunded
-        found[key].fx_difference_amount += paid.fx_difference_amount
+        # A payment: `amount` is its base amount, `settled_amount` what was refunded.
+        refunded = to_base(row.settled_amount, row, team) if row.settled_amount else 0
+        found[key].paid_amount += row.amount - refunded
+        found[key].fx_difference_amount += row.fx_difference_amount
     return found
 
 
