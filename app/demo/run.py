@@ -40,10 +40,11 @@ async def demo_exists(settings: Settings) -> bool:
 
 def login_lines(api_url: str) -> list[str]:
     """Every demo login, two a line."""
-    width = max(len(p.role) + len(p.email) for p in PEOPLE) + 3
-    cells = [f"{p.role}  {p.email}".ljust(width) for p in PEOPLE]
+    role = max(len(p.role) for p in PEOPLE)
+    email = max(len(p.email) for p in PEOPLE)
+    cells = [f"{p.role:<{role}} {p.email:<{email}}" for p in PEOPLE]
     lines = [f"Logins at {api_url} (password {PASSWORD} for each):"]
-    lines += ["  " + "".join(cells[i : i + 2]).rstrip() for i in range(0, len(cells), 2)]
+    lines += ["  " + "   ".join(cells[i : i + 2]).rstrip() for i in range(0, len(cells), 2)]
     return lines
 
 
@@ -59,7 +60,7 @@ def tour_lines(api_url: str, team_id: uuid.UUID, key: str, seeded: Seeded) -> li
         f"  {auth} $API/v1/teams/$TEAM/invoices -H 'content-type: application/json'"
         f' -d \'{{"client_id":"{harbor}"}}\'',
         f"  {auth} $API/v1/teams/$TEAM/invoices/{opened['id']}/pdf -o invoice.pdf",
-        f'  {auth} "$API/v1/teams/$TEAM/events?limit=5"',
+        f'  {auth} "$API/v1/teams/$TEAM/events?types=invoice.overdue,payment.succeeded"',
         f"  pay page: {opened['pay_url']}",
     ]
 
@@ -170,10 +171,10 @@ async def run_demo(
         out.print(
             f"Demo agency {TEAM_NAME!r}: {len(PEOPLE)} people, {len(seeded.clients)} clients"
             f" (EUR, USD, JPY), {len(seeded.projects)} projects, {seeded.entries} time entries"
-            f" over six weeks, invoices {', '.join(seeded.invoices)}.",
+            f" over six weeks, invoices {', '.join(seeded.invoices).replace('_', ' ')}.",
             *login_lines(api_url),
             f"Portal contact {seeded.portal_contact}: its login link is emailed"
-            f" ({home / 'mail'} with make run).",
+            f" (see {home / 'mail'}).",
             *([note] if note else []),
             *tour_lines(api_url, team.team_id, seeded.api_key, seeded),
         )

@@ -32,7 +32,7 @@ from app.invoices import overdue
 Tick = Callable[[int], None]
 
 # Progress units: one per step below, one per workday of time.
-STEPS = 12
+STEPS = 10
 
 
 class DemoError(Exception):
