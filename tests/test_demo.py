@@ -139,10 +139,17 @@ async def test_demo_makes_a_complete_agency_once_and_resets_only_itself(
     assert f"KEY={seeded.api_key}" in printed.getvalue()
     assert await row_counts(app) == before
 
-    # --reset deletes the demo team only, and makes it anew.
-    again = await run_demo(settings, reset=True, out=Output(io.StringIO()))
+    # --reset deletes the demo team only, and makes it anew (where local webhook targets
+    # are allowed, with a disabled endpoint for a local echo).
+    local = settings.model_copy(update={"webhook_allow_private_targets": True})
+    again = await run_demo(local, reset=True, out=Output(io.StringIO()))
     assert again is not None and again.team_id != seeded.team_id
+    assert seeded.webhook_endpoint is None and again.webhook_endpoint is not None
     headers = await login(client)
+    endpoints = await get(client, headers, f"/v1/teams/{again.team_id}/webhook-endpoints")
+    assert [(e["url"], e["status"]) for e in endpoints["data"]] == [
+        ("http://127.0.0.1:9000/hourline", "disabled")
+    ]
     me = await get(client, headers, "/v1/me")
     assert [t["id"] for t in me["teams"]] == [str(again.team_id)]
     r = await client.get(other.url("/clients"), headers=other.headers)

@@ -365,7 +365,7 @@ async def _integrations(api: Api, app: FastAPI, seeded: Seeded) -> None:
             {
                 "url": "http://127.0.0.1:9000/hourline",
                 "description": "A local echo on port 9000: enable me once it listens.",
-                "event_types": ["invoice.*", "payment.*"],
+                "event_types": ["invoice.finalized", "invoice.paid", "payment.succeeded"],
             },
         )
         await api.call("PATCH", f"/webhook-endpoints/{endpoint['id']}", {"status": "disabled"})
