@@ -286,53 +286,45 @@ async def _invoices(api: Api, app: FastAPI, seeded: Seeded, calendar: Calendar) 
     """One invoice of each state, finalized in the order of their issue dates (numbers
     follow issue dates); Harbor's last four weeks and Sakura's last two stay unbilled."""
     clients = seeded.clients
-    week = calendar.monday
 
-    async def draft(client: str, **body: Any) -> dict[str, Any]:
-        return await api.post("/invoices", {"client_id": clients[client], **body})
-
-    async def finalize(invoice: dict[str, Any]) -> dict[str, Any]:
-        return await api.post(f"/invoices/{invoice['id']}/finalize", expect=200)
+    async def issued(
+        client: str,
+        issue_week: int,
+        *,
+        weeks: tuple[int, int] | None = None,
+        due_days: int | None = None,
+        **body: Any,
+    ) -> dict[str, Any]:
+        """An invoice drafted (from the time of `weeks`) and finalized on `issue_week`'s
+        Monday, due `due_days` later (else after the client's due days)."""
+        monday = calendar.monday(issue_week)
+        body["issue_date"] = _day(monday)
+        if due_days is not None:
+            body["due_date"] = _day(monday + timedelta(days=due_days))
+        if weeks is not None:
+            body.update(_period(calendar, *weeks))
+        draft = await api.post("/invoices", {"client_id": clients[client], **body})
+        return await api.post(f"/invoices/{draft['id']}/finalize", expect=200)
 
     async def pay(invoice: dict[str, Any], amount: int, day: date, ref: str) -> None:
         paid_at = calendar.at(day, 11).isoformat()
         body = {"amount": amount, "method": "bank", "paid_at": paid_at, "reference": ref}
         await api.post(f"/invoices/{invoice['id']}/payments", body)
 
-    paid = await finalize(await draft("lumen", **_period(calendar, 1, 2), issue_date=_day(week(3))))
-    late = await finalize(
-        await draft(
-            "harbor",
-            **_period(calendar, 1, 2),
-            issue_date=_day(week(3)),
-            due_date=_day(week(3) + timedelta(days=14)),
-        )
+    paid = await issued("lumen", 3, weeks=(1, 2))
+    late = await issued("harbor", 3, weeks=(1, 2), due_days=14)
+    duplicate = await issued(
+        "harbor",
+        4,
+        lines=[{"description": "Design sprint 1", "quantity": "1", "unit_amount": 480000}],
+        notes="Billed twice by mistake: voided.",
     )
-    duplicate = await finalize(
-        await draft(
-            "harbor",
-            issue_date=_day(week(4)),
-            lines=[{"description": "Design sprint 1", "quantity": "1", "unit_amount": 480000}],
-            notes="Billed twice by mistake: voided.",
-        )
+    partly = await issued("sakura", 5, weeks=(1, 4), due_days=30)
+    opened = await issued("lumen", 6, weeks=(3, 4), due_days=30)
+    drafted = await api.post(
+        "/invoices",
+        {"client_id": clients["lumen"], **_period(calendar, 5, 6), "notes": "To check."},
     )
-    partly = await finalize(
-        await draft(
-            "sakura",
-            **_period(calendar, 1, 4),
-            issue_date=_day(week(5)),
-            due_date=_day(week(5) + timedelta(days=30)),
-        )
-    )
-    opened = await finalize(
-        await draft(
-            "lumen",
-            **_period(calendar, 3, 4),
-            issue_date=_day(week(6)),
-            due_date=_day(week(6) + timedelta(days=30)),
-        )
-    )
-    drafted = await draft("lumen", **_period(calendar, 5, 6), notes="To check before sending.")
 
     await pay(paid, paid["total_amount"], calendar.day(4, 3), "SEPA LUMEN-0001")
     await pay(partly, partly["total_amount"] // 2, calendar.day(6, 1), "Furikomi 1/2")
