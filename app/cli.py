@@ -240,6 +240,9 @@ def demo(reset: bool) -> None:
     from app.demo.run import run_demo
 
     settings = get_settings()
+    if settings.database_url and not settings.secret_key:
+        # The demo's API key is hashed with it: the server must hold the same one.
+        raise SystemExit("SECRET_KEY must be set when DATABASE_URL is (see README).")
     home = settings.hourline_home
     # Its requests are in-process: their access lines would bury the summary.
     if settings.log_level.upper() != "DEBUG":

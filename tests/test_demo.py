@@ -7,11 +7,15 @@ row, and `--reset` makes the team anew leaving other teams alone.
 """
 
 import io
+import os
+import subprocess
+import sys
 import uuid
 from collections import Counter
 
 from sqlalchemy import text
 
+from app.cli import banner, read_serve_file, write_serve_file
 from app.demo.agency import OWNER, PASSWORD, PEOPLE, TEAM_NAME, Calendar, time_slots
 from app.demo.run import Output, run_demo
 from app.models import metadata
@@ -168,3 +172,32 @@ class _Caller:
 
     def url(self, path: str = "") -> str:
         return f"/v1/teams/{self.team_id}{path}"
+
+
+def test_the_serve_file_names_a_running_server_only(tmp_path):
+    write_serve_file(tmp_path, "postgresql://db", "redis://r", "http://127.0.0.1:8123")
+    assert read_serve_file(tmp_path) == {
+        "pid": os.getpid(),
+        "database_url": "postgresql://db",
+        "redis_url": "redis://r",
+        "api_url": "http://127.0.0.1:8123",
+    }
+    assert (tmp_path / "serve.json").stat().st_mode & 0o777 == 0o600
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    info = (tmp_path / "serve.json").read_text().replace(str(os.getpid()), gone.stdout.strip())
+    (tmp_path / "serve.json").write_text(info)
+    assert read_serve_file(tmp_path) is None
+    assert read_serve_file(tmp_path / "nowhere") is None
+
+
+def test_the_banner_gives_the_demo_login_once_it_exists(tmp_path):
+    made = banner("http://127.0.0.1:8000", tmp_path, mail=True, embedded=True, demo=True)
+    assert f"{OWNER.email} / {PASSWORD}" in made
+    missing = banner("http://127.0.0.1:8000", tmp_path, mail=True, embedded=True, demo=False)
+    assert OWNER.email not in missing and "make demo" in missing
+    assert "  demo   " not in banner("http://127.0.0.1:8000", tmp_path, mail=True, embedded=True)

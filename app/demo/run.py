@@ -57,8 +57,7 @@ def tour_lines(api_url: str, team_id: uuid.UUID, key: str, seeded: Seeded) -> li
         "Try it (bash):",
         f"  export API={api_url} TEAM={team_id} KEY={key}",
         f"  {auth} $API/v1/teams/$TEAM/clients",
-        f"  {auth} $API/v1/teams/$TEAM/invoices -H 'content-type: application/json'"
-        f' -d \'{{"client_id":"{harbor}"}}\'',
+        f'  {auth} $API/v1/teams/$TEAM/invoices --json \'{{"client_id":"{harbor}"}}\'',
         f"  {auth} $API/v1/teams/$TEAM/invoices/{opened['id']}/pdf -o invoice.pdf",
         f'  {auth} "$API/v1/teams/$TEAM/events?types=invoice.overdue,payment.succeeded"',
         f"  pay page: {opened['pay_url']}",
@@ -169,9 +168,8 @@ async def run_demo(
             raise
         _save_key(home, team.team_id, seeded.api_key)
         out.print(
-            f"Demo agency {TEAM_NAME!r}: {len(PEOPLE)} people, {len(seeded.clients)} clients"
-            f" (EUR, USD, JPY), {len(seeded.projects)} projects, {seeded.entries} time entries"
-            f" over six weeks, invoices {', '.join(seeded.invoices).replace('_', ' ')}.",
+            f"Demo agency {TEAM_NAME!r}: {len(seeded.clients)} clients, {len(seeded.projects)}"
+            f" projects, {seeded.entries} time entries, an invoice in every state.",
             *login_lines(api_url),
             f"Portal contact {seeded.portal_contact}: its login link is emailed"
             f" (see {home / 'mail'}).",
