@@ -13,6 +13,7 @@ import sys
 import uuid
 from collections import Counter
 
+import httpx
 from sqlalchemy import text
 
 from app.cli import banner, read_serve_file, write_serve_file
@@ -161,6 +162,21 @@ async def test_demo_makes_a_complete_agency_once_and_resets_only_itself(
     after = await row_counts(app)
     for table in ("invoice", "time_entry", "client", "project", "task", "payment"):
         assert after[table] == before[table], table
+
+    # The printed tour works with the printed key: clients, a draft of Harbor's unbilled
+    # time, the open invoice's PDF and pay page, the events.
+    key, team = bearer(again.api_key), f"/v1/teams/{again.team_id}"
+    assert len((await get(client, key, f"{team}/clients"))["data"]) == 3
+    r = await client.post(
+        f"{team}/invoices", json={"client_id": again.clients["harbor"]}, headers=key
+    )
+    assert r.status_code == 201 and r.json()["lines"], r.text
+    r = await client.get(f"{team}/invoices/{again.invoices['open']['id']}/pdf", headers=key)
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    r = await client.get(httpx.URL(again.invoices["open"]["pay_url"]).path)
+    assert r.status_code == 200, r.text
+    kinds = "invoice.overdue,payment.succeeded"
+    assert len((await get(client, key, f"{team}/events", types=kinds))["data"]) == 3
 
 
 class _Caller:

@@ -50,14 +50,15 @@ def login_lines(api_url: str) -> list[str]:
 
 def tour_lines(api_url: str, team_id: uuid.UUID, key: str, seeded: Seeded) -> list[str]:
     """Five things to try with curl over the demo's data."""
-    auth = 'curl -H "Authorization: Bearer $KEY"'
+    auth = 'curl -sS -H "Authorization: Bearer $KEY"'
     harbor = seeded.clients["harbor"]
     opened = seeded.invoices["open"]
     return [
         "Try it (bash):",
         f"  export API={api_url} TEAM={team_id} KEY={key}",
         f"  {auth} $API/v1/teams/$TEAM/clients",
-        f'  {auth} $API/v1/teams/$TEAM/invoices --json \'{{"client_id":"{harbor}"}}\'',
+        f"  {auth} $API/v1/teams/$TEAM/invoices -H 'content-type: application/json'"
+        f' -d \'{{"client_id":"{harbor}"}}\'',
         f"  {auth} $API/v1/teams/$TEAM/invoices/{opened['id']}/pdf -o invoice.pdf",
         f'  {auth} "$API/v1/teams/$TEAM/events?types=invoice.overdue,payment.succeeded"',
         f"  pay page: {opened['pay_url']}",
