@@ -238,6 +238,7 @@ def demo(reset: bool) -> None:
     services DATABASE_URL/REDIS_URL name, or embedded ones started (and stopped) here."""
     from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
     from app.demo.run import run_demo
+    from app.demo.seed import DemoError
 
     settings = get_settings()
     if settings.database_url and not settings.secret_key:
@@ -264,6 +265,9 @@ def demo(reset: bool) -> None:
                 note = "No `hourline serve` runs: the demo's emails wait in Redis until `make run`."
         get_settings.cache_clear()
         asyncio.run(run_demo(get_settings(), reset=reset, note=note))
+    except DemoError as exc:
+        # A rule refused a demo request: say which, without a traceback.
+        raise SystemExit(f"hourline demo: {exc}") from None
     finally:
         for service in reversed(started):
             service.stop()
