@@ -61,10 +61,9 @@ def own_client_ids(ctx: TeamContext) -> ScalarSelect[uuid.UUID]:
     )
 
 
-def client_visible(ctx: TeamContext, client_id: uuid.UUID) -> ColumnElement[bool]:
-    """Whether the caller may see the client (what `get_client` checks; 403 without
-    CRM_READ), as an EXISTS to fold into another statement."""
-    reach = ctx.access(Permission.CRM_READ)
+def client_visible(ctx: TeamContext, reach: Access, client_id: Any) -> ColumnElement[bool]:
+    """Whether a client is one the reach lets the caller see (what `get_client` checks),
+    as an EXISTS to fold into another statement."""
     return exists().where(in_team(Client, ctx), Client.id == client_id, visible_clients(ctx, reach))
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.clients.models import Client
-from app.clients.service import client_visible, own_client_ids
+from app.clients.service import own_client_ids
 from app.core.clock import period_bounds, today_in
 from app.core.context import TeamContext
 from app.core.errors import Unprocessable
@@ -35,7 +35,7 @@ from app.reports.invoiced import (
     Revenue,
     aging_by_client,
     client_names,
-    invoice_access,
+    invoice_reach,
     revenue_by,
 )
 from app.reports.schemas import (
@@ -290,7 +290,7 @@ async def time_rows(
     if then_by is group_by:
         raise Unprocessable("`then_by` repeats `group_by`.", code="report_then_by_same")
     reach, shown = report_access(ctx)
-    team = await report_team(session, ctx.team_id)
+    team = await report_team(session, ctx)
     groups = [group_by] if then_by is None else [group_by, then_by]
     stmt = time_statement(reach, filters.shape(), tuple(groups), shown.costs)
     found = await report_rows(session, stmt, bound_values(ctx, team, filters, start, end))
@@ -359,7 +359,7 @@ async def uninvoiced_rows(
 ) -> tuple[Team, list[UninvoicedRow]]:
     """Uninvoiced billable time per client and project, whenever it was logged."""
     reach, shown = report_access(ctx)
-    team = await report_team(session, ctx.team_id)
+    team = await report_team(session, ctx)
     found = await report_rows(
         session,
         uninvoiced_statement(reach, client_id is not None),
@@ -414,10 +414,10 @@ async def revenue_rows(
 ) -> tuple[Team, list[RevenueRow], RevenueFigures]:
     """Invoiced and paid amounts per client or month."""
     check_period(start, end)
-    visible = invoice_access(ctx)
+    invoice_reach(ctx)
     team = await team_by_id(session, ctx.team_id)
     by_month = group_by is RevenueGroup.month
-    found = await revenue_by(session, team, visible, start, end, by_month=by_month)
+    found = await revenue_by(session, ctx, team, start, end, by_month=by_month)
     names = {} if by_month else await client_names(session, team, found)
     totals = Revenue()
     rows = []
@@ -448,9 +448,9 @@ async def outstanding_rows(
     session: AsyncSession, ctx: TeamContext
 ) -> tuple[Team, date, list[AgingRow], AgingFigures]:
     """Open invoices per client, aged by days past due."""
-    visible = invoice_access(ctx)
+    invoice_reach(ctx)
     team = await team_by_id(session, ctx.team_id)
-    today, found = await aging_by_client(session, team, visible)
+    today, found = await aging_by_client(session, ctx, team)
     names = await client_names(session, team, found)
     totals = Aging()
     rows = []
@@ -479,7 +479,7 @@ async def client_report(
     """A client's revenue, payments, time, cost and margin over a period."""
     check_period(start, end)
     reach, shown = report_access(ctx)
-    team = await report_team(session, ctx.team_id, found=(client_visible(ctx, client_id), "Client"))
+    team = await report_team(session, ctx, client_id=client_id)
     values = bound_values(ctx, team, TimeFilters(client_id=client_id), start, end)
     time = Figures()
     for row in await report_rows(session, client_statement(reach, shown.costs), values):
@@ -490,11 +490,9 @@ async def client_report(
     if ctx.grant(Permission.INVOICES_READ) is not None:
         due: dict[Any, int] = {}
         revenue = (
-            await revenue_by(
-                session, team, invoice_access(ctx), start, end, client_id=client_id, due=due
-            )
+            await revenue_by(session, ctx, team, start, end, client_id=client_id, due=due)
         ).get(client_id, Revenue())
-        # A sales rep's clients are its own: `invoice_access` is empty for any other.
+        # A sales rep's clients are its own: `invoice_reach` covers no other.
         money = {
             "revenue": revenue.net_amount,
             "paid": revenue.paid_amount,

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     Date,
     DateTime,
     Select,
@@ -35,19 +35,22 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal_column,
     null,
     select,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
 from app.clients.models import Client
+from app.clients.service import client_visible
 from app.core.context import Caller, TeamContext
 from app.core.db import read_rows
 from app.core.errors import NotFound
 from app.core.money import div_half_up, exponent
-from app.core.permissions import Role
+from app.core.permissions import Access, Permission, Role
 from app.core.tenancy import in_team, same_team
 from app.invoices.exchange_rates import ExchangeRateJoin
 from app.projects.models import Project
@@ -71,24 +74,26 @@ class Binds:
     (`cached`), and each request binds its own values to it.
     """
 
-    team_id = bindparam("team_id", type_=Uuid)
+    team = bindparam("team_id", type_=Uuid)
     user_id = bindparam("user_id", type_=Uuid)
     tz = bindparam("tz", type_=String)
     base_currency = bindparam("base_currency", type_=String)
     started_from = bindparam("started_from", type_=DateTime(timezone=True))
     started_before = bindparam("started_before", type_=DateTime(timezone=True))
     fx_on = bindparam("fx_on", type_=Date)
+    first_day = bindparam("first_day", type_=Date)
+    last_day = bindparam("last_day", type_=Date)
     client_id = bindparam("client_id", type_=Uuid)
     project_id = bindparam("project_id", type_=Uuid)
     member_id = bindparam("member_id", type_=Uuid)
 
 
 # The caller while a statement is built: the visibility filters (`visible_time`) read
-# its team and user, which become `Binds.team_id` and `Binds.user_id`. Its role is never
+# its team and user, which become `Binds.team` and `Binds.user_id`. Its role is never
 # asked: the caller's reach is part of the statement's shape.
 BOUND_CALLER = TeamContext(
     caller=Caller(kind="user", user_id=Binds.user_id),  # type: ignore[arg-type]
-    team_id=Binds.team_id,  # type: ignore[arg-type]
+    team_id=Binds.team,  # type: ignore[arg-type]
     role=Role.member,
 )
 
@@ -174,7 +179,7 @@ def entry_days(scope: EntryScope, *, by_task: bool = False) -> Select[Any]:
         func.coalesce(
             func.sum(TimeEntry.duration_seconds).filter(TimeEntry.billable.is_(True)), 0
         ).label("billable_seconds"),
-    ).where(in_team(TimeEntry, Binds.team_id), TimeEntry.ended_at.isnot(None), *scope.conditions)
+    ).where(in_team(TimeEntry, Binds.team), TimeEntry.ended_at.isnot(None), *scope.conditions)
     return stmt.group_by(*keys)
 
 
@@ -191,7 +196,7 @@ def priced(
     `fx_on`; `names` adds the project's and client's names (already joined here).
     """
     e = days.subquery("entry_days")
-    team_id, base = Binds.team_id, Binds.base_currency
+    team_id, base = Binds.team, Binds.base_currency
     currency = func.coalesce(Client.currency, base)
     stmt = (
         select(e)
@@ -270,22 +275,34 @@ def figure_columns(p: Any) -> list[Any]:
 REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
 
 
+@lru_cache(maxsize=8)
+def _team_statement(client_reach: Access | None) -> Any:
+    """The team with the report settings; with `client_reach`, whether the caller sees
+    the client `Binds.client_id` (column `found`)."""
+    settings = (
+        func.set_config(literal_column(f"'{k}'"), literal_column(f"'{v}'"), true()).label(k)
+        for k, v in REPORT_SETTINGS.items()
+    )
+    check = ()
+    if client_reach is not None:
+        check = (client_visible(BOUND_CALLER, client_reach, Binds.client_id).label("found"),)
+    return cached(select(Team, *settings, *check).where(Team.id == Binds.team))
+
+
 async def report_team(
-    session: AsyncSession,
-    team_id: uuid.UUID,
-    *,
-    found: tuple[ColumnElement[bool], str] | None = None,
+    session: AsyncSession, ctx: TeamContext, *, client_id: uuid.UUID | None = None
 ) -> Team:
     """The team (its time zone and base currency), with the report settings given to
-    the transaction in the same round trip; `found` is (a condition, what it finds): a
-    404 for that thing when false (the report's subject, checked on the way)."""
-    settings = (func.set_config(k, v, True).label(k) for k, v in REPORT_SETTINGS.items())
-    check = () if found is None else (found[0].label("found"),)
-    row = (await session.execute(select(Team, *settings, *check).where(Team.id == team_id))).first()
+    the transaction in the same round trip; with `client_id`, the client the report is
+    about, checked on the way as `get_client` checks it (403 without CRM_READ, 404 when
+    the caller may not see it)."""
+    reach = None if client_id is None else ctx.access(Permission.CRM_READ)
+    values = {"team_id": ctx.team_id, "user_id": ctx.user_id, "client_id": client_id}
+    row = (await session.execute(_team_statement(reach), values)).first()
     if row is None:
         raise NotFound("Team")
-    if found is not None and not row.found:
-        raise NotFound(found[1])
+    if client_id is not None and not row.found:
+        raise NotFound("Client")
     return row[0]  # type: ignore[no-any-return]
 
 
