@@ -366,22 +366,38 @@ async def uninvoiced_rows(
         bound_values(ctx, team, TimeFilters(client_id=client_id), fx_on=today_in(team.timezone)),
     )
     rows = []
-    for r in found:
+    # Unpacked by position (the statement's columns, `figure_columns` last): 1,000 rows
+    # read by attribute name cost a few milliseconds more.
+    for (
+        client_id_,
+        project_id,
+        oldest,
+        client_name,
+        project_name,
+        currency,
+        _seconds,
+        billable_seconds,
+        billable_value,
+        native_value,
+        unpriced_seconds,
+        rateless_seconds,
+        *_,
+    ) in found:
         base = Money()
-        base.add(r.billable_value, r.currency, team.base_currency)
-        unconverted = r.unpriced_seconds - r.rateless_seconds
+        base.add(billable_value, currency, team.base_currency)
+        unconverted = unpriced_seconds - rateless_seconds
         rows.append(
             UninvoicedRow(
-                client_id=r.client_id,
-                client_name=r.client_name,
-                project_id=r.project_id,
-                project_name=r.project_name,
-                seconds=r.billable_seconds,
-                currency=r.currency,
-                amount=div_half_up(int(r.native_value or 0), 3600) if shown.amounts else None,
+                client_id=client_id_,
+                client_name=client_name,
+                project_id=project_id,
+                project_name=project_name,
+                seconds=billable_seconds,
+                currency=currency,
+                amount=div_half_up(int(native_value or 0), 3600) if shown.amounts else None,
                 base_amount=base.amount() if shown.amounts and not unconverted else None,
-                unpriced_seconds=r.rateless_seconds if shown.amounts else None,
-                oldest_entry_date=r[2],
+                unpriced_seconds=rateless_seconds if shown.amounts else None,
+                oldest_entry_date=oldest,
             )
         )
     rows.sort(key=lambda r: ((r.client_name or "").lower(), r.project_name.lower(), r.project_id))
