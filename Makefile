@@ -1,20 +1,28 @@
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test browser lint format openapi migrate worker bench clean
+.PHONY: run demo test browser lint format openapi migrate worker bench clean
 
+# Quiet: a first `make run` shows Hourline's few lines, not the installer's.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@echo "installing into $(VENV) (once)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@$(BIN)/pip install --quiet --quiet -e '.[dev]'
+	@touch $(STAMP)
 
-run: $(STAMP)  ## start API, worker, embedded PostgreSQL, Redis and mail sink
-	$(BIN)/hourline serve
+run: $(STAMP)  ## start API, worker, embedded PostgreSQL, Redis and mail sink (PORT=8000)
+	@$(BIN)/hourline serve --port $(PORT)
+
+# A demo agency in the running `make run` (or in the embedded services, started for it).
+# `make demo ARGS=--reset` deletes the demo team and makes it anew.
+demo: $(STAMP)
+	@$(BIN)/hourline demo $(ARGS)
 
 test: $(STAMP) browser  ## run the test suite against real PostgreSQL and Redis
 	$(BIN)/pytest $(PYTEST_ARGS)

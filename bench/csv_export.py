@@ -17,6 +17,7 @@ else an embedded PostgreSQL is started; Redis from BENCH_REDIS_URL, else embedde
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import threading
@@ -50,10 +51,8 @@ class RssSampler:
     def rss(self) -> int:
         total = self.process.memory_info().rss
         for child in self.process.children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += child.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
         return total
 
     def _run(self) -> None:

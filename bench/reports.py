@@ -10,8 +10,9 @@ rows are consistent and never overlap, and the reports do not read the no-overla
 spans), the entries' secondary indexes built after the rows. On BENCH_DATABASE_URL /
 BENCH_REDIS_URL, else embedded services.
 
-Then, `--repeat` times, alternating: each report through the API (HTTP over ASGI, the
-whole app: auth, the role's scope under row-level security, the SQL, JSON) and its
+Then, `--repeat` times, alternating: each report through the API (the request handed
+to the app's ASGI callable as a server hands it over, `harness.asgi_get`: the whole app,
+auth, the role's scope under row-level security, the SQL, JSON; no HTTP client) and its
 baseline, a hand-written SQL statement computing the same figures another way (its own
 validity ranges over the rate history, on a superuser connection with the settings the
 app gives a report's transaction: work_mem 64MB, no JIT). Both must give equal figures;
@@ -31,8 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import httpx
-from harness import bench_app, served, services  # bench/harness.py
+from harness import asgi_get, bench_app, served, services  # bench/harness.py
 from sqlalchemy.engine import make_url
 
 from app.accounts import service as accounts_service
@@ -397,47 +397,43 @@ async def main(repeat: int, reuse: bool) -> None:
                     (*money, "revenue_amount", "paid_amount", "outstanding_amount"),
                 )
             )
-            transport = httpx.ASGITransport(app=app)
             print(f"\nmedian of {repeat} runs (s); sql = the hand-written baseline on asyncpg")
             print(f"{'report':<28} {'rows':>5} {'api':>7} {'sql':>7} {'api/sql':>8}  goal")
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://bench", timeout=600
-            ) as http:
-                floor = []
-                for _ in range(max(repeat, 5)):
+            floor = []
+            for _ in range(max(repeat, 5)):
+                began = time.perf_counter()
+                r = await asgi_get(app, f"/v1/teams/{team_id}", headers=headers)
+                floor.append(time.perf_counter() - began)
+                assert r.status_code == 200, r.text
+            print(f"{'(GET the team: the floor)':<28} {'':>5} {statistics.median(floor):>7.3f}")
+            for name, path, params, sql, args, fields in cases:
+                api_s, sql_s = [], []
+                for _ in range(repeat):
                     began = time.perf_counter()
-                    r = await http.get(f"/v1/teams/{team_id}", headers=headers)
-                    floor.append(time.perf_counter() - began)
+                    r = await asgi_get(app, base + path, params=params, headers=headers)
+                    api_s.append(time.perf_counter() - began)
                     assert r.status_code == 200, r.text
-                print(f"{'(GET the team: the floor)':<28} {'':>5} {statistics.median(floor):>7.3f}")
-                for name, path, params, sql, args, fields in cases:
-                    api_s, sql_s = [], []
-                    for _ in range(repeat):
-                        began = time.perf_counter()
-                        r = await http.get(base + path, params=params, headers=headers)
-                        api_s.append(time.perf_counter() - began)
-                        assert r.status_code == 200, r.text
-                        began = time.perf_counter()
-                        rows = await conn.fetch(sql, *args)
-                        sql_s.append(time.perf_counter() - began)
-                    body = r.json()
-                    if path.startswith("/clients/"):
-                        got = {"-": tuple(body[f] for f in fields)}
-                        want = {"-": tuple(rows[0][f] for f in fields)}
-                    elif path == "/uninvoiced":
-                        got = api_rows(body, fields, "project_id")
-                        want = sql_rows(rows, fields)
-                    else:
-                        got, want = api_rows(body, fields), sql_rows(rows, fields)
-                    assert got == want, (name, _diff(got, want))
-                    a, s = statistics.median(api_s), statistics.median(sql_s)
-                    goal = a <= GOAL_RATIO * s and ("week" not in name or a < GOAL_WEEK_S)
-                    print(
-                        f"{name:<28} {len(got):>5} {a:>7.3f} {s:>7.3f} {a / s:>8.2f}"
-                        f"  {'ok' if goal else 'MISSED'}   api runs:"
-                        f" {' '.join(f'{x:.3f}' for x in api_s)}",
-                        flush=True,
-                    )
+                    began = time.perf_counter()
+                    rows = await conn.fetch(sql, *args)
+                    sql_s.append(time.perf_counter() - began)
+                body = r.json()
+                if path.startswith("/clients/"):
+                    got = {"-": tuple(body[f] for f in fields)}
+                    want = {"-": tuple(rows[0][f] for f in fields)}
+                elif path == "/uninvoiced":
+                    got = api_rows(body, fields, "project_id")
+                    want = sql_rows(rows, fields)
+                else:
+                    got, want = api_rows(body, fields), sql_rows(rows, fields)
+                assert got == want, (name, _diff(got, want))
+                a, s = statistics.median(api_s), statistics.median(sql_s)
+                goal = a <= GOAL_RATIO * s and ("week" not in name or a < GOAL_WEEK_S)
+                print(
+                    f"{name:<28} {len(got):>5} {a:>7.3f} {s:>7.3f} {a / s:>8.2f}"
+                    f"  {'ok' if goal else 'MISSED'}   api runs:"
+                    f" {' '.join(f'{x:.3f}' for x in api_s)}",
+                    flush=True,
+                )
         await conn.close()
 
 

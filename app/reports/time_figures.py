@@ -18,29 +18,39 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Date,
+    DateTime,
     Select,
+    String,
+    Uuid,
     and_,
+    bindparam,
     case,
     cast,
     func,
-    literal,
+    literal_column,
     null,
     select,
-)
-from sqlalchemy import (
-    Uuid as UuidType,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 
 from app.clients.models import Client
+from app.clients.service import client_visible
+from app.core.context import Caller, TeamContext
+from app.core.db import read_rows
+from app.core.errors import NotFound
 from app.core.money import div_half_up, exponent
+from app.core.permissions import Access, Permission, Role
 from app.core.tenancy import in_team, same_team
 from app.invoices.exchange_rates import ExchangeRateJoin
 from app.projects.models import Project
@@ -49,9 +59,58 @@ from app.teams.models import Team
 from app.time_tracking.models import TimeEntry
 
 
-def local_day(moment: Any, tz: str) -> Any:
+def local_day(moment: Any, tz: Any) -> Any:
     """The date an instant column falls on in `tz` (SQL)."""
     return cast(func.timezone(tz, moment), Date)
+
+
+class Binds:
+    """A report statement's request values, as named bind parameters.
+
+    A report statement is large (seven rate scopes, exchange and cost rates, the
+    caller's visibility), and building one in Python costs more than PostgreSQL takes
+    to run it for one client. So each shape of statement is built once, from these
+    placeholders standing for the team, the caller, the period and the filters
+    (`cached`), and each request binds its own values to it.
+    """
+
+    team = bindparam("team_id", type_=Uuid)
+    user_id = bindparam("user_id", type_=Uuid)
+    tz = bindparam("tz", type_=String)
+    base_currency = bindparam("base_currency", type_=String)
+    started_from = bindparam("started_from", type_=DateTime(timezone=True))
+    started_before = bindparam("started_before", type_=DateTime(timezone=True))
+    fx_on = bindparam("fx_on", type_=Date)
+    first_day = bindparam("first_day", type_=Date)
+    last_day = bindparam("last_day", type_=Date)
+    client_id = bindparam("client_id", type_=Uuid)
+    project_id = bindparam("project_id", type_=Uuid)
+    member_id = bindparam("member_id", type_=Uuid)
+
+
+# The caller while a statement is built: the visibility filters (`visible_time`) read
+# its team and user, which become `Binds.team` and `Binds.user_id`. Its role is never
+# asked: the caller's reach is part of the statement's shape.
+BOUND_CALLER = TeamContext(
+    caller=Caller(kind="user", user_id=Binds.user_id),  # type: ignore[arg-type]
+    team_id=Binds.team,  # type: ignore[arg-type]
+    role=Role.member,
+)
+
+
+# Values a cached statement may carry: constants of its shape (enum members such as a
+# rate's kind, numbers, booleans), never a request's ids, instants, dates or text.
+def _request_value(value: Any) -> bool:
+    return isinstance(value, uuid.UUID | date) or type(value) is str
+
+
+def cached(statement: Select[Any]) -> Select[Any]:
+    """`statement`, checked to hold no request value, to be kept for every request of
+    its shape (a value captured while building it would answer the next caller)."""
+    for element in visitors.iterate(statement):
+        if isinstance(element, BindParameter) and _request_value(element.value):
+            raise AssertionError(f"a report statement captured {element.value!r}")
+    return statement
 
 
 @dataclass
@@ -102,17 +161,15 @@ class Figures:
 
 @dataclass(frozen=True)
 class EntryScope:
-    """Which entries a report covers: the period (half-open instants), the caller's
-    visibility and the request's filters, as SQL conditions on `TimeEntry`."""
+    """Which entries a report covers: the caller's visibility, the period and the
+    request's filters, as SQL conditions on `TimeEntry` over `Binds`."""
 
     conditions: Sequence[Any]
-    started_from: datetime | None = None
-    started_before: datetime | None = None
 
 
-def entry_days(team: Team, scope: EntryScope, *, by_task: bool = False) -> Select[Any]:
+def entry_days(scope: EntryScope, *, by_task: bool = False) -> Select[Any]:
     """Step 1: finished entries of `scope` summed per member, project, (task,) local day."""
-    day = local_day(TimeEntry.started_at, team.timezone).label("day")
+    day = local_day(TimeEntry.started_at, Binds.tz).label("day")
     keys: list[Any] = [TimeEntry.user_id, TimeEntry.project_id, day]
     if by_task:
         keys.append(TimeEntry.task_id)
@@ -122,34 +179,28 @@ def entry_days(team: Team, scope: EntryScope, *, by_task: bool = False) -> Selec
         func.coalesce(
             func.sum(TimeEntry.duration_seconds).filter(TimeEntry.billable.is_(True)), 0
         ).label("billable_seconds"),
-    ).where(in_team(TimeEntry, team.id), TimeEntry.ended_at.isnot(None), *scope.conditions)
-    if scope.started_from is not None:
-        stmt = stmt.where(TimeEntry.started_at >= scope.started_from)
-    if scope.started_before is not None:
-        stmt = stmt.where(TimeEntry.started_at < scope.started_before)
+    ).where(in_team(TimeEntry, Binds.team), TimeEntry.ended_at.isnot(None), *scope.conditions)
     return stmt.group_by(*keys)
 
 
 def priced(
-    team: Team,
     days: Select[Any],
     *,
-    fx_on: date | None = None,
+    fx_on: bool = False,
     costs: bool = True,
     names: bool = False,
 ) -> Any:
     """Step 2: each (member, project, day) sum with its rates, as a subquery.
 
-    Exchange rates are those in force on each day, or on `fx_on` when given; `names`
-    adds the project's and client's names (already joined here).
+    Exchange rates are those in force on each day, or on the day `Binds.fx_on` with
+    `fx_on`; `names` adds the project's and client's names (already joined here).
     """
     e = days.subquery("entry_days")
-    team_id = literal(team.id, UuidType)
-    base = literal(team.base_currency)
+    team_id, base = Binds.team, Binds.base_currency
     currency = func.coalesce(Client.currency, base)
     stmt = (
         select(e)
-        .join(Project, and_(in_team(Project, team.id), Project.id == e.c.project_id))
+        .join(Project, and_(in_team(Project, team_id), Project.id == e.c.project_id))
         .outerjoin(Client, and_(same_team(Client, Project), Client.id == Project.client_id))
     )
     stmt, rate = BillRateJoin(
@@ -166,7 +217,7 @@ def priced(
         team_id=team_id,
         currency=currency,
         base_currency=base,
-        day=e.c.day if fx_on is None else literal(fx_on, Date),
+        day=Binds.fx_on if fx_on else e.c.day,
     ).apply(stmt)
     cost: Any = cast(null(), BigInteger)
     if costs:
@@ -224,12 +275,43 @@ def figure_columns(p: Any) -> list[Any]:
 REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
 
 
-async def report_rows(session: AsyncSession, stmt: Select[Any]) -> Sequence[Any]:
-    """Run a report statement with the settings it needs (for this transaction only)."""
-    await session.execute(
-        select(*(func.set_config(k, v, True) for k, v in REPORT_SETTINGS.items()))
+@lru_cache(maxsize=8)
+def _team_statement(client_reach: Access | None) -> Any:
+    """The team with the report settings; with `client_reach`, whether the caller sees
+    the client `Binds.client_id` (column `found`)."""
+    settings = (
+        func.set_config(literal_column(f"'{k}'"), literal_column(f"'{v}'"), true()).label(k)
+        for k, v in REPORT_SETTINGS.items()
     )
-    return (await session.execute(stmt)).all()
+    check = ()
+    if client_reach is not None:
+        check = (client_visible(BOUND_CALLER, client_reach, Binds.client_id).label("found"),)
+    return cached(select(Team, *settings, *check).where(Team.id == Binds.team))
+
+
+async def report_team(
+    session: AsyncSession, ctx: TeamContext, *, client_id: uuid.UUID | None = None
+) -> Team:
+    """The team (its time zone and base currency), with the report settings given to
+    the transaction in the same round trip; with `client_id`, the client the report is
+    about, checked on the way as `get_client` checks it (403 without CRM_READ, 404 when
+    the caller may not see it)."""
+    reach = None if client_id is None else ctx.access(Permission.CRM_READ)
+    values = {"team_id": ctx.team_id, "user_id": ctx.user_id, "client_id": client_id}
+    row = (await session.execute(_team_statement(reach), values)).first()
+    if row is None:
+        raise NotFound("Team")
+    if client_id is not None and not row.found:
+        raise NotFound("Client")
+    return row[0]  # type: ignore[no-any-return]
+
+
+async def report_rows(
+    session: AsyncSession, stmt: Select[Any], values: dict[str, Any]
+) -> Sequence[Any]:
+    """Run a report statement (a `cached` one, with its `Binds` values) in a transaction
+    `report_team` prepared."""
+    return await read_rows(session, stmt, values)
 
 
 def uuid_or_none(value: Any) -> uuid.UUID | None:
