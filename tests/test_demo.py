@@ -131,6 +131,9 @@ async def test_demo_makes_a_complete_agency_once_and_resets_only_itself(
         "payment.succeeded": 2,
         "invoice.voided": 1,
     }
+    # The portal contact's conversation: a question for it and the team's note.
+    comments = await get(client, headers, f"{team}/events", types="comment.*")
+    assert [e["data"]["visibility"] for e in comments["data"]] == ["client", "internal"]
 
     # Its emails were queued as jobs: the portal contact's login link among them.
     await run_jobs()

@@ -2,7 +2,8 @@
 authentication, rules, events and queued emails as one from outside.
 
 Direct service calls only where the API has no way: the overdue check (an hourly job).
-Comments (issue 17) are not made yet: they belong in `_comments`, through their API.
+Comments (issue 17): the portal contact collaborates on its onboarding project, where the
+team left it a question and an internal note (`_comments`).
 """
 
 import uuid
@@ -365,4 +366,21 @@ async def _integrations(api: Api, app: FastAPI, seeded: Seeded) -> None:
 
 
 async def _comments(api: Api, seeded: Seeded) -> None:
-    """Comments on tasks and invoices: none until their API exists (issue 17)."""
+    """The portal contact made a collaborator of the first project it views; on its first
+    task, a question for the client and a note it never sees."""
+    for project_id in seeded.projects.values():
+        viewers = (await api.call("GET", f"/projects/{project_id}/viewers"))["data"]
+        tasks = (await api.call("GET", f"/projects/{project_id}/tasks"))["data"]
+        if not viewers or not tasks:
+            continue
+        contact_id = viewers[0]["contact_id"]
+        await api.call(
+            "PATCH", f"/projects/{project_id}/viewers/{contact_id}", {"role": "collaborator"}
+        )
+        thread = f"/projects/{project_id}/tasks/{tasks[0]['id']}/comments"
+        await api.post(
+            thread,
+            {"body": "Could you send the **final logo files** by Friday?", "visibility": "client"},
+        )
+        await api.post(thread, {"body": "Internal: the logo delay pushes QA by two days."})
+        return
