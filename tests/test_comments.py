@@ -1,6 +1,8 @@
 """Project conversations: who reads and writes which comments (the visibility matrix),
 editing and deleting, tombstones, the rate limit, and the events comments record."""
 
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -99,6 +101,14 @@ async def test_an_internal_comment_never_reaches_a_contact(client, app, mailbox,
         )
         assert_problem(r, 404 if user is carl else 403)
     assert not [m for m in mailbox.messages if "carl@" in str(m["To"])]
+    # Nor its CSV: the portal's export of a thread is the portal's list.
+    for thread, bodies in ((talk.on_task, ["Ready"]), (talk.on_a, [])):
+        r = await client.get(
+            carl.url(f"{thread}/comments"), params={"format": "csv"}, headers=carl.headers
+        )
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert [row["body"] for row in csv.DictReader(io.StringIO(r.text))] == bodies
+        assert "internal" not in r.text
 
     # The team's record has all three; a portal reading of the same rows keeps one.
     events = await all_events(client, owner, types="comment.*")

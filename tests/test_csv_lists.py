@@ -15,6 +15,7 @@ from app.core.money import exponent
 from app.core.permissions import Role
 from tests.factories import Actor, make_actor
 from tests.factories.clients import new_client, new_client_project
+from tests.factories.comments import comment
 from tests.factories.contacts import new_activity, new_contact
 from tests.factories.invoices import add_exchange_rate
 from tests.factories.payments import open_invoice, pay
@@ -82,6 +83,10 @@ def assert_same_rows(json_rows: list[dict], rows: list[dict[str, str]]) -> None:
             if isinstance(value, list) and value and isinstance(value[0], dict):
                 assert field not in c  # nested objects (an invoice's lines) stay in JSON
                 continue
+            if isinstance(value, dict):  # one object (a comment's author): its own columns
+                for sub, inner in value.items():
+                    assert_cell(f"{field}_{sub}", inner, c[f"{field}_{sub}"], c)
+                continue
             assert field in c, field
             assert_cell(field, value, c[field], c)
             if field.endswith("_seconds"):
@@ -134,7 +139,10 @@ async def build_world(http, app) -> World:  # type: ignore[no-untyped-def]
     r = await pay(http, w.owner, jpy_invoice["id"], 1235)
     assert r.status_code == 201, r.text
     await new_task(http, w.owner, w.project_id, "=HYPERLINK(1)", estimate_seconds=5400)
-    await new_task(http, w.owner, w.project_id, "Plain")
+    plain = await new_task(http, w.owner, w.project_id, "Plain")
+    for thread in (f"/projects/{w.project_id}", f"/projects/{w.project_id}/tasks/{plain['id']}"):
+        await comment(http, w.owner, thread, "=cmd|' /C calc'!A0", visibility="client")
+        await comment(http, w.owner, thread, "An internal **note**")
     entries = [
         await add_entry(http, who, w.project_id, at(2 + n, 9), 1800 * (n + 1), note=f"-{n}")
         for n, who in enumerate((w.owner, pm, member, rep))
@@ -163,7 +171,12 @@ async def build_world(http, app) -> World:  # type: ignore[no-untyped-def]
             headers=w.owner.headers,
         )
         assert r.status_code == 200, r.text
-    w.ids = {"contact_id": ann["id"], "invoice_id": invoice["id"], "entry_id": entries[0]["id"]}
+    w.ids = {
+        "contact_id": ann["id"],
+        "invoice_id": invoice["id"],
+        "entry_id": entries[0]["id"],
+        "task_id": plain["id"],
+    }
     return w
 
 
@@ -177,6 +190,8 @@ LISTS = [
     "/projects/{project_id}/tasks",
     "/projects/{project_id}/members",
     "/projects/{project_id}/viewers",
+    "/projects/{project_id}/comments",
+    "/projects/{project_id}/tasks/{task_id}/comments",
     "/rates",
     "/invoices",
     "/invoices/{invoice_id}/payments",

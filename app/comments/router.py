@@ -7,6 +7,8 @@ from fastapi import APIRouter, status
 from app.auth.dependencies import PortalCtx, TeamCtx
 from app.comments import service
 from app.comments.schemas import (
+    COMMENT_CSV,
+    PORTAL_COMMENT_CSV,
     CommentIn,
     CommentOut,
     CommentPatch,
@@ -15,6 +17,7 @@ from app.comments.schemas import (
     UnsubscribeIn,
 )
 from app.comments.unsubscribe import unsubscribe as turn_digest_off
+from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession, RedisDep, SecretsDep
 from app.core.pagination import Page, PageQuery
 
@@ -26,13 +29,13 @@ public_router = APIRouter(tags=["portal"])
 # ---------------------------------------------------------------- team
 
 
-@router.get("/comments", response_model=Page[CommentOut])
+@router.get("/comments", response_model=Page[CommentOut], responses=CSV_RESPONSES)
 async def list_project_comments(
-    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[CommentOut]:
+    project_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[CommentOut] | CsvResponse:
     """The project's thread, oldest first: client and internal comments, tombstones too."""
     listing = await service.list_comments(session, ctx, project_id, None)
-    return await listing.page(session, page)
+    return await list_response(session, listing, page, fmt, COMMENT_CSV, "comments.csv")
 
 
 @router.post("/comments", status_code=status.HTTP_201_CREATED, response_model=CommentOut)
@@ -63,13 +66,18 @@ async def delete_comment(
     await service.delete_comment(session, ctx, project_id, None, comment_id)
 
 
-@router.get("/tasks/{task_id}/comments", response_model=Page[CommentOut])
+@router.get("/tasks/{task_id}/comments", response_model=Page[CommentOut], responses=CSV_RESPONSES)
 async def list_task_comments(
-    project_id: uuid.UUID, task_id: uuid.UUID, ctx: TeamCtx, session: DbSession, page: PageQuery
-) -> Page[CommentOut]:
+    project_id: uuid.UUID,
+    task_id: uuid.UUID,
+    ctx: TeamCtx,
+    session: DbSession,
+    page: PageQuery,
+    fmt: FormatQuery,
+) -> Page[CommentOut] | CsvResponse:
     """A task's comments, oldest first: client and internal, tombstones too."""
     listing = await service.list_comments(session, ctx, project_id, task_id)
-    return await listing.page(session, page)
+    return await list_response(session, listing, page, fmt, COMMENT_CSV, "comments.csv")
 
 
 @router.post(
@@ -115,13 +123,15 @@ async def delete_task_comment(
 # ---------------------------------------------------------------- portal
 
 
-@portal_router.get("/projects/{project_id}/comments", response_model=Page[PortalComment])
+@portal_router.get(
+    "/projects/{project_id}/comments", response_model=Page[PortalComment], responses=CSV_RESPONSES
+)
 async def list_comments(
-    project_id: uuid.UUID, ctx: PortalCtx, session: DbSession, page: PageQuery
-) -> Page[PortalComment]:
+    project_id: uuid.UUID, ctx: PortalCtx, session: DbSession, page: PageQuery, fmt: FormatQuery
+) -> Page[PortalComment] | CsvResponse:
     """The project's thread as the contact reads it: client comments only."""
     listing = await service.list_portal_comments(session, ctx, project_id, None)
-    return await listing.page(session, page)
+    return await list_response(session, listing, page, fmt, PORTAL_COMMENT_CSV, "comments.csv")
 
 
 @portal_router.post(
@@ -163,14 +173,21 @@ async def delete_comment_portal(
 
 
 @portal_router.get(
-    "/projects/{project_id}/tasks/{task_id}/comments", response_model=Page[PortalComment]
+    "/projects/{project_id}/tasks/{task_id}/comments",
+    response_model=Page[PortalComment],
+    responses=CSV_RESPONSES,
 )
 async def list_task_comments_portal(
-    project_id: uuid.UUID, task_id: uuid.UUID, ctx: PortalCtx, session: DbSession, page: PageQuery
-) -> Page[PortalComment]:
+    project_id: uuid.UUID,
+    task_id: uuid.UUID,
+    ctx: PortalCtx,
+    session: DbSession,
+    page: PageQuery,
+    fmt: FormatQuery,
+) -> Page[PortalComment] | CsvResponse:
     """A task's client comments."""
     listing = await service.list_portal_comments(session, ctx, project_id, task_id)
-    return await listing.page(session, page)
+    return await list_response(session, listing, page, fmt, PORTAL_COMMENT_CSV, "comments.csv")
 
 
 @portal_router.post(

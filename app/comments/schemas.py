@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.comments.models import AuthorType, Comment, CommentVisibility
+from app.core.csv_export import CsvColumns
 from app.core.schemas import InputSchema, Schema
 
 MAX_BODY = 10_000
@@ -119,3 +120,7 @@ class PortalComment(Schema):
 
 class UnsubscribeIn(InputSchema):
     token: str = Field(min_length=1, max_length=300, description="From a digest email's link")
+
+
+COMMENT_CSV = CsvColumns.of(CommentOut)
+PORTAL_COMMENT_CSV = CsvColumns.of(PortalComment)
