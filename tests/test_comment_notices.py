@@ -1,16 +1,19 @@
 """What comes out of a comment: sanitized HTML whatever the author wrote, and the emails
 to the people it mentions and to the project's managers."""
 
+import re
 from html.parser import HTMLParser
 
 import pytest
 
 from app.comments.rendering import render
+from app.comments.unsubscribe import member_unsubscribe_token
 from app.core.permissions import Role
 from tests.factories import make_actor
 from tests.factories.comments import comment, conversation
 from tests.factories.portal import mail_body
 from tests.factories.projects import add_member
+from tests.helpers import assert_problem
 
 ATTACKS = [
     "<script>alert(1)</script>",
@@ -162,3 +165,32 @@ async def test_mentions_and_managers_are_emailed_if_they_can_read_it(
     await comment(client, owner, talk.on_a, "Thanks @[Olga Owner]", visibility="client")
     await run_jobs()
     assert _mails(mailbox) == {}
+
+
+async def test_a_team_members_unsubscribe_link_turns_its_emails_off(client, app, mailbox, run_jobs):
+    talk = await conversation(client, app, mailbox, run_jobs)
+    owner = talk.owner  # manages A
+    pete = await make_actor(app, team_id=owner.team_id, role=Role.member, name="Pete Member")
+    await add_member(client, owner, talk.a, pete.user_id)
+    await comment(client, talk.carl, talk.on_a, "Hello @[Pete Member]")
+    await run_jobs()
+    mails = _mails(mailbox)
+    [to_owner] = mails[owner.email]
+    link = re.search(r"Stop these emails: (\S+)", to_owner)
+    assert link and link.group(1).startswith(f"{app.state.settings.front_url}/unsubscribe?token=")
+    token = link.group(1).split("token=", 1)[1]
+    assert token == member_unsubscribe_token(app.state.secrets, owner.team_id, owner.user_id)
+    assert "/unsubscribe?token=u." in mails[pete.email][0]
+
+    # Forged: another member's id under the owner's signature, or a contact-kind token.
+    forged = token.replace(str(owner.user_id), str(pete.user_id))
+    for bad in (forged, token.removeprefix("u."), "u." + token):
+        assert_problem(await client.post("/v1/unsubscribe", json={"token": bad}), 404)
+    for _ in range(2):  # a link keeps working
+        r = await client.post("/v1/unsubscribe", json={"token": token})
+        assert r.status_code == 204, r.text
+
+    mailbox.messages.clear()
+    await comment(client, talk.carl, talk.on_a, "Still there, @[Olga Owner] and @[Pete Member]?")
+    await run_jobs()
+    assert set(_mails(mailbox)) == {pete.email}  # neither as manager nor as mentioned

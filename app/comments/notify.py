@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import User
 from app.comments.models import Comment, CommentVisibility, ContactDigest
 from app.comments.rendering import mentioned
-from app.comments.unsubscribe import unsubscribe_link
+from app.comments.unsubscribe import member_unsubscribe_link, unsubscribe_link
 from app.config import Settings
 from app.contacts.models import Contact
 from app.core.context import Caller, TeamContext
@@ -52,10 +52,15 @@ async def _managers(session: AsyncSession, where: Where) -> dict[uuid.UUID, tupl
     rows = await session.execute(
         select(User.id, User.email, User.name)
         .join(ProjectMember, ProjectMember.user_id == User.id)
+        .join(
+            Membership,
+            same_team(Membership, ProjectMember) & (Membership.user_id == User.id),
+        )
         .where(
             in_team(ProjectMember, where.team_id),
             ProjectMember.project_id == where.project.id,
             ProjectMember.role == ProjectRole.manager,
+            Membership.comment_emails_off_at.is_(None),
         )
     )
     return {uid: (email, name) for uid, email, name in rows}
@@ -70,6 +75,7 @@ async def _mentioned_members(
         .join(Membership, Membership.user_id == User.id)
         .where(
             in_team(Membership, where.team_id),
+            Membership.comment_emails_off_at.is_(None),
             or_(func.lower(User.name).in_(names), func.lower(User.email).in_(names)),
         )
     )
@@ -165,7 +171,8 @@ async def notify(
                 where,
                 f"{comment.author_name} {verb} {kind} on {where.label}:",
                 f"{settings.front_url}{where.path()}",
-            ),
+            )
+            + f"\nStop these emails: {member_unsubscribe_link(settings, secrets, team_id, uid)}\n",
         )
         sent += 1
     if internal or not names:

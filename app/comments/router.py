@@ -16,7 +16,7 @@ from app.comments.schemas import (
     PortalCommentIn,
     UnsubscribeIn,
 )
-from app.comments.unsubscribe import unsubscribe as turn_digest_off
+from app.comments.unsubscribe import unsubscribe as turn_emails_off
 from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession, RedisDep, SecretsDep
 from app.core.pagination import Page, PageQuery
@@ -241,5 +241,5 @@ async def delete_task_comment_portal(
 
 @public_router.post("/unsubscribe", status_code=status.HTTP_204_NO_CONTENT)
 async def unsubscribe(data: UnsubscribeIn, session: DbSession, secrets: SecretsDep) -> None:
-    """Turn a contact's digest emails off, by the signed token of an email's link (no login)."""
-    await turn_digest_off(session, secrets, data.token)
+    """Turn conversation emails off by the signed token of an email's link (no login)."""
+    await turn_emails_off(session, secrets, data.token)

@@ -119,7 +119,9 @@ class PortalComment(Schema):
 
 
 class UnsubscribeIn(InputSchema):
-    token: str = Field(min_length=1, max_length=300, description="From a digest email's link")
+    token: str = Field(
+        min_length=1, max_length=300, description="From a conversation email's unsubscribe link"
+    )
 
 
 COMMENT_CSV = CsvColumns.of(CommentOut)

@@ -70,6 +70,8 @@ class Membership(TimestampMixin, Base):
         ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     role: Mapped[Role] = mapped_column(RoleColumn)
+    # Set by the unsubscribe link of a conversation email (app/comments/unsubscribe.py).
+    comment_emails_off_at: Mapped[datetime | None]
 
     user: Mapped["User"] = relationship(lazy="raise")
 
