@@ -82,9 +82,16 @@ def quiet_third_parties(level: str) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def banner(url: str, home: Path, mail: bool, embedded: bool, demo: bool | None = None) -> str:
+def banner(
+    url: str,
+    home: Path,
+    mail: bool,
+    embedded: bool,
+    demo: bool | None = None,
+    webhooks: bool = False,
+) -> str:
     """What someone who just typed `make run` needs, once the API answers (`demo`: whether
-    the demo team exists; None: not known)."""
+    the demo team exists, None: not known; `webhooks`: whether the local echo runs)."""
     from app.demo.agency import OWNER, PASSWORD
 
     lines = [
@@ -94,6 +101,7 @@ def banner(url: str, home: Path, mail: bool, embedded: bool, demo: bool | None =
         f"  emails     {home / 'mail'} (one .eml per message)"
         if mail
         else "  emails     sent through SMTP_URL",
+        *([f"  webhooks   {home / 'webhooks'} (what the local echo received)"] if webhooks else []),
         f"  data       {home}" if embedded else "  data       DATABASE_URL and REDIS_URL",
         "  stop       Ctrl-C (everything it started stops too)",
     ]
@@ -109,12 +117,18 @@ def banner(url: str, home: Path, mail: bool, embedded: bool, demo: bool | None =
 SERVE_FILE = "serve.json"
 
 
-def write_serve_file(home: Path, database_url: str, redis_url: str, api_url: str) -> Path:
+def write_serve_file(home: Path, settings: Settings) -> Path:
     path = home / SERVE_FILE
     home.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
-    info = {"pid": os.getpid(), "database_url": database_url, "redis_url": redis_url}
-    path.write_text(json.dumps({**info, "api_url": api_url}) + "\n")
+    info = {
+        "pid": os.getpid(),
+        "database_url": settings.database_url,
+        "redis_url": settings.redis_url,
+        "api_url": settings.api_url,
+        "webhook_echo_url": settings.webhook_echo_url,
+    }
+    path.write_text(json.dumps(info) + "\n")
     return path
 
 
@@ -140,7 +154,7 @@ def _runtime_dir(home: Path) -> None:
 def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
     import uvicorn
 
-    from app.core.embedded import EmbeddedPostgres, EmbeddedRedis, MailSink
+    from app.core.embedded import EmbeddedPostgres, EmbeddedRedis, MailSink, WebhookEcho
     from app.core.secret_key import resolve_secret_key
     from app.demo.run import demo_exists
 
@@ -155,7 +169,7 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
         # never falls back to a generated one.
         raise SystemExit("SECRET_KEY must be set when DATABASE_URL is (see README).")
     home = settings.hourline_home
-    started: list[EmbeddedPostgres | EmbeddedRedis | MailSink] = []
+    started: list[EmbeddedPostgres | EmbeddedRedis | MailSink | WebhookEcho] = []
     serve_file: Path | None = None
     _runtime_dir(home)
     try:
@@ -167,6 +181,11 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
             sink = MailSink(home / "mail")
             os.environ["SMTP_URL"] = sink.start()
             started.append(sink)
+            # The webhooks' counterpart of the mail sink, where no SMTP server is set.
+            if not settings.webhook_echo_url:
+                echo = WebhookEcho(home / "webhooks")
+                os.environ["WEBHOOK_ECHO_URL"] = echo.start()
+                started.append(echo)
         os.environ["SECRET_KEY"] = resolve_secret_key(settings)
         os.environ["RUN_WORKER"] = "true" if with_worker else "false"
         # The default of PUBLIC_API_URL and FRONTEND_URL: where this server listens.
@@ -174,7 +193,12 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
         get_settings.cache_clear()
 
         migrate(os.environ["DATABASE_URL"])
-        names = {EmbeddedPostgres: "PostgreSQL", EmbeddedRedis: "Redis", MailSink: "mail sink"}
+        names = {
+            EmbeddedPostgres: "PostgreSQL",
+            EmbeddedRedis: "Redis",
+            MailSink: "mail sink",
+            WebhookEcho: "webhook echo",
+        }
         what = [names[type(service)] for service in started]
         if what:
             listed = " and ".join([", ".join(what[:-1]), what[-1]] if what[1:] else what)
@@ -183,7 +207,7 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
             print("database migrated", flush=True)
         now = get_settings()
         assert now.database_url and now.redis_url
-        serve_file = write_serve_file(home, now.database_url, now.redis_url, now.api_url)
+        serve_file = write_serve_file(home, now)
         debug = settings.log_level.upper() == "DEBUG"
         options: dict[str, Any] = {
             "factory": True,
@@ -203,6 +227,7 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
             mail=not settings.smtp_url,
             embedded=not settings.database_url,
             demo=asyncio.run(demo_exists(now)),
+            webhooks=any(isinstance(service, WebhookEcho) for service in started),
         )
         if workers > 1:
             uvicorn.run("app.main:create_app", workers=workers, **options)
@@ -256,6 +281,8 @@ def demo(reset: bool) -> None:
             os.environ["DATABASE_URL"] = running["database_url"]
             os.environ["REDIS_URL"] = running["redis_url"]
             os.environ["SERVE_URL"] = running["api_url"]
+            if running.get("webhook_echo_url"):
+                os.environ["WEBHOOK_ECHO_URL"] = running["webhook_echo_url"]
         else:
             _runtime_dir(home)
             started = _start_embedded(settings)

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     # link-local, multicast or reserved address is refused unless this is true (for
     # development and tests only).
     webhook_allow_private_targets: bool = False
+    # Set by `hourline serve` when it starts the local webhook echo beside its mail sink
+    # (app/core/embedded.py): deliveries to exactly that origin are allowed, loopback as it
+    # is; nothing else private is.
+    webhook_echo_url: str | None = None
     # Seconds between a failed attempt and the next one; after the last, the delivery is
     # `failed`. Comma-separated (`5,300,1800,...`); tests compress it to seconds.
     webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"

@@ -7,6 +7,7 @@ row, and `--reset` makes the team anew leaving other teams alone.
 """
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -17,9 +18,12 @@ import httpx
 from sqlalchemy import text
 
 from app.cli import banner, read_serve_file, write_serve_file
+from app.config import Settings
+from app.core.embedded import WebhookEcho
 from app.demo.agency import OWNER, PASSWORD, PEOPLE, TEAM_NAME, Calendar, time_slots
 from app.demo.run import Output, run_demo
 from app.models import metadata
+from app.webhooks.targets import private_allowed
 from tests.factories import make_actor
 from tests.factories.clients import new_client
 from tests.factories.portal import link_tokens
@@ -194,12 +198,19 @@ class _Caller:
 
 
 def test_the_serve_file_names_a_running_server_only(tmp_path):
-    write_serve_file(tmp_path, "postgresql://db", "redis://r", "http://127.0.0.1:8123")
+    running = Settings(
+        database_url="postgresql://db",
+        redis_url="redis://r",
+        public_api_url="http://127.0.0.1:8123",
+        webhook_echo_url="http://127.0.0.1:8124",
+    )
+    write_serve_file(tmp_path, running)
     assert read_serve_file(tmp_path) == {
         "pid": os.getpid(),
         "database_url": "postgresql://db",
         "redis_url": "redis://r",
         "api_url": "http://127.0.0.1:8123",
+        "webhook_echo_url": "http://127.0.0.1:8124",
     }
     assert (tmp_path / "serve.json").stat().st_mode & 0o777 == 0o600
     gone = subprocess.run(
@@ -212,6 +223,41 @@ def test_the_serve_file_names_a_running_server_only(tmp_path):
     (tmp_path / "serve.json").write_text(info)
     assert read_serve_file(tmp_path) is None
     assert read_serve_file(tmp_path / "nowhere") is None
+
+
+async def test_the_demo_endpoint_delivers_to_the_local_echo(
+    app, settings, client, run_jobs, tmp_path
+):
+    """`hourline serve` runs a webhook echo beside its mail sink; the demo's endpoint points
+    at it, the SSRF rules let that origin (and only it) through, and deliveries land as
+    files, signed."""
+    echo = WebhookEcho(tmp_path / "webhooks")
+    url = echo.start()
+    try:
+        local = settings.model_copy(update={"webhook_echo_url": url})
+        seeded = await run_demo(local, out=Output(io.StringIO()))
+        assert seeded is not None and seeded.webhook_endpoint is not None
+        headers = await login(client)
+        endpoints = await get(client, headers, f"/v1/teams/{seeded.team_id}/webhook-endpoints")
+        assert [(e["url"], e["status"]) for e in endpoints["data"]] == [
+            (f"{url}/hourline", "enabled")
+        ]
+        # Another port of the same loopback host is still refused, here and by the app.
+        assert private_allowed(f"{url}/anything", local)
+        other_port = url.rsplit(":", 1)[0] + ":9"
+        assert not private_allowed(f"{other_port}/hourline", local)
+        assert not private_allowed(f"{url}/hourline", settings)
+        app.state.settings.webhook_echo_url = url
+        try:
+            await run_jobs()
+        finally:
+            app.state.settings.webhook_echo_url = None
+        kept = [json.loads(f.read_text()) for f in sorted((tmp_path / "webhooks").iterdir())]
+    finally:
+        echo.stop()
+    types = Counter(json.loads(k["body"])["type"] for k in kept)
+    assert types["invoice.finalized"] >= 4 and types["comment.created"] == 2, types
+    assert all(k["path"] == "/hourline" and "webhook-signature" in k["headers"] for k in kept)
 
 
 def test_the_banner_gives_the_demo_login_once_it_exists(tmp_path):

@@ -1,4 +1,5 @@
-"""The embedded default: PostgreSQL, Redis and a mail sink started from Python wheels.
+"""The embedded default: PostgreSQL, Redis and a mail sink started from Python wheels,
+and a local echo for outgoing webhooks.
 
 Used by `hourline serve` when DATABASE_URL / REDIS_URL / SMTP_URL are unset, and by the
 tests when TEST_DATABASE_URL / TEST_REDIS_URL are unset. Data lives under one home
@@ -6,12 +7,15 @@ folder, so a second start reuses it.
 """
 
 import atexit
+import json
 import logging
 import socket
 import subprocess
+import threading
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +118,45 @@ class MailSink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+class WebhookEcho:
+    """A local receiver for outgoing webhooks, beside the mail sink: each POST is kept as
+    one `.json` file (its path, headers and body) in `folder` and answered 204, so the
+    deliveries of a development system can be read like its emails."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> str:
+        """Listen on a free loopback port; the echo's base URL."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        folder, count = self.folder, [0]
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = min(int(self.headers.get("content-length") or 0), 1_000_000)
+                body = self.rfile.read(length).decode("utf-8", "replace")
+                with lock:
+                    count[0] += 1
+                    n = count[0]
+                kept = {"path": self.path, "headers": dict(self.headers), "body": body}
+                name = f"{time.strftime('%Y%m%dT%H%M%S')}-{n:05d}.json"
+                (folder / name).write_text(json.dumps(kept, indent=2) + "\n")
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("webhook echo: " + format, *args)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

@@ -83,7 +83,8 @@ async def seed(
     app: FastAPI, token: str, seeded: Seeded, calendar: Calendar, tick: Tick = lambda n: None
 ) -> Seeded:
     """Rates, clients, projects, boards, six weeks of time, invoices in every state,
-    an API key (and a webhook endpoint where local targets are allowed)."""
+    an API key, a webhook endpoint (on the local echo, or where local targets are
+    allowed), a conversation."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://demo") as http:
         api = Api(http, token, seeded.team_id)
@@ -96,9 +97,10 @@ async def seed(
         await _project_member_rate(api, seeded, calendar)
         tick(1)
         await _time(api, seeded, calendar, tick)
+        # The endpoint first: the invoices' and the conversation's events reach it.
+        await _integrations(api, app, seeded)
         await _invoices(api, app, seeded, calendar)
         tick(4)
-        await _integrations(api, app, seeded)
         await _comments(api, seeded)
         tick(1)
     return seeded
@@ -347,22 +349,34 @@ async def _invoices(api: Api, app: FastAPI, seeded: Seeded, calendar: Calendar) 
         seeded.invoices[state] = await api.call("GET", f"/invoices/{invoice['id']}")
 
 
+# What the demo's endpoint hears: invoices and payments, and the conversation.
+WEBHOOK_EVENTS = ["invoice.finalized", "invoice.paid", "payment.succeeded", "comment.created"]
+
+
 async def _integrations(api: Api, app: FastAPI, seeded: Seeded) -> None:
-    """An API key for the curl tour; a webhook endpoint for a local echo, where the
-    settings allow local targets (it starts disabled: enable it once an echo listens)."""
+    """An API key for the curl tour; a webhook endpoint on the local echo `hourline serve`
+    runs beside its mail sink (its deliveries land in `HOURLINE_HOME/webhooks`), or, where
+    the settings allow local targets but no echo runs, one for an echo of your own on port
+    9000 (disabled until it listens)."""
     key = await api.post("/api-keys", {"name": "Demo tour", "role": "org_manager"})
     seeded.api_key = key["key"]
-    if app.state.settings.webhook_allow_private_targets:
-        endpoint = await api.post(
-            "/webhook-endpoints",
-            {
-                "url": "http://127.0.0.1:9000/hourline",
-                "description": "A local echo on port 9000: enable me once it listens.",
-                "event_types": ["invoice.finalized", "invoice.paid", "payment.succeeded"],
-            },
-        )
+    settings = app.state.settings
+    echo = settings.webhook_echo_url
+    if not echo and not settings.webhook_allow_private_targets:
+        return
+    endpoint = await api.post(
+        "/webhook-endpoints",
+        {
+            "url": f"{echo}/hourline" if echo else "http://127.0.0.1:9000/hourline",
+            "description": "The local webhook echo"
+            if echo
+            else "A local echo on port 9000: enable me once it listens.",
+            "event_types": WEBHOOK_EVENTS,
+        },
+    )
+    if not echo:
         await api.call("PATCH", f"/webhook-endpoints/{endpoint['id']}", {"status": "disabled"})
-        seeded.webhook_endpoint = endpoint["id"]
+    seeded.webhook_endpoint = endpoint["id"]
 
 
 async def _comments(api: Api, seeded: Seeded) -> None:

@@ -13,7 +13,7 @@ from app.core.db import Database, delete_in_batches, unit_of_work
 from app.events.jobs import RETENTION
 from app.webhooks import deliveries
 from app.webhooks.models import DeliveryStatus, WebhookDelivery
-from app.webhooks.targets import Answer, TargetRefused, post
+from app.webhooks.targets import Answer, TargetRefused, post, private_allowed
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ async def _attempt(ctx: dict[str, Any], team_id: uuid.UUID, delivery_id: str, to
             attempt.url,
             attempt.body,
             attempt.headers,
-            allow_private=settings.webhook_allow_private_targets,
+            allow_private=private_allowed(attempt.url, settings),
             seconds=settings.webhook_timeout_seconds,
         )
     except TargetRefused as exc:

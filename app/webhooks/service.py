@@ -25,7 +25,7 @@ from app.webhooks.schemas import (
     WebhookEndpointPatch,
     WebhookSecretOut,
 )
-from app.webhooks.targets import check_url
+from app.webhooks.targets import check_url, private_allowed
 
 # After a rotation the old secret keeps signing, next to the new one, this long.
 PREVIOUS_SECRET_TTL = timedelta(hours=24)
@@ -60,7 +60,7 @@ async def create_endpoint(
     data: WebhookEndpointIn,
 ) -> WebhookEndpointCreated:
     ctx.access(Permission.WEBHOOKS_MANAGE)
-    await check_url(data.url, allow_private=settings.webhook_allow_private_targets)
+    await check_url(data.url, allow_private=private_allowed(data.url, settings))
     secret = new_secret()
     endpoint = WebhookEndpoint(
         team_id=ctx.team_id,
@@ -98,7 +98,8 @@ async def update_endpoint(
     changes = patch.changes()
     endpoint = await _endpoint(session, ctx, endpoint_id, for_update=True)
     if "url" in changes:
-        await check_url(changes["url"], allow_private=settings.webhook_allow_private_targets)
+        url = changes["url"]
+        await check_url(url, allow_private=private_allowed(url, settings))
     if "event_types" in changes:
         changes["event_types"] = _types(changes["event_types"])
     status = changes.pop("status", None)

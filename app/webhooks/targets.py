@@ -8,7 +8,9 @@ The request then connects to the address that was checked - the URL's host repla
 that IP, with the name sent as `Host` and as TLS SNI (and used for the certificate
 check) - so a DNS answer that changes between the check and the connection (rebinding)
 cannot redirect it. Redirects are not followed; proxies from the environment are not
-used. `WEBHOOK_ALLOW_PRIVATE_TARGETS=true` lifts the address rule (development, tests).
+used. `WEBHOOK_ALLOW_PRIVATE_TARGETS=true` lifts the address rule (development, tests);
+the local webhook echo `hourline serve` starts beside its mail sink is the one loopback
+target allowed without it (`WEBHOOK_ECHO_URL`: its scheme, host and port exactly).
 """
 
 import asyncio
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from app.config import Settings
 from app.core.errors import Unprocessable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -85,6 +88,19 @@ async def lookup(host: str, port: int) -> list[IPAddress]:
     """The addresses of `host` (the system resolver, without blocking the loop)."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def private_allowed(url: str, settings: Settings) -> bool:
+    """Whether `url` may reach a non-public address: any URL with
+    WEBHOOK_ALLOW_PRIVATE_TARGETS, else only one on the local webhook echo's origin."""
+    if settings.webhook_allow_private_targets:
+        return True
+    if not settings.webhook_echo_url:
+        return False
+    try:
+        return parse_target(url) == parse_target(settings.webhook_echo_url)
+    except TargetRefused:
+        return False
 
 
 async def resolve(target: Target, *, allow_private: bool) -> IPAddress:
