@@ -68,7 +68,6 @@ from app.reports.time_figures import (
     report_team,
 )
 from app.teams.models import Team
-from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -431,7 +430,7 @@ async def revenue_rows(
     """Invoiced and paid amounts per client or month."""
     check_period(start, end)
     invoice_reach(ctx)
-    team = await team_by_id(session, ctx.team_id)
+    team = await report_team(session, ctx)
     by_month = group_by is RevenueGroup.month
     found = await revenue_by(session, ctx, team, start, end, by_month=by_month)
     names = {} if by_month else await client_names(session, team, found)
@@ -465,7 +464,7 @@ async def outstanding_rows(
 ) -> tuple[Team, date, list[AgingRow], AgingFigures]:
     """Open invoices per client, aged by days past due."""
     invoice_reach(ctx)
-    team = await team_by_id(session, ctx.team_id)
+    team = await report_team(session, ctx)
     today, found = await aging_by_client(session, ctx, team)
     names = await client_names(session, team, found)
     totals = Aging()
