@@ -17,10 +17,10 @@ from app.accounts.models import AuthSession
 from app.clients.models import Client, ClientStatus
 from app.contacts.models import Contact, PortalSession
 from app.core.context import Caller, PortalContext, TeamContext
-from app.core.db import read_rows
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.jobs import REDIS_DOWN
 from app.core.permissions import Role, key_role
+from app.core.rows import read_rows
 from app.core.security import API_KEY_PREFIX, PORTAL_TOKEN_PREFIX, Secrets, api_key_checksum_ok
 from app.core.tenancy import in_team, same_team, scope_to_team
 from app.teams.models import ApiKey, Membership

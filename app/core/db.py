@@ -6,7 +6,7 @@ the queue after the commit and dropped on rollback.
 """
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Row, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -35,7 +35,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql.base import Executable
 
 from app.core.errors import AppError
 from app.core.ids import new_id
@@ -118,18 +117,6 @@ def any_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     and prepared once, not once per page size.
     """
     return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
-
-
-async def read_rows(
-    session: AsyncSession, stmt: Executable, params: dict[str, Any] | None = None
-) -> Sequence[Row[Any]]:
-    """The rows of a column select, read on the unit of work's connection.
-
-    Core execution skips the ORM's per-statement work (a large share of a short read);
-    the statement still runs in the request's transaction.
-    """
-    connection = await session.connection()
-    return (await connection.execute(stmt, params)).all()
 
 
 def async_url(url: str) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import Select, any_, bindparam, delete, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import read_rows
+from app.core.rows import read_rows
 
 
 async def replace_links(

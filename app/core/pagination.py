@@ -20,8 +20,8 @@ from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.core.db import read_rows
 from app.core.errors import BadRequest
+from app.core.rows import read_rows
 from app.core.schemas import Instant
 
 T = TypeVar("T")

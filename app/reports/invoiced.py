@@ -34,8 +34,8 @@ from app.clients.models import Client
 from app.clients.service import own_client_ids
 from app.core.clock import local_date, period_bounds, today_in
 from app.core.context import TeamContext
-from app.core.db import read_rows
 from app.core.permissions import Access, Permission
+from app.core.rows import read_rows
 from app.core.tenancy import in_team, same_team
 from app.invoices.models import Invoice, InvoiceStatus
 from app.payments.models import Payment, PaymentStatus

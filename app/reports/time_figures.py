@@ -47,10 +47,10 @@ from sqlalchemy.sql.elements import BindParameter
 from app.clients.models import Client
 from app.clients.service import client_visible
 from app.core.context import Caller, TeamContext
-from app.core.db import read_rows
 from app.core.errors import NotFound
 from app.core.money import div_half_up, exponent
 from app.core.permissions import Access, Permission, Role
+from app.core.rows import read_rows
 from app.core.tenancy import in_team, same_team
 from app.invoices.exchange_rates import ExchangeRateJoin
 from app.projects.models import Project
