@@ -519,9 +519,7 @@ async def test_key_grants_stay_within_its_role_and_its_creator(client, app, key_
         async with unit_of_work(app.state.db, app.state.redis) as session:
             credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=key["key"])
             request = Request({"type": "http", "app": app, "headers": []})
-            ctx = await get_team_context(
-                owner.team_id, request, session, app.state.secrets, credentials
-            )
+            ctx = await get_team_context(owner.team_id, request, session, credentials)
     except AppError as refused:
         # Disabling the key while its creator lacks its rights is also within the rule.
         assert refused.status in (401, 403, 404)

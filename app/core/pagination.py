@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.core.errors import BadRequest
 from app.core.rows import read_rows
 from app.core.schemas import Instant
+from app.core.tenancy import ROWS
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -179,6 +180,11 @@ async def paginate(
 
 
 def _one_entity(stmt: Select[Any]) -> bool:
+    """Whether `stmt` reads one ORM entity (or one column) rather than rows of columns.
+    `team_rows` says so itself: inspecting the columns builds the ORM's compile state,
+    which costs a hot read more than its own statement."""
+    if stmt.get_execution_options().get(ROWS):
+        return False
     return len(stmt.column_descriptions) == 1
 
 

@@ -27,6 +27,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -46,7 +47,7 @@ class _Plan:
     sql: str
     names: tuple[str, ...]
     binds: tuple[Callable[[Any], Any] | None, ...]
-    results: tuple[Callable[[Any], Any] | None, ...] | None  # None: no value needs one
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, its processor)
     row: Callable[[Any], Any]
 
 
@@ -78,21 +79,32 @@ async def _plan(stmt: Executable, key: Any, dialect: Any, driver: Any) -> _Plan 
         sql=compiled.string,
         names=names,
         binds=tuple(processors.get(name) for name in names),
-        results=results if any(results) else None,
+        results=tuple((i, p) for i, p in enumerate(results) if p is not None),
         row=namedtuple("Row", fields, rename=True)._make,  # type: ignore[misc]
     )
 
 
+_NONE = object()  # a statement known to be left to SQLAlchemy
+# The plan of a statement object seen before (the prebuilt ones: authentication, links),
+# found without hashing its cache key; an entry goes with its statement.
+_by_statement: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+
+
 async def _cached_plan(stmt: Executable, key: Any, dialect: Any, driver: Any) -> _Plan | None:
+    known = _by_statement.get(stmt)
+    if known is not None:
+        return None if known is _NONE else known  # type: ignore[no-any-return]
     hashable = key.key
-    if hashable in _plans:
+    plan = _plans.get(hashable, _NONE)
+    if plan is _NONE:
+        plan = await _plan(stmt, key, dialect, driver)
+        _plans[hashable] = plan
+        if len(_plans) > _CACHE_SIZE:
+            _plans.popitem(last=False)
+    else:
         _plans.move_to_end(hashable)
-        return _plans[hashable]
-    plan = await _plan(stmt, key, dialect, driver)
-    _plans[hashable] = plan
-    if len(_plans) > _CACHE_SIZE:
-        _plans.popitem(last=False)
-    return plan
+    _by_statement[stmt] = _NONE if plan is None else plan
+    return plan  # type: ignore[return-value]
 
 
 async def _driver(session: AsyncSession) -> tuple[AsyncConnection, Any]:
@@ -174,9 +186,12 @@ async def read_rows(
         sync.dispatch.after_cursor_execute(sync, None, plan.sql, tuple(args), None, False)
     make = plan.row
     results = plan.results
-    if results is None:
+    if not results:
         return [make(record) for record in records]
-    return [
-        make([v if p is None else p(v) for v, p in zip(record, results, strict=True)])
-        for record in records
-    ]
+    rows = []
+    for record in records:
+        values = list(record)
+        for i, process in results:
+            values[i] = process(values[i])
+        rows.append(make(values))
+    return rows

@@ -27,6 +27,9 @@ from app.core.permissions import Access, Permission
 # Created by the row-security migration; its policies read TEAM_SETTING.
 APP_ROLE = "hourline_app"
 TEAM_SETTING = "app.team_id"
+# The execution option that marks a select of plain rows (`team_rows`), so readers need
+# not inspect the statement to know (`app.core.pagination`).
+ROWS = "hourline_rows"
 
 
 def scope_to_team(team_id: Any) -> tuple[ColumnElement[str], ColumnElement[str]]:
@@ -87,7 +90,11 @@ def team_rows(model: type[M], ctx: TeamRef) -> Select[Any]:
     For lists: rows cost a fraction of ORM objects to load, and schemas validate from
     their attributes all the same.
     """
-    return select(model.__table__).where(in_team(model, ctx))  # type: ignore[attr-defined]
+    return (
+        select(model.__table__)  # type: ignore[attr-defined]
+        .where(in_team(model, ctx))
+        .execution_options(**{ROWS: True})
+    )
 
 
 async def get_in_team(
