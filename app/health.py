@@ -1,9 +1,11 @@
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
+
+from app.core.routing import APIRouter
 
 router = APIRouter(tags=["service"])
 

@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 
 from app.accounts import service
 from app.accounts.schemas import (
@@ -11,6 +11,7 @@ from app.accounts.schemas import (
 )
 from app.auth.dependencies import CurrentCaller
 from app.core.deps import DbSession, RedisDep, SecretsDep, SettingsDep
+from app.core.routing import APIRouter
 from app.onboarding import signup as onboarding
 
 router = APIRouter(tags=["auth"])

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from app.auth.dependencies import TeamCtx
 from app.clients import service
@@ -10,6 +10,7 @@ from app.clients.schemas import CLIENT_CSV, ClientCreated, ClientIn, ClientOut, 
 from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
+from app.core.routing import APIRouter
 from app.onboarding import clients as onboarding
 
 router = APIRouter(prefix="/teams/{team_id}/clients", tags=["clients"])

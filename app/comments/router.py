@@ -2,7 +2,7 @@
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.auth.dependencies import PortalCtx, TeamCtx
 from app.comments import service
@@ -20,6 +20,7 @@ from app.comments.unsubscribe import unsubscribe as turn_emails_off
 from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession, RedisDep, SecretsDep
 from app.core.pagination import Page, PageQuery
+from app.core.routing import APIRouter
 
 router = APIRouter(prefix="/teams/{team_id}/projects/{project_id}", tags=["comments"])
 portal_router = APIRouter(prefix="/portal", tags=["portal"])

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from app.auth.dependencies import TeamCtx
 from app.contacts import service
@@ -18,6 +18,7 @@ from app.contacts.schemas import (
 from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
+from app.core.routing import APIRouter
 
 router = APIRouter(prefix="/teams/{team_id}/contacts", tags=["contacts"])
 

@@ -10,6 +10,7 @@ reach that services turn into query filters:
 """
 
 from enum import IntEnum, StrEnum
+from functools import cache
 
 
 class Role(StrEnum):
@@ -123,6 +124,7 @@ def role_within(role: Role, ceiling: Role) -> bool:
     return all(p in cap and a <= cap[p] for p, a in mine.items())
 
 
+@cache  # a few role pairs, asked on every request made with an API key
 def key_role(key: Role, creator: Role) -> Role | None:
     """The role an API key acts with: its own, narrowed to its creator's current role.
 

@@ -1,13 +1,14 @@
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import Header, Query, Request
 from sse_starlette import EventSourceResponse
 
 from app.auth.dependencies import BearerToken, TeamCtx
 from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, every_page
 from app.core.deps import DbSession, SecretsDep
 from app.core.pagination import Page
+from app.core.routing import APIRouter
 from app.core.schemas import Instant
 from app.events import service
 from app.events.schemas import EVENT_CSV, EventOut

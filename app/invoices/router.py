@@ -1,6 +1,6 @@
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from app.auth.dependencies import TeamCtx
 from app.core.csv_export import (
@@ -13,6 +13,7 @@ from app.core.deps import DbSession, SettingsDep
 from app.core.openapi import PDF_RESPONSE
 from app.core.pagination import Page, PageQuery
 from app.core.responses import pdf_response
+from app.core.routing import APIRouter
 from app.invoices import billing_settings, drafts, exchange_rates, lifecycle, runs, service
 from app.invoices.models import InvoiceStatus
 from app.invoices.pdf import pdf_download

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from babel.dates import format_date
 from babel.numbers import format_currency
-from fastapi import APIRouter, Form, Query
+from fastapi import Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,7 @@ from app.core.errors import AppError, NotFound
 from app.core.money import exponent
 from app.core.openapi import PDF_RESPONSE, PROBLEM_RESPONSES
 from app.core.responses import pdf_response
+from app.core.routing import APIRouter
 from app.core.schemas import Problem
 from app.invoices import service as invoice_service
 from app.invoices.models import InvoiceStatus

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import Header, Query, Request, status
 
 from app.auth.dependencies import TeamCtx
 from app.core.csv_export import (
@@ -13,6 +13,7 @@ from app.core.csv_export import (
 )
 from app.core.deps import DbSession, SettingsDep
 from app.core.pagination import Page, PageQuery
+from app.core.routing import APIRouter
 from app.core.schemas import Day, Instant
 from app.invoices.schemas import PublicInvoice
 from app.payments import checkout as checkouts

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
 from app.auth.dependencies import PortalCtx, PortalToken
@@ -22,6 +22,7 @@ from app.core.deps import DbSession, RedisDep, SecretsDep, SettingsDep
 from app.core.openapi import PDF_RESPONSE
 from app.core.pagination import Page, PageParams, PageQuery
 from app.core.responses import pdf_response
+from app.core.routing import APIRouter
 from app.core.schemas import Day
 from app.events.service import MAX_ID, cursor_after
 from app.events.stream import EventStreams, StreamRequest

@@ -1,12 +1,13 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from app.auth.dependencies import TeamCtx
 from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery
+from app.core.routing import APIRouter
 from app.projects import board as boards
 from app.projects import service
 from app.projects.models import ProjectStatus

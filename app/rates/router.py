@@ -1,11 +1,12 @@
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.auth.dependencies import TeamCtx
 from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession
 from app.core.pagination import Page, PageQuery
+from app.core.routing import APIRouter
 from app.rates import service
 from app.rates.models import RateKind, RateScope
 from app.rates.schemas import RATE_CSV, RateIn, RateOut, RatePatch

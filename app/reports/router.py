@@ -2,11 +2,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.auth.dependencies import TeamCtx
 from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery
 from app.core.deps import DbSession
+from app.core.routing import APIRouter
 from app.core.schemas import Day
 from app.reports import csv, service
 from app.reports.schemas import (

@@ -60,6 +60,7 @@ from app.reports.time_figures import (
     EntryScope,
     Figures,
     Money,
+    ReportTeam,
     cached,
     entry_days,
     figure_columns,
@@ -67,7 +68,6 @@ from app.reports.time_figures import (
     report_rows,
     report_team,
 )
-from app.teams.models import Team
 from app.time_tracking.models import TimeEntry
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -160,7 +160,7 @@ def entry_scope(reach: Access, filters: FilterShape, *, period: bool) -> EntrySc
 
 def bound_values(
     ctx: TeamContext,
-    team: Team,
+    team: ReportTeam,
     filters: TimeFilters,
     start: date | None = None,
     end: date | None = None,
@@ -237,7 +237,7 @@ def _group_key(p: Any, group: TimeGroup) -> Any:
 
 
 async def _labels(
-    session: AsyncSession, team: Team, group: TimeGroup, keys: set[Any]
+    session: AsyncSession, team: ReportTeam, group: TimeGroup, keys: set[Any]
 ) -> dict[Any, str]:
     """Display names of a grouping's keys (one query)."""
     ids = {k for k in keys if k is not None}
@@ -283,7 +283,7 @@ async def time_rows(
     group_by: TimeGroup,
     then_by: TimeGroup | None,
     filters: TimeFilters,
-) -> tuple[Team, list[TimeRow], TimeFigures]:
+) -> tuple[ReportTeam, list[TimeRow], TimeFigures]:
     """The time report's rows and totals (plain rows: JSON and CSV render the same)."""
     check_period(start, end)
     if then_by is group_by:
@@ -355,7 +355,7 @@ async def time_report(
 
 async def uninvoiced_rows(
     session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID | None
-) -> tuple[Team, list[UninvoicedRow]]:
+) -> tuple[ReportTeam, list[UninvoicedRow]]:
     """Uninvoiced billable time per client and project, whenever it was logged."""
     reach, shown = report_access(ctx)
     team = await report_team(session, ctx)
@@ -426,7 +426,7 @@ async def uninvoiced_report(
 
 async def revenue_rows(
     session: AsyncSession, ctx: TeamContext, start: date, end: date, group_by: RevenueGroup
-) -> tuple[Team, list[RevenueRow], RevenueFigures]:
+) -> tuple[ReportTeam, list[RevenueRow], RevenueFigures]:
     """Invoiced and paid amounts per client or month."""
     check_period(start, end)
     invoice_reach(ctx)
@@ -461,7 +461,7 @@ async def revenue_report(
 
 async def outstanding_rows(
     session: AsyncSession, ctx: TeamContext
-) -> tuple[Team, date, list[AgingRow], AgingFigures]:
+) -> tuple[ReportTeam, date, list[AgingRow], AgingFigures]:
     """Open invoices per client, aged by days past due."""
     invoice_reach(ctx)
     team = await report_team(session, ctx)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -286,24 +286,39 @@ def _team_statement(client_reach: Access | None) -> Any:
     check = ()
     if client_reach is not None:
         check = (client_visible(BOUND_CALLER, client_reach, Binds.client_id).label("found"),)
-    return cached(select(Team, *settings, *check).where(Team.id == Binds.team))
+    return cached(
+        select(Team.id, Team.base_currency, Team.timezone, *settings, *check).where(
+            Team.id == Binds.team
+        )
+    )
+
+
+class ReportTeam(Protocol):
+    """What a report reads of its team: a row of `report_team`."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def base_currency(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
 
 
 async def report_team(
     session: AsyncSession, ctx: TeamContext, *, client_id: uuid.UUID | None = None
-) -> Team:
+) -> ReportTeam:
     """The team (its time zone and base currency), with the report settings given to
     the transaction in the same round trip; with `client_id`, the client the report is
     about, checked on the way as `get_client` checks it (403 without CRM_READ, 404 when
     the caller may not see it)."""
     reach = None if client_id is None else ctx.access(Permission.CRM_READ)
     values = {"team_id": ctx.team_id, "user_id": ctx.user_id, "client_id": client_id}
-    row = (await session.execute(_team_statement(reach), values)).first()
-    if row is None:
+    rows = await read_rows(session, _team_statement(reach), values)
+    if not rows:
         raise NotFound("Team")
-    if client_id is not None and not row.found:
+    if client_id is not None and not rows[0].found:
         raise NotFound("Client")
-    return row[0]  # type: ignore[no-any-return]
+    return rows[0]  # type: ignore[no-any-return]
 
 
 async def report_rows(

@@ -1,6 +1,6 @@
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.auth.dependencies import TeamCtx
 from app.core.csv_export import (
@@ -11,6 +11,7 @@ from app.core.csv_export import (
 )
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
+from app.core.routing import APIRouter
 from app.onboarding import invitations
 from app.teams import service
 from app.teams.schemas import (

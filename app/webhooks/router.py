@@ -1,11 +1,12 @@
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.auth.dependencies import TeamCtx
 from app.core.csv_export import CSV_RESPONSES, CsvResponse, FormatQuery, list_response
 from app.core.deps import DbSession, SecretsDep, SettingsDep
 from app.core.pagination import Page, PageQuery
+from app.core.routing import APIRouter
 from app.webhooks import service
 from app.webhooks.schemas import (
     WEBHOOK_DELIVERY_CSV,
