@@ -119,7 +119,9 @@ async def _driver(session: AsyncSession) -> tuple[AsyncConnection, Any]:
         connection, adapter = found[1], found[2]
     else:
         connection = await session.connection()
-        adapter = (await connection.get_raw_connection()).dbapi_connection
+        # Checked out just now, so reading its DBAPI connection does no I/O (and needs no
+        # greenlet, unlike `get_raw_connection()`).
+        adapter = connection.sync_connection.connection.dbapi_connection
         session.info[_DRIVER] = (session.sync_session.get_transaction(), connection, adapter)
     if adapter._transaction is None:
         try:
