@@ -55,6 +55,8 @@ _plans: OrderedDict[Any, _Plan | None] = OrderedDict()
 
 
 async def _plan(stmt: Executable, key: Any, dialect: Any, driver: Any) -> _Plan | None:
+    """`stmt` compiled as SQLAlchemy compiles it for execution, or None for a statement
+    whose SQL changes with its values (those run through SQLAlchemy)."""
     compiled = stmt.compile(dialect=dialect, cache_key=key)  # type: ignore[call-arg]
     if (
         compiled.literal_execute_params
