@@ -26,7 +26,7 @@ SQLAlchemy unchanged.
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from weakref import WeakKeyDictionary
 
 import asyncpg
@@ -133,7 +133,7 @@ async def _driver(session: AsyncSession) -> tuple[AsyncConnection, Any]:
     return connection, adapter
 
 
-async def _reraise(connection: AsyncConnection, exc: Exception, sql: str, args: Any) -> None:
+async def _reraise(connection: AsyncConnection, exc: Exception, sql: str, args: Any) -> NoReturn:
     """Raise `exc` as SQLAlchemy would have: translated to the dialect's DBAPI error, then
     wrapped in `DBAPIError`, invalidating the connection (and the pool) when it was lost.
     Anything else (a bug, a compile error) is raised as it is."""
@@ -150,7 +150,8 @@ async def _reraise(connection: AsyncConnection, exc: Exception, sql: str, args: 
                 error = translated
         sync_connection._handle_dbapi_exception(error, sql, args, None, None)
 
-    await connection.run_sync(handle)
+    await connection.run_sync(handle)  # raises: `_handle_dbapi_exception` never returns
+    raise exc
 
 
 async def read_rows(
@@ -165,7 +166,6 @@ async def read_rows(
         plan = None if key is None else await _cached_plan(stmt, key, connection.dialect, driver)
     except Exception as exc:
         await _reraise(connection, exc, str(stmt), ())
-        raise
     if plan is None:
         return (await connection.execute(stmt, params)).all()  # type: ignore[arg-type]
     values = plan.compiled.construct_params(
@@ -185,7 +185,6 @@ async def read_rows(
         records = await driver.fetch(plan.sql, *args)
     except Exception as exc:
         await _reraise(connection, exc, plan.sql, args)
-        raise
     if heard:
         sync.dispatch.after_cursor_execute(sync, None, plan.sql, tuple(args), None, False)
     make = plan.row

@@ -10,7 +10,6 @@ millions, so they are summed here after one query each (built once per shape ove
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -30,7 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clients.models import Client
 from app.clients.service import own_client_ids
 from app.core.clock import local_date, period_bounds, today_in
 from app.core.context import TeamContext
@@ -230,15 +228,3 @@ async def aging_by_client(
         late = (today - row.due_date).days if row.due_date else 0
         found[row.client_id].add(to_base(row.total_amount - row.amount_paid, row, team), late)
     return today, found
-
-
-async def client_names(
-    session: AsyncSession, team: ReportTeam, ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, str]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        select(Client.id, Client.name).where(in_team(Client, team.id), Client.id.in_(wanted))
-    )
-    return {k: v for k, v in rows.all()}

@@ -23,9 +23,11 @@ from app.clients.models import Client
 from app.clients.service import own_client_ids
 from app.core.clock import period_bounds, today_in
 from app.core.context import TeamContext
+from app.core.db import any_of
 from app.core.errors import Unprocessable
 from app.core.money import div_half_up
 from app.core.permissions import Access, Permission
+from app.core.rows import read_rows
 from app.core.tenancy import in_team
 from app.projects.membership import member_project_ids
 from app.projects.models import Project, Task
@@ -34,7 +36,6 @@ from app.reports.invoiced import (
     Aging,
     Revenue,
     aging_by_client,
-    client_names,
     invoice_reach,
     revenue_by,
 )
@@ -253,10 +254,10 @@ async def _labels(
         TimeGroup.task: (Task, Task.title),
         TimeGroup.user: (User, User.name),
     }[group]
-    stmt = select(model.id, name).where(model.id.in_(ids))  # type: ignore[attr-defined]
+    stmt = select(model.id, name).where(any_of(model.id, ids))  # type: ignore[attr-defined]
     if model is not User:
         stmt = stmt.where(in_team(model, team.id))
-    return {k: v for k, v in (await session.execute(stmt)).all()}
+    return {k: v for k, v in await read_rows(session, stmt)}
 
 
 def _as_text(key: Any) -> str | None:
@@ -433,7 +434,7 @@ async def revenue_rows(
     team = await report_team(session, ctx)
     by_month = group_by is RevenueGroup.month
     found = await revenue_by(session, ctx, team, start, end, by_month=by_month)
-    names = {} if by_month else await client_names(session, team, found)
+    names = {} if by_month else await _labels(session, team, TimeGroup.client, set(found))
     totals = Revenue()
     rows = []
     for key, figures in found.items():
@@ -466,7 +467,7 @@ async def outstanding_rows(
     invoice_reach(ctx)
     team = await report_team(session, ctx)
     today, found = await aging_by_client(session, ctx, team)
-    names = await client_names(session, team, found)
+    names = await _labels(session, team, TimeGroup.client, set(found))
     totals = Aging()
     rows = []
     for client_id, aging in found.items():
