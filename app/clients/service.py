@@ -4,7 +4,7 @@ import uuid
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -18,6 +18,7 @@ from app.core.errors import Unprocessable
 from app.core.links import links_of, replace_links
 from app.core.pagination import Listing
 from app.core.permissions import Access, Permission
+from app.core.statements import BOUND_CALLER, bound, caller_values, contains, like_pattern, shaped
 from app.core.tenancy import get_authorized, in_team, team_rows, team_select
 from app.events.record import record_event
 from app.projects.membership import member_project_ids
@@ -120,6 +121,19 @@ async def read_client(session: AsyncSession, ctx: TeamContext, client_id: uuid.U
     return (await client_outs(session, ctx, [await get_client(session, ctx, client_id)]))[0]
 
 
+@shaped
+def _client_list(reach: Access, status: ClientStatus, search: bool, owner: bool) -> Select[Any]:
+    """The clients list's statement for one shape (`app.core.statements`)."""
+    stmt = team_rows(Client, BOUND_CALLER).where(
+        visible_clients(BOUND_CALLER, reach), Client.status == status
+    )
+    if search:
+        stmt = stmt.where(or_(contains(Client.name, "q"), contains(Client.email, "q")))
+    if owner:
+        stmt = stmt.where(Client.owner_id == bound("owner_id", Client.owner_id))
+    return stmt
+
+
 async def list_clients(
     session: AsyncSession,
     ctx: TeamContext,
@@ -130,17 +144,9 @@ async def list_clients(
 ) -> Listing[ClientOut]:
     """Clients the caller may see, filtered."""
     reach = ctx.access(Permission.CRM_READ)
-    stmt = team_rows(Client, ctx).where(visible_clients(ctx, reach), Client.status == status)
-    if q:
-        stmt = stmt.where(
-            or_(
-                Client.name.icontains(q, autoescape=True),
-                Client.email.icontains(q, autoescape=True),
-            )
-        )
-    if owner_id is not None:
-        stmt = stmt.where(Client.owner_id == owner_id)
-    return Listing(stmt, Client, partial(client_outs, session, ctx))
+    stmt = _client_list(reach, status, bool(q), owner_id is not None)
+    values = {**caller_values(ctx), "q": like_pattern(q or ""), "owner_id": owner_id}
+    return Listing(stmt, Client, partial(client_outs, session, ctx), values=values)
 
 
 async def create_client(session: AsyncSession, ctx: TeamContext, data: ClientIn) -> Client:

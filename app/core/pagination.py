@@ -9,14 +9,15 @@ becomes `(updated_at, id)` so an integration can sync changes incrementally.
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Integer, Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -120,23 +121,69 @@ class Slice(Generic[R]):
 
 def _keyed(
     stmt: Select[Any],
-    updated_since: datetime | None,
+    updated_since: bool,
     *,
     model: Any,
     order_by: Sequence[InstrumentedAttribute[Any]] | None,
     descending: bool,
     pk: InstrumentedAttribute[Any] | None,
 ) -> tuple[Select[Any], list[Any], bool]:
-    """`stmt` with the `updated_since` filter, its sort keys (ending with the primary key,
-    so the order is total) and their direction."""
+    """`stmt` with the `updated_since` filter (bound as `page_updated_since`), its sort
+    keys (ending with the primary key, so the order is total) and their direction."""
     pk = pk if pk is not None else model.id
-    if updated_since is not None:
-        return stmt.where(model.updated_at >= updated_since), [model.updated_at, pk], False
+    if updated_since:
+        since = bindparam("page_updated_since", type_=model.updated_at.type)
+        return stmt.where(model.updated_at >= since), [model.updated_at, pk], False
     return stmt, [*(order_by or []), pk], descending
 
 
 def _ordered(stmt: Select[Any], keys: list[Any], descending: bool) -> Select[Any]:
     return stmt.order_by(*(k.desc() if descending else k.asc() for k in keys))
+
+
+@dataclass(frozen=True, slots=True)
+class _Paged:
+    """A list statement as one page reads it: filtered, ordered, after the cursor's
+    values (`page_after_0`, ...) and limited (`page_limit`), all bound."""
+
+    stmt: Select[Any]
+    keys: list[Any]
+    entities: bool  # one ORM entity (or column): read as objects
+
+
+# The paged forms of a list statement, per (options, updated_since?, cursor?); kept as
+# long as the statement (statements built once per shape live for the process).
+_paged: WeakKeyDictionary[Select[Any], dict[Any, _Paged]] = WeakKeyDictionary()
+
+
+def _paged_form(
+    stmt: Select[Any],
+    model: Any,
+    order_by: Sequence[InstrumentedAttribute[Any]],
+    descending: bool,
+    pk: InstrumentedAttribute[Any] | None,
+    *,
+    updated_since: bool,
+    after: bool,
+) -> _Paged:
+    forms = _paged.get(stmt)
+    if forms is None:
+        forms = _paged[stmt] = {}
+    # Attributes by identity: comparing two with `==` would build SQL, not a bool.
+    key = (model, tuple(map(id, order_by)), descending, id(pk), updated_since, after)
+    found = forms.get(key)
+    if found is not None:
+        return found
+    paged, keys, descending = _keyed(
+        stmt, updated_since, model=model, order_by=order_by, descending=descending, pk=pk
+    )
+    if after:
+        values = [bindparam(f"page_after_{i}", type_=k.type) for i, k in enumerate(keys)]
+        beyond = tuple_(*keys) < tuple_(*values) if descending else tuple_(*keys) > tuple_(*values)
+        paged = paged.where(beyond)
+    paged = _ordered(paged, keys, descending).limit(bindparam("page_limit", type_=Integer))
+    found = forms[key] = _Paged(paged, keys, _one_entity(paged))
+    return found
 
 
 async def paginate(
@@ -148,41 +195,46 @@ async def paginate(
     order_by: Sequence[InstrumentedAttribute[Any]] | None = None,
     descending: bool = False,
     pk: InstrumentedAttribute[Any] | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> Slice[Any]:
-    """One page of `stmt`.
+    """One page of `stmt` (with `values` for its bound parameters, `app.core.statements`).
 
     `order_by` is made total by appending the primary key (`pk`, default `model.id`).
     """
-    stmt, keys, descending = _keyed(
-        stmt, params.updated_since, model=model, order_by=order_by, descending=descending, pk=pk
+    form = _paged_form(
+        stmt,
+        model,
+        order_by or (),
+        descending,
+        pk,
+        updated_since=params.updated_since is not None,
+        after=params.cursor is not None,
     )
+    bind: dict[str, Any] = {**(values or {}), "page_limit": params.limit + 1}
+    if params.updated_since is not None:
+        bind["page_updated_since"] = params.updated_since
     if params.cursor is not None:
-        after = _decode(params.cursor, len(keys))
-        for key, value in zip(keys, after, strict=True):
+        after = _decode(params.cursor, len(form.keys))
+        for i, (key, value) in enumerate(zip(form.keys, after, strict=True)):
             if not isinstance(value, key.type.python_type):
                 raise BadRequest("The cursor does not belong to this list.", code="invalid_cursor")
-        if descending:
-            stmt = stmt.where(tuple_(*keys) < tuple_(*after))
-        else:
-            stmt = stmt.where(tuple_(*keys) > tuple_(*after))
-    stmt = _ordered(stmt, keys, descending).limit(params.limit + 1)
-    if _one_entity(stmt):  # one ORM entity (or column): its objects
-        rows = list((await session.execute(stmt)).scalars().all())
+            bind[f"page_after_{i}"] = value
+    if form.entities:  # one ORM entity (or column): its objects
+        rows = list((await session.execute(form.stmt, bind)).scalars().all())
     else:  # columns (`team_rows`): plain rows, cheaper to read
-        rows = list(await read_rows(session, stmt))
+        rows = list(await read_rows(session, form.stmt, bind))
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]
     cursor = None
     if has_more:
         last = rows[-1]
-        cursor = _encode([getattr(last, k.key) for k in keys])
+        cursor = _encode([getattr(last, k.key) for k in form.keys])
     return Slice(rows, has_more, cursor)
 
 
 def _one_entity(stmt: Select[Any]) -> bool:
     """Whether `stmt` reads one ORM entity (or one column) rather than rows of columns.
-    `team_rows` says so itself: inspecting the columns builds the ORM's compile state,
-    which costs a hot read more than its own statement."""
+    `team_rows` says so itself: inspecting the columns builds the ORM's compile state."""
     if stmt.get_execution_options().get(ROWS):
         return False
     return len(stmt.column_descriptions) == 1
@@ -209,6 +261,7 @@ class Listing(Generic[S]):
     order_by: Sequence[InstrumentedAttribute[Any]] = ()
     descending: bool = False
     pk: InstrumentedAttribute[Any] | None = None
+    values: Mapping[str, Any] | None = None
 
     async def page(self, session: AsyncSession, params: PageParams) -> Page[S]:
         found = await paginate(
@@ -219,6 +272,7 @@ class Listing(Generic[S]):
             order_by=self.order_by,
             descending=self.descending,
             pk=self.pk,
+            values=self.values,
         )
         return found.page(await self.shape(found.rows))
 
@@ -236,17 +290,20 @@ class Listing(Generic[S]):
         size = size or BATCH_SIZE
         stmt, keys, descending = _keyed(
             self.stmt,
-            updated_since,
+            updated_since is not None,
             model=self.model,
             order_by=self.order_by,
             descending=self.descending,
             pk=self.pk,
         )
         stmt = _ordered(stmt, keys, descending).execution_options(yield_per=size)
+        bind = {**(self.values or {}), "page_updated_since": updated_since}
+        if updated_since is None:
+            del bind["page_updated_since"]
         if _one_entity(stmt):
-            result: Any = await session.stream_scalars(stmt)
+            result: Any = await session.stream_scalars(stmt, bind)
         else:
-            result = await (await session.connection()).stream(stmt)
+            result = await (await session.connection()).stream(stmt, bind)
         try:
             async for rows in result.partitions(size):
                 yield await self.shape(list(rows))
