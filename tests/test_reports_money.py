@@ -1,7 +1,7 @@
 """Revenue, outstanding, uninvoiced and a client's profitability: figures worked out by
 hand in two currencies, and what each role may read of them."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from app.core.clock import today_in
@@ -12,6 +12,7 @@ from tests.factories.invoices import add_exchange_rate, finalize, manual_draft
 from tests.factories.payments import pay
 from tests.factories.projects import add_member
 from tests.factories.rates import add_rate
+from tests.factories.teams import create_api_key
 from tests.factories.time_tracking import add_entry
 from tests.helpers import assert_problem
 
@@ -208,6 +209,25 @@ async def test_client_profitability(client, app):
     )
     # 18000 - 4000 = 14000 of 18000: 77.78 %
     assert (bravo["profit_amount"], bravo["margin_bps"]) == (14000, 7778)
+
+
+async def test_an_api_key_reads_the_reports_its_role_allows(client, app):
+    """Reports read the team's time zone and base currency (and prepare their
+    transaction) in the authentication query, the key's as well as the session's."""
+    w = await books(client, app)
+    period = {"from": day(-90), "to": day(0)}
+    key = await create_api_key(client, w.owner, role="org_manager")
+    as_key = replace(w.owner, access_token=key["key"])
+    path = f"/reports/clients/{w.alpha}"
+    assert await get(client, as_key, path, **period) == await get(client, w.owner, path, **period)
+    revenue = await get(client, as_key, "/reports/revenue", group_by="client", **period)
+    assert revenue == await get(client, w.owner, "/reports/revenue", group_by="client", **period)
+    # A client of another team is not found, for the key as for its creator.
+    other = await books(client, app)
+    r = await client.get(
+        as_key.url(f"/reports/clients/{other.alpha}"), params=period, headers=as_key.headers
+    )
+    assert_problem(r, 404)
 
 
 async def test_roles_on_money_reports(client, app):

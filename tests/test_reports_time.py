@@ -1,18 +1,17 @@
 """The time report: totals against figures worked out by hand, days and ISO weeks cut in
 the team's time zone across a DST change, several currencies, and what each role sees."""
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import pytest
-from sqlalchemy import select
+from sqlalchemy import text
 
+from app.auth import service as auth_service
+from app.core.db import unit_of_work
 from app.core.permissions import Role
-from app.reports.time_figures import Binds, Money, cached
-from app.time_tracking.models import TimeEntry
+from app.reports.time_figures import REPORT_LOOKUP, REPORT_SETTINGS, Money
 from tests.factories import Actor, make_actor
 from tests.factories.clients import new_client_project
 from tests.factories.invoices import add_exchange_rate
@@ -236,13 +235,6 @@ async def test_one_statement_per_shape_answers_each_caller_with_its_own_values(c
     assert april["totals"]["seconds"] == 3600  # E5 only
 
 
-def test_a_statement_holding_a_request_value_is_never_cached():
-    kept = select(TimeEntry.id).where(TimeEntry.user_id == Binds.user_id)
-    assert cached(kept) is kept
-    with pytest.raises(AssertionError, match="captured"):
-        cached(select(TimeEntry.id).where(TimeEntry.user_id == uuid.uuid4()))
-
-
 async def test_bad_input_is_a_problem(client, app):
     owner = await make_actor(app)
     cases = [
@@ -347,3 +339,21 @@ async def test_reports_and_entry_lists_price_with_the_same_resolution(client, ap
         key = (e["started_at"][:10], e["user_id"], e["project_id"])
         assert reported[key] == listed[e["id"]], (key, reported[key], listed[e["id"]])
     assert len(set(listed.values())) >= 5  # the scopes really differ
+
+
+async def test_the_authentication_query_gives_a_report_its_team_and_settings(app):
+    """A report's team (time zone, base currency) and transaction settings come with
+    its authentication, for the rest of that transaction only."""
+    owner = await make_actor(app)
+    state = app.state
+    async with unit_of_work(state.db, state.redis) as session:
+        ctx, team = await auth_service.team_row_for_token(
+            session, state.redis, state.secrets, owner.access_token, owner.team_id, REPORT_LOOKUP
+        )
+        assert (ctx.team_id, team.base_currency, team.timezone) == (owner.team_id, "EUR", "UTC")
+        shown = await session.execute(
+            text("SELECT current_setting('work_mem'), current_setting('jit')")
+        )
+        assert tuple(shown.one()) == tuple(REPORT_SETTINGS.values())
+    async with unit_of_work(state.db, state.redis) as session:
+        assert await session.scalar(text("SELECT current_setting('work_mem')")) != "64MB"

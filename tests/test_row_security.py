@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.auth import service as auth_service
-from app.auth.dependencies import get_team_context
+from app.auth.dependencies import TEAM_SCOPES
 from app.cli import alembic_config
 from app.clients.models import Client
 from app.core.db import async_url, unit_of_work
@@ -189,7 +189,7 @@ def _dependencies(dependant: Dependant) -> Iterator[Any]:
 
 
 def test_every_team_path_resolves_its_team_through_the_scoping_dependency():
-    """A path under /teams/{team_id} is scoped by `get_team_context`'s authentication
+    """A path under /teams/{team_id} is scoped by a team dependency's authentication
     query; an endpoint that read its team id some other way would run unconfined."""
     team_routes = [
         r
@@ -201,6 +201,6 @@ def test_every_team_path_resolves_its_team_through_the_scoping_dependency():
     unscoped = [
         f"{sorted(r.methods)} {r.path}"
         for r in team_routes
-        if get_team_context not in set(_dependencies(r.dependant))
+        if not TEAM_SCOPES & set(_dependencies(r.dependant))
     ]
     assert unscoped == []

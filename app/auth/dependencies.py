@@ -6,7 +6,8 @@ resolved together in one query).
 """
 
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -55,6 +56,29 @@ async def get_team_context(
 
 
 TeamCtx = Annotated[TeamContext, Depends(get_team_context)]
+# The dependencies that resolve (and so scope) a path's team: `get_team_context` and
+# those `team_context_reading` makes (tests/test_row_security.py checks every team path).
+TEAM_SCOPES: set[Callable[..., Any]] = {get_team_context}
+
+
+def team_context_reading(
+    lookup: service.TeamLookup,
+) -> Callable[..., Awaitable[tuple[TeamContext, Any]]]:
+    """A dependency like `get_team_context` that also gives the row `lookup` read (more
+    of the team, read in the same query: see `service.team_lookup`)."""
+
+    async def get_team_context_and_row(
+        team_id: uuid.UUID, request: Request, session: DbSession, credentials: Credentials
+    ) -> tuple[TeamContext, Any]:
+        state = request.app.state
+        ctx, row = await service.team_row_for_token(
+            session, state.redis, state.secrets, _token(credentials), team_id, lookup
+        )
+        act_as(session, ctx)
+        return ctx, row
+
+    TEAM_SCOPES.add(get_team_context_and_row)
+    return get_team_context_and_row
 
 
 async def get_bearer_token(credentials: Credentials) -> str:

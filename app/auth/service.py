@@ -6,6 +6,7 @@ membership in the path's team, or the API key joined to its creator's membership
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from app.core.permissions import Role, key_role
 from app.core.rows import read_rows
 from app.core.security import API_KEY_PREFIX, PORTAL_TOKEN_PREFIX, Secrets, api_key_checksum_ok
 from app.core.tenancy import in_team, same_team, scope_to_team
-from app.teams.models import ApiKey, Membership
+from app.teams.models import ApiKey, Membership, Team
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,26 @@ _KEY = (
     )
 )
 _KEY_SCOPED = _KEY.add_columns(*scope_to_team(ApiKey.team_id))
+
+
+@dataclass(frozen=True)
+class TeamLookup:
+    """The team look-ups (a session's, a key's), reading more of the team on the way."""
+
+    session: Select[Any]
+    key: Select[Any]
+
+
+def team_lookup(*columns: Any) -> TeamLookup:
+    """Team look-ups that also read `columns` (expressions over `Team`, such as a
+    transaction setting), so a route that needs them saves a round trip. Build once."""
+    return TeamLookup(
+        session=_SESSION_ROLE.add_columns(*columns).outerjoin(Team, Team.id == _PATH_TEAM),
+        key=_KEY_SCOPED.add_columns(*columns).join(Team, in_team(ApiKey, Team.id)),
+    )
+
+
+_PLAIN = TeamLookup(session=_SESSION_ROLE, key=_KEY_SCOPED)
 # A live portal session: not revoked or expired, its contact still has portal access and
 # still belongs to the session's client, and that client is not archived. Checked on
 # every request, so each way of ending access takes effect at once. Confines the rest of
@@ -122,12 +143,25 @@ async def team_context_for_token(
     session: AsyncSession, queue: ArqRedis, secrets: Secrets, token: str, team_id: uuid.UUID
 ) -> TeamContext:
     """The caller and its role in `team_id`, in one query; another team is a 404."""
+    ctx, _ = await team_row_for_token(session, queue, secrets, token, team_id, _PLAIN)
+    return ctx
+
+
+async def team_row_for_token(
+    session: AsyncSession,
+    queue: ArqRedis,
+    secrets: Secrets,
+    token: str,
+    team_id: uuid.UUID,
+    lookup: TeamLookup,
+) -> tuple[TeamContext, Any]:
+    """`team_context_for_token` by `lookup`, with the row it read (its extra columns)."""
     if token.startswith(API_KEY_PREFIX):
-        caller, creator_role = await _api_key_caller(session, queue, secrets, token, _KEY_SCOPED)
-        return _key_context(caller, creator_role, team_id)
+        caller, row = await _api_key_caller(session, queue, secrets, token, lookup.key)
+        return _key_context(caller, row.creator_role, team_id), row
     user_id, session_id = _claims(secrets, token)
     rows = await read_rows(
-        session, _SESSION_ROLE, {"session_id": session_id, "user_id": user_id, "team_id": team_id}
+        session, lookup.session, {"session_id": session_id, "user_id": user_id, "team_id": team_id}
     )
     if not rows:
         raise _session_ended()
@@ -135,7 +169,7 @@ async def team_context_for_token(
     if row.role is None:
         raise NotFound("Team")
     caller = Caller(kind="user", user_id=user_id, session_id=session_id)
-    return TeamContext(caller=caller, team_id=team_id, role=row.role)
+    return TeamContext(caller=caller, team_id=team_id, role=row.role), row
 
 
 async def portal_context_for_token(
@@ -190,8 +224,9 @@ def _session_ended() -> Unauthorized:
 
 async def _api_key_caller(
     session: AsyncSession, queue: ArqRedis, secrets: Secrets, token: str, lookup: Select[Any]
-) -> tuple[Caller, Role]:
-    """The key's caller and its creator's current role in the key's team, or 401."""
+) -> tuple[Caller, Any]:
+    """The key's caller and the row `lookup` found (its creator's current role in the
+    key's team: `creator_role`), or 401."""
     if not api_key_checksum_ok(token):
         raise Unauthorized("Malformed API key.", code="invalid_api_key")
     now = datetime.now(UTC)
@@ -209,7 +244,7 @@ async def _api_key_caller(
         api_key_role=row.role,
         creator_role=row.creator_role,
     )
-    return caller, row.creator_role
+    return caller, row
 
 
 async def _note_api_key_use(

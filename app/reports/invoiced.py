@@ -13,7 +13,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -35,11 +34,12 @@ from app.core.context import TeamContext
 from app.core.db import any_of
 from app.core.permissions import Access, Permission
 from app.core.rows import read_rows
+from app.core.statements import BOUND_CALLER, caller_values, shaped
 from app.core.tenancy import in_team, same_team
 from app.invoices.models import Invoice, InvoiceStatus
 from app.payments.models import Payment, PaymentStatus
 from app.payments.service import to_base_amount
-from app.reports.time_figures import BOUND_CALLER, Binds, ReportTeam, cached
+from app.reports.time_figures import Binds, ReportTeam
 
 ISSUED = (InvoiceStatus.open, InvoiceStatus.paid)
 AGING = ((0, "current"), (30, "days_1_30"), (60, "days_31_60"), (90, "days_61_90"))
@@ -66,8 +66,7 @@ def invoice_values(
     """A request's values for the `Binds` of an invoice figures statement."""
     since, until = period_bounds(team.timezone, start, end)
     return {
-        "team_id": team.id,
-        "user_id": ctx.user_id,
+        **caller_values(ctx),
         "first_day": start,
         "last_day": end,
         "started_from": since,
@@ -94,7 +93,7 @@ class Revenue:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-@lru_cache(maxsize=8)
+@shaped
 def revenue_statement(reach: Access, one_client: bool) -> Any:
     """Invoices issued and payments received in a period (`Binds`), in one round trip:
     one union of both with the same columns, told apart by `paid_at` (payments only)."""
@@ -144,7 +143,7 @@ def revenue_statement(reach: Access, one_client: bool) -> Any:
     if one_client:
         invoices = invoices.where(Invoice.client_id == Binds.client_id)
         payments = payments.where(Invoice.client_id == Binds.client_id)
-    return cached(union_all(invoices, payments))  # type: ignore[arg-type]
+    return union_all(invoices, payments)
 
 
 async def revenue_by(
@@ -201,20 +200,18 @@ class Aging:
         setattr(self, bucket, getattr(self, bucket) + amount)
 
 
-@lru_cache(maxsize=8)
+@shaped
 def aging_statement(reach: Access) -> Any:
     """What is still due on the open invoices the reach covers (`Binds`)."""
-    return cached(
-        select(
-            Invoice.client_id,
-            Invoice.due_date,
-            Invoice.currency,
-            Invoice.total_amount,
-            Invoice.amount_paid,
-            Invoice.exchange_rate,
-            Invoice.base_currency,
-        ).where(in_team(Invoice, Binds.team), _visible(reach), Invoice.status == InvoiceStatus.open)
-    )
+    return select(
+        Invoice.client_id,
+        Invoice.due_date,
+        Invoice.currency,
+        Invoice.total_amount,
+        Invoice.amount_paid,
+        Invoice.exchange_rate,
+        Invoice.base_currency,
+    ).where(in_team(Invoice, Binds.team), _visible(reach), Invoice.status == InvoiceStatus.open)
 
 
 async def aging_by_client(

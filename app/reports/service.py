@@ -12,7 +12,6 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, cast, func, literal_column, select, true
@@ -20,14 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.clients.models import Client
-from app.clients.service import own_client_ids
+from app.clients.service import client_visible, own_client_ids
 from app.core.clock import period_bounds, today_in
 from app.core.context import TeamContext
 from app.core.db import any_of
-from app.core.errors import Unprocessable
+from app.core.errors import NotFound, Unprocessable
 from app.core.money import div_half_up
 from app.core.permissions import Access, Permission
 from app.core.rows import read_rows
+from app.core.statements import BOUND_CALLER, shaped
 from app.core.tenancy import in_team
 from app.projects.membership import member_project_ids
 from app.projects.models import Project, Task
@@ -56,18 +56,15 @@ from app.reports.schemas import (
     UninvoicedRow,
 )
 from app.reports.time_figures import (
-    BOUND_CALLER,
     Binds,
     EntryScope,
     Figures,
     Money,
     ReportTeam,
-    cached,
     entry_days,
     figure_columns,
     priced,
     report_rows,
-    report_team,
 )
 from app.time_tracking.models import TimeEntry
 
@@ -183,9 +180,8 @@ def bound_values(
     }
 
 
-# Each statement is built once per shape (`Binds`); a few hundred shapes at most are
-# in use, each a few kilobytes.
-@lru_cache(maxsize=512)
+# Each statement is built once per shape (`Binds`).
+@shaped
 def time_statement(
     reach: Access, filters: FilterShape, groups: tuple[TimeGroup, ...], costs: bool
 ) -> Any:
@@ -193,10 +189,10 @@ def time_statement(
     days = entry_days(entry_scope(reach, filters, period=True), by_task=TimeGroup.task in groups)
     p = priced(days, costs=costs)
     keys = [_group_key(p, g) for g in groups]
-    return cached(select(*keys, *figure_columns(p)).group_by(*keys, p.c.currency))
+    return select(*keys, *figure_columns(p)).group_by(*keys, p.c.currency)
 
 
-@lru_cache(maxsize=16)
+@shaped
 def uninvoiced_statement(reach: Access, one_client: bool) -> Any:
     """Uninvoiced billable time per client, project and billing currency, with names."""
     scope = entry_scope(reach, FilterShape(client=one_client), period=False)
@@ -209,19 +205,23 @@ def uninvoiced_statement(reach: Access, one_client: bool) -> Any:
         func.min(p.c.client_name).label("client_name"),
         func.min(p.c.project_name).label("project_name"),
     )
-    return cached(
-        select(
-            p.c.client_id, p.c.project_id, func.min(p.c.day), *names, *figure_columns(p)
-        ).group_by(p.c.client_id, p.c.project_id, p.c.currency)
-    )
+    return select(
+        p.c.client_id, p.c.project_id, func.min(p.c.day), *names, *figure_columns(p)
+    ).group_by(p.c.client_id, p.c.project_id, p.c.currency)
 
 
-@lru_cache(maxsize=16)
-def client_statement(reach: Access, costs: bool) -> Any:
-    """One client's time figures over a period, per billing currency."""
+@shaped
+def client_statement(reach: Access, client_reach: Access, costs: bool) -> Any:
+    """One client's time figures over a period, per billing currency, after whether the
+    caller sees that client (`found`, as `get_client` checks it): one row with `found`
+    false when it does not, one with no currency when it has no time."""
     scope = entry_scope(reach, FilterShape(client=True), period=True)
     p = priced(entry_days(scope), costs=costs)
-    return cached(select(*figure_columns(p)).group_by(p.c.currency))
+    figures = select(*figure_columns(p)).group_by(p.c.currency).subquery("figures")
+    check = select(
+        client_visible(BOUND_CALLER, client_reach, Binds.client_id).label("found")
+    ).subquery("visible")
+    return select(check.c.found, figures).select_from(check.outerjoin(figures, check.c.found))
 
 
 def _group_key(p: Any, group: TimeGroup) -> Any:
@@ -238,7 +238,7 @@ def _group_key(p: Any, group: TimeGroup) -> Any:
 
 
 async def _labels(
-    session: AsyncSession, team: ReportTeam, group: TimeGroup, keys: set[Any]
+    session: AsyncSession, ctx: TeamContext, group: TimeGroup, keys: set[Any]
 ) -> dict[Any, str]:
     """Display names of a grouping's keys (one query)."""
     ids = {k for k in keys if k is not None}
@@ -256,7 +256,7 @@ async def _labels(
     }[group]
     stmt = select(model.id, name).where(any_of(model.id, ids))  # type: ignore[attr-defined]
     if model is not User:
-        stmt = stmt.where(in_team(model, team.id))
+        stmt = stmt.where(in_team(model, ctx))
     return {k: v for k, v in await read_rows(session, stmt)}
 
 
@@ -279,6 +279,7 @@ def time_figures(figures: Figures, shown: Shown) -> dict[str, int | None]:
 async def time_rows(
     session: AsyncSession,
     ctx: TeamContext,
+    team: ReportTeam,
     start: date,
     end: date,
     group_by: TimeGroup,
@@ -290,7 +291,6 @@ async def time_rows(
     if then_by is group_by:
         raise Unprocessable("`then_by` repeats `group_by`.", code="report_then_by_same")
     reach, shown = report_access(ctx)
-    team = await report_team(session, ctx)
     groups = [group_by] if then_by is None else [group_by, then_by]
     stmt = time_statement(reach, filters.shape(), tuple(groups), shown.costs)
     found = await report_rows(session, stmt, bound_values(ctx, team, filters, start, end))
@@ -301,9 +301,7 @@ async def time_rows(
         key = tuple(row[: len(groups)])
         per_key[key].add(row, team.base_currency)
         totals.add(row, team.base_currency)
-    labels = [
-        await _labels(session, team, g, {k[i] for k in per_key}) for i, g in enumerate(groups)
-    ]
+    labels = [await _labels(session, ctx, g, {k[i] for k in per_key}) for i, g in enumerate(groups)]
 
     def label(i: int, key: Any) -> str:
         return labels[i].get(key) or NO_LABEL.get(groups[i], "Unknown")
@@ -331,6 +329,7 @@ async def time_rows(
 async def time_report(
     session: AsyncSession,
     ctx: TeamContext,
+    team: ReportTeam,
     start: date,
     end: date,
     group_by: TimeGroup,
@@ -339,7 +338,7 @@ async def time_report(
 ) -> TimeReport:
     """Time by one or two groupings over a period of local dates, priced in the base
     currency."""
-    team, rows, totals = await time_rows(session, ctx, start, end, group_by, then_by, filters)
+    team, rows, totals = await time_rows(session, ctx, team, start, end, group_by, then_by, filters)
     return TimeReport(
         from_=start,
         to=end,
@@ -355,11 +354,10 @@ async def time_report(
 
 
 async def uninvoiced_rows(
-    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID | None
+    session: AsyncSession, ctx: TeamContext, team: ReportTeam, client_id: uuid.UUID | None
 ) -> tuple[ReportTeam, list[UninvoicedRow]]:
     """Uninvoiced billable time per client and project, whenever it was logged."""
     reach, shown = report_access(ctx)
-    team = await report_team(session, ctx)
     found = await report_rows(
         session,
         uninvoiced_statement(reach, client_id is not None),
@@ -405,10 +403,10 @@ async def uninvoiced_rows(
 
 
 async def uninvoiced_report(
-    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID | None
+    session: AsyncSession, ctx: TeamContext, team: ReportTeam, client_id: uuid.UUID | None
 ) -> UninvoicedReport:
     """What is still to invoice, per client and project."""
-    team, rows = await uninvoiced_rows(session, ctx, client_id)
+    team, rows = await uninvoiced_rows(session, ctx, team, client_id)
     amounts = [r.base_amount for r in rows]
     hidden = any(r.amount is None for r in rows)
     return UninvoicedReport(
@@ -426,15 +424,19 @@ async def uninvoiced_report(
 
 
 async def revenue_rows(
-    session: AsyncSession, ctx: TeamContext, start: date, end: date, group_by: RevenueGroup
+    session: AsyncSession,
+    ctx: TeamContext,
+    team: ReportTeam,
+    start: date,
+    end: date,
+    group_by: RevenueGroup,
 ) -> tuple[ReportTeam, list[RevenueRow], RevenueFigures]:
     """Invoiced and paid amounts per client or month."""
     check_period(start, end)
     invoice_reach(ctx)
-    team = await report_team(session, ctx)
     by_month = group_by is RevenueGroup.month
     found = await revenue_by(session, ctx, team, start, end, by_month=by_month)
-    names = {} if by_month else await _labels(session, team, TimeGroup.client, set(found))
+    names = {} if by_month else await _labels(session, ctx, TimeGroup.client, set(found))
     totals = Revenue()
     rows = []
     for key, figures in found.items():
@@ -446,10 +448,15 @@ async def revenue_rows(
 
 
 async def revenue_report(
-    session: AsyncSession, ctx: TeamContext, start: date, end: date, group_by: RevenueGroup
+    session: AsyncSession,
+    ctx: TeamContext,
+    team: ReportTeam,
+    start: date,
+    end: date,
+    group_by: RevenueGroup,
 ) -> RevenueReport:
     """Revenue over a period of local dates, in the base currency."""
-    team, rows, totals = await revenue_rows(session, ctx, start, end, group_by)
+    team, rows, totals = await revenue_rows(session, ctx, team, start, end, group_by)
     return RevenueReport(
         from_=start,
         to=end,
@@ -461,13 +468,12 @@ async def revenue_report(
 
 
 async def outstanding_rows(
-    session: AsyncSession, ctx: TeamContext
+    session: AsyncSession, ctx: TeamContext, team: ReportTeam
 ) -> tuple[ReportTeam, date, list[AgingRow], AgingFigures]:
     """Open invoices per client, aged by days past due."""
     invoice_reach(ctx)
-    team = await report_team(session, ctx)
     today, found = await aging_by_client(session, ctx, team)
-    names = await _labels(session, team, TimeGroup.client, set(found))
+    names = await _labels(session, ctx, TimeGroup.client, set(found))
     totals = Aging()
     rows = []
     for client_id, aging in found.items():
@@ -480,9 +486,11 @@ async def outstanding_rows(
     return team, today, rows, AgingFigures(**vars(totals))
 
 
-async def outstanding_report(session: AsyncSession, ctx: TeamContext) -> OutstandingReport:
+async def outstanding_report(
+    session: AsyncSession, ctx: TeamContext, team: ReportTeam
+) -> OutstandingReport:
     """Open invoices by client with aging buckets, in the base currency."""
-    team, today, rows, totals = await outstanding_rows(session, ctx)
+    team, today, rows, totals = await outstanding_rows(session, ctx, team)
     return OutstandingReport(currency=team.base_currency, as_of=today, rows=rows, totals=totals)
 
 
@@ -490,16 +498,24 @@ async def outstanding_report(session: AsyncSession, ctx: TeamContext) -> Outstan
 
 
 async def client_report(
-    session: AsyncSession, ctx: TeamContext, client_id: uuid.UUID, start: date, end: date
+    session: AsyncSession,
+    ctx: TeamContext,
+    team: ReportTeam,
+    client_id: uuid.UUID,
+    start: date,
+    end: date,
 ) -> ClientReport:
     """A client's revenue, payments, time, cost and margin over a period."""
     check_period(start, end)
     reach, shown = report_access(ctx)
-    team = await report_team(session, ctx, client_id=client_id)
+    stmt = client_statement(reach, ctx.access(Permission.CRM_READ), shown.costs)
     values = bound_values(ctx, team, TimeFilters(client_id=client_id), start, end)
     time = Figures()
-    for row in await report_rows(session, client_statement(reach, shown.costs), values):
-        time.add(row, team.base_currency)
+    for row in await report_rows(session, stmt, values):
+        if not row.found:
+            raise NotFound("Client")
+        if row.currency is not None:
+            time.add(row, team.base_currency)
     figures = time_figures(time, shown)
 
     money: dict[str, int | None] = dict.fromkeys(("revenue", "paid", "outstanding"))

@@ -18,9 +18,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -41,16 +39,12 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import visitors
-from sqlalchemy.sql.elements import BindParameter
 
+from app.auth.service import team_lookup
 from app.clients.models import Client
-from app.clients.service import client_visible
-from app.core.context import Caller, TeamContext
-from app.core.errors import NotFound
 from app.core.money import div_half_up, exponent
-from app.core.permissions import Access, Permission, Role
 from app.core.rows import read_rows
+from app.core.statements import Bound
 from app.core.tenancy import in_team, same_team
 from app.invoices.exchange_rates import ExchangeRateJoin
 from app.projects.models import Project
@@ -71,11 +65,11 @@ class Binds:
     caller's visibility), and building one in Python costs more than PostgreSQL takes
     to run it for one client. So each shape of statement is built once, from these
     placeholders standing for the team, the caller, the period and the filters
-    (`cached`), and each request binds its own values to it.
+    (`app.core.statements.shaped`), and each request binds its own values to it.
     """
 
-    team = bindparam("team_id", type_=Uuid)
-    user_id = bindparam("user_id", type_=Uuid)
+    team = Bound.team
+    user_id = Bound.user_id
     tz = bindparam("tz", type_=String)
     base_currency = bindparam("base_currency", type_=String)
     started_from = bindparam("started_from", type_=DateTime(timezone=True))
@@ -86,31 +80,6 @@ class Binds:
     client_id = bindparam("client_id", type_=Uuid)
     project_id = bindparam("project_id", type_=Uuid)
     member_id = bindparam("member_id", type_=Uuid)
-
-
-# The caller while a statement is built: the visibility filters (`visible_time`) read
-# its team and user, which become `Binds.team` and `Binds.user_id`. Its role is never
-# asked: the caller's reach is part of the statement's shape.
-BOUND_CALLER = TeamContext(
-    caller=Caller(kind="user", user_id=Binds.user_id),  # type: ignore[arg-type]
-    team_id=Binds.team,  # type: ignore[arg-type]
-    role=Role.member,
-)
-
-
-# Values a cached statement may carry: constants of its shape (enum members such as a
-# rate's kind, numbers, booleans), never a request's ids, instants, dates or text.
-def _request_value(value: Any) -> bool:
-    return isinstance(value, uuid.UUID | date) or type(value) is str
-
-
-def cached(statement: Select[Any]) -> Select[Any]:
-    """`statement`, checked to hold no request value, to be kept for every request of
-    its shape (a value captured while building it would answer the next caller)."""
-    for element in visitors.iterate(statement):
-        if isinstance(element, BindParameter) and _request_value(element.value):
-            raise AssertionError(f"a report statement captured {element.value!r}")
-    return statement
 
 
 @dataclass
@@ -275,57 +244,32 @@ def figure_columns(p: Any) -> list[Any]:
 REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
 
 
-@lru_cache(maxsize=8)
-def _team_statement(client_reach: Access | None) -> Any:
-    """The team with the report settings; with `client_reach`, whether the caller sees
-    the client `Binds.client_id` (column `found`)."""
-    settings = (
+# The team's time zone and base currency, read by a report's authentication query,
+# which gives its transaction the settings above on the way (one round trip less).
+REPORT_LOOKUP = team_lookup(
+    Team.base_currency,
+    Team.timezone,
+    *(
         func.set_config(literal_column(f"'{k}'"), literal_column(f"'{v}'"), true()).label(k)
         for k, v in REPORT_SETTINGS.items()
-    )
-    check = ()
-    if client_reach is not None:
-        check = (client_visible(BOUND_CALLER, client_reach, Binds.client_id).label("found"),)
-    return cached(
-        select(Team.id, Team.base_currency, Team.timezone, *settings, *check).where(
-            Team.id == Binds.team
-        )
-    )
+    ),
+)
 
 
 class ReportTeam(Protocol):
-    """What a report reads of its team: a row of `report_team`."""
+    """What a report reads of its team: a row of `REPORT_LOOKUP`."""
 
-    @property
-    def id(self) -> uuid.UUID: ...
     @property
     def base_currency(self) -> str: ...
     @property
     def timezone(self) -> str: ...
 
 
-async def report_team(
-    session: AsyncSession, ctx: TeamContext, *, client_id: uuid.UUID | None = None
-) -> ReportTeam:
-    """The team (its time zone and base currency), with the report settings given to
-    the transaction in the same round trip; with `client_id`, the client the report is
-    about, checked on the way as `get_client` checks it (403 without CRM_READ, 404 when
-    the caller may not see it)."""
-    reach = None if client_id is None else ctx.access(Permission.CRM_READ)
-    values = {"team_id": ctx.team_id, "user_id": ctx.user_id, "client_id": client_id}
-    rows = await read_rows(session, _team_statement(reach), values)
-    if not rows:
-        raise NotFound("Team")
-    if client_id is not None and not rows[0].found:
-        raise NotFound("Client")
-    return rows[0]  # type: ignore[no-any-return]
-
-
 async def report_rows(
     session: AsyncSession, stmt: Select[Any], values: dict[str, Any]
 ) -> Sequence[Any]:
-    """Run a report statement (a `cached` one, with its `Binds` values) in a transaction
-    `report_team` prepared."""
+    """Run a report statement (a `shaped` one, with its `Binds` values) in a transaction
+    `REPORT_LOOKUP` prepared."""
     return await read_rows(session, stmt, values)
 
 
