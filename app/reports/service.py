@@ -381,8 +381,7 @@ async def uninvoiced_rows(
         rateless_seconds,
         *_,
     ) in found:
-        base = Money()
-        base.add(billable_value, currency, team.base_currency)
+        base = Money.of(billable_value, currency, team.base_currency)
         unconverted = unpriced_seconds - rateless_seconds
         rows.append(
             UninvoicedRow(
