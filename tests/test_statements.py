@@ -1,14 +1,18 @@
-"""Statements built once per shape (`app.core.statements`): what may be kept, and the
-bound search text."""
+"""Statements built once per shape (`app.core.statements`): what may be kept, the bound
+search text, and parts read together."""
 
 import uuid
 from datetime import date
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Date, Integer, Numeric, column, select, values
 
 from app.clients.models import Client
-from app.core.statements import Bound, check_shaped, contains, like_pattern, shaped
+from app.core.db import unit_of_work
+from app.core.rows import read_rows
+from app.core.statements import Bound, check_shaped, contains, like_pattern, shaped, together
+from app.invoices.models import Invoice, InvoiceStatus
 from app.time_tracking.models import TimeEntry
 
 
@@ -46,3 +50,21 @@ def test_search_text_matches_its_wildcards_literally():
     assert like_pattern("") == "%%"
     sql = str(select(Client.id).where(contains(Client.name, "q")).compile())
     assert "lower(client.name) LIKE lower(:q) ESCAPE '/'" in sql
+
+
+async def test_parts_read_together_come_back_apart_with_their_types(app):
+    """`together`: one round trip, each part's rows with its own names and types (an enum,
+    a date, a numeric) as they would come alone; the NULLs of the other parts do not leak."""
+    numbers = values(column("n", Integer), column("amount", Numeric), name="numbers").data(
+        [(1, Decimal("2.50")), (2, Decimal("0.125"))]
+    )
+    invoices = values(
+        column("status", Invoice.status.type), column("day", Date), name="invoices"
+    ).data([(InvoiceStatus.open, date(2026, 3, 1))])
+    kept = together(select(numbers.c.n, numbers.c.amount), select(invoices))
+    async with unit_of_work(app.state.db, app.state.redis) as session:
+        rows = await read_rows(session, kept.statement)
+    first, second = kept.split(rows)
+    assert sorted(first) == [(1, Decimal("2.50")), (2, Decimal("0.125"))]
+    assert [(r.status, r.day) for r in second] == [(InvoiceStatus.open, date(2026, 3, 1))]
+    assert type(second[0].status) is InvoiceStatus and first[0]._fields == ("n", "amount")

@@ -16,12 +16,14 @@ request value (a value captured while building would answer the next caller).
 """
 
 import uuid
-from collections.abc import Callable
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache, wraps
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Uuid, bindparam, func
+from sqlalchemy import Uuid, bindparam, cast, func, literal_column, null, select, union_all
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
@@ -76,12 +78,50 @@ def _request_value(value: Any) -> bool:
 
 
 def check_shaped(statement: T) -> T:
-    """`statement`, checked to hold no request value, to be kept for every request of
-    its shape."""
-    for element in visitors.iterate(statement):  # type: ignore[arg-type]
+    """`statement` (or `Together`), checked to hold no request value, to be kept for
+    every request of its shape."""
+    clause = statement.statement if isinstance(statement, Together) else statement
+    for element in visitors.iterate(clause):  # type: ignore[arg-type]
         if isinstance(element, BindParameter) and _request_value(element.value):
             raise AssertionError(f"a kept statement captured {element.value!r}")
     return statement
+
+
+@dataclass(frozen=True)
+class Together:
+    """Statements read in one round trip (`together`): the statement, and for each part
+    where its columns are in a row and how to make that part's own row of them."""
+
+    statement: Any
+    parts: tuple[tuple[int, int, Callable[[Any], Any]], ...]
+
+    def split(self, rows: Sequence[Any]) -> list[list[Any]]:
+        """The rows of each part, as rows of that part's own columns (names included)."""
+        found: list[list[Any]] = [[] for _ in self.parts]
+        for row in rows:
+            first, end, make = self.parts[row[0]]
+            found[row[0]].append(make(row[first:end]))
+        return found
+
+
+def together(*parts: Any) -> Together:
+    """`parts` (selects or unions) as one `UNION ALL`, so a request that needs them all
+    makes one round trip: the first column numbers the part, then come the columns of
+    every part in turn, each row filling its own part's and leaving the others' NULL
+    (typed, so values convert as they would alone). Rows keep no order across parts."""
+    subqueries = [part.subquery(f"part_{i}") for i, part in enumerate(parts)]
+    selects, spans, first = [], [], 1
+    for i, sub in enumerate(subqueries):
+        cells: list[Any] = [literal_column(str(i)).label("part")]
+        for j, other in enumerate(subqueries):
+            for k, column in enumerate(other.c):
+                cell = column if j == i else cast(null(), column.type)
+                cells.append(cell.label(f"part_{j}_{k}"))
+        selects.append(select(*cells).select_from(sub))
+        make = namedtuple("Row", [c.key for c in sub.c], rename=True)._make  # type: ignore[misc]
+        spans.append((first, first + len(sub.c), make))
+        first += len(sub.c)
+    return Together(union_all(*selects), tuple(spans))
 
 
 def shaped(build: Callable[P, T]) -> Callable[P, T]:

@@ -10,6 +10,7 @@ millions, so they are summed here after one query each (built once per shape ove
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -153,18 +154,27 @@ async def revenue_by(
     start: date,
     end: date,
     *,
-    client_id: uuid.UUID | None = None,
     by_month: bool = False,
-    due: dict[Any, int] | None = None,
 ) -> dict[Any, Revenue]:
     """Invoiced (issued in the period, not void) and paid (received in the period, less
     refunds) amounts per client, or per month (`YYYY-MM`, local), of the invoices the
-    caller's reports cover; with `due`, also what is still due on those invoices that
-    are open, per the same key."""
+    caller's reports cover."""
+    stmt = revenue_statement(invoice_reach(ctx), False)
+    rows = await read_rows(session, stmt, invoice_values(ctx, team, start, end, None))
+    return revenue_of(rows, team, by_month=by_month)
+
+
+def revenue_of(
+    rows: Iterable[Any],
+    team: ReportTeam,
+    *,
+    by_month: bool = False,
+    due: dict[Any, int] | None = None,
+) -> dict[Any, Revenue]:
+    """The figures of `revenue_statement`'s rows per client (or month); with `due`, also
+    what is still due on those invoices that are open, per the same key."""
     found: dict[Any, Revenue] = defaultdict(Revenue)
-    stmt = revenue_statement(invoice_reach(ctx), client_id is not None)
-    values = invoice_values(ctx, team, start, end, client_id)
-    for row in await read_rows(session, stmt, values):
+    for row in rows:
         if row.paid_at is None:  # an invoice
             key = row.issue_date.strftime("%Y-%m") if by_month else row.client_id
             found[key].invoiced_amount += to_base(row.amount, row, team)

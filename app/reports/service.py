@@ -27,7 +27,7 @@ from app.core.errors import NotFound, Unprocessable
 from app.core.money import div_half_up
 from app.core.permissions import Access, Permission
 from app.core.rows import read_rows
-from app.core.statements import BOUND_CALLER, shaped
+from app.core.statements import BOUND_CALLER, Together, shaped, together
 from app.core.tenancy import in_team
 from app.projects.membership import member_project_ids
 from app.projects.models import Project, Task
@@ -37,7 +37,10 @@ from app.reports.invoiced import (
     Revenue,
     aging_by_client,
     invoice_reach,
+    invoice_values,
     revenue_by,
+    revenue_of,
+    revenue_statement,
 )
 from app.reports.schemas import (
     AgingFigures,
@@ -211,17 +214,23 @@ def uninvoiced_statement(reach: Access, one_client: bool) -> Any:
 
 
 @shaped
-def client_statement(reach: Access, client_reach: Access, costs: bool) -> Any:
-    """One client's time figures over a period, per billing currency, after whether the
-    caller sees that client (`found`, as `get_client` checks it): one row with `found`
-    false when it does not, one with no currency when it has no time."""
+def client_statement(
+    reach: Access, client_reach: Access, costs: bool, invoices: Access | None
+) -> Together:
+    """One client's figures over a period in one round trip: whether the caller sees the
+    client (`found`, as `get_client` checks it) with its time figures per billing
+    currency (one row with `found` false when it does not, one with no currency when it
+    has no time); with an `invoices` reach, its invoices and payments (`revenue_statement`)."""
     scope = entry_scope(reach, FilterShape(client=True), period=True)
     p = priced(entry_days(scope), costs=costs)
     figures = select(*figure_columns(p)).group_by(p.c.currency).subquery("figures")
     check = select(
         client_visible(BOUND_CALLER, client_reach, Binds.client_id).label("found")
     ).subquery("visible")
-    return select(check.c.found, figures).select_from(check.outerjoin(figures, check.c.found))
+    time = select(check.c.found, figures).select_from(check.outerjoin(figures, check.c.found))
+    if invoices is None:
+        return together(time)
+    return together(time, revenue_statement(invoices, True))
 
 
 def _group_key(p: Any, group: TimeGroup) -> Any:
@@ -507,10 +516,15 @@ async def client_report(
     """A client's revenue, payments, time, cost and margin over a period."""
     check_period(start, end)
     reach, shown = report_access(ctx)
-    stmt = client_statement(reach, ctx.access(Permission.CRM_READ), shown.costs)
-    values = bound_values(ctx, team, TimeFilters(client_id=client_id), start, end)
+    invoices = invoice_reach(ctx) if ctx.grant(Permission.INVOICES_READ) is not None else None
+    kept = client_statement(reach, ctx.access(Permission.CRM_READ), shown.costs, invoices)
+    values = {
+        **bound_values(ctx, team, TimeFilters(client_id=client_id), start, end),
+        **invoice_values(ctx, team, start, end, client_id),
+    }
+    time_rows, *invoice_rows = kept.split(await report_rows(session, kept.statement, values))
     time = Figures()
-    for row in await report_rows(session, stmt, values):
+    for row in time_rows:
         if not row.found:
             raise NotFound("Client")
         if row.currency is not None:
@@ -518,11 +532,9 @@ async def client_report(
     figures = time_figures(time, shown)
 
     money: dict[str, int | None] = dict.fromkeys(("revenue", "paid", "outstanding"))
-    if ctx.grant(Permission.INVOICES_READ) is not None:
+    if invoice_rows:
         due: dict[Any, int] = {}
-        revenue = (
-            await revenue_by(session, ctx, team, start, end, client_id=client_id, due=due)
-        ).get(client_id, Revenue())
+        revenue = revenue_of(invoice_rows[0], team, due=due).get(client_id, Revenue())
         # A sales rep's clients are its own: `invoice_reach` covers no other.
         money = {
             "revenue": revenue.net_amount,
