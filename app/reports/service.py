@@ -285,7 +285,7 @@ def time_figures(figures: Figures, shown: Shown) -> dict[str, int | None]:
     }
 
 
-async def time_rows(
+async def time_report(
     session: AsyncSession,
     ctx: TeamContext,
     team: ReportTeam,
@@ -294,8 +294,9 @@ async def time_rows(
     group_by: TimeGroup,
     then_by: TimeGroup | None,
     filters: TimeFilters,
-) -> tuple[ReportTeam, list[TimeRow], TimeFigures]:
-    """The time report's rows and totals (plain rows: JSON and CSV render the same)."""
+) -> TimeReport:
+    """Time by one or two groupings over a period of local dates, priced in the base
+    currency (plain rows: JSON and CSV render the same)."""
     check_period(start, end)
     if then_by is group_by:
         raise Unprocessable("`then_by` repeats `group_by`.", code="report_then_by_same")
@@ -332,22 +333,6 @@ async def time_rows(
             per_key.items(), key=lambda kv: [order(i, v) for i, v in enumerate(kv[0])]
         )
     ]
-    return team, rows, TimeFigures(**time_figures(totals, shown))
-
-
-async def time_report(
-    session: AsyncSession,
-    ctx: TeamContext,
-    team: ReportTeam,
-    start: date,
-    end: date,
-    group_by: TimeGroup,
-    then_by: TimeGroup | None,
-    filters: TimeFilters,
-) -> TimeReport:
-    """Time by one or two groupings over a period of local dates, priced in the base
-    currency."""
-    team, rows, totals = await time_rows(session, ctx, team, start, end, group_by, then_by, filters)
     return TimeReport(
         from_=start,
         to=end,
@@ -355,16 +340,16 @@ async def time_report(
         then_by=then_by,
         currency=team.base_currency,
         rows=rows,
-        totals=totals,
+        totals=TimeFigures(**time_figures(totals, shown)),
     )
 
 
 # ---------------------------------------------------------------- uninvoiced
 
 
-async def uninvoiced_rows(
+async def uninvoiced_report(
     session: AsyncSession, ctx: TeamContext, team: ReportTeam, client_id: uuid.UUID | None
-) -> tuple[ReportTeam, list[UninvoicedRow]]:
+) -> UninvoicedReport:
     """Uninvoiced billable time per client and project, whenever it was logged."""
     reach, shown = report_access(ctx)
     found = await report_rows(
@@ -407,14 +392,6 @@ async def uninvoiced_rows(
             )
         )
     rows.sort(key=lambda r: ((r.client_name or "").lower(), r.project_name.lower(), r.project_id))
-    return team, rows
-
-
-async def uninvoiced_report(
-    session: AsyncSession, ctx: TeamContext, team: ReportTeam, client_id: uuid.UUID | None
-) -> UninvoicedReport:
-    """What is still to invoice, per client and project."""
-    team, rows = await uninvoiced_rows(session, ctx, team, client_id)
     amounts = [r.base_amount for r in rows]
     hidden = any(r.amount is None for r in rows)
     return UninvoicedReport(
@@ -431,15 +408,16 @@ async def uninvoiced_report(
 # ---------------------------------------------------------------- invoices
 
 
-async def revenue_rows(
+async def revenue_report(
     session: AsyncSession,
     ctx: TeamContext,
     team: ReportTeam,
     start: date,
     end: date,
     group_by: RevenueGroup,
-) -> tuple[ReportTeam, list[RevenueRow], RevenueFigures]:
-    """Invoiced and paid amounts per client or month."""
+) -> RevenueReport:
+    """Invoiced and paid amounts per client or month over a period of local dates, in
+    the base currency."""
     check_period(start, end)
     invoice_reach(ctx)
     by_month = group_by is RevenueGroup.month
@@ -452,33 +430,20 @@ async def revenue_rows(
         label = key if by_month else names.get(key, "Unknown")
         rows.append(RevenueRow(key=str(key), label=label, **vars(figures)))
     rows.sort(key=lambda r: r.key if by_month else (r.label.lower(), r.key))
-    return team, rows, RevenueFigures(**vars(totals))
-
-
-async def revenue_report(
-    session: AsyncSession,
-    ctx: TeamContext,
-    team: ReportTeam,
-    start: date,
-    end: date,
-    group_by: RevenueGroup,
-) -> RevenueReport:
-    """Revenue over a period of local dates, in the base currency."""
-    team, rows, totals = await revenue_rows(session, ctx, team, start, end, group_by)
     return RevenueReport(
         from_=start,
         to=end,
         group_by=group_by,
         currency=team.base_currency,
         rows=rows,
-        totals=totals,
+        totals=RevenueFigures(**vars(totals)),
     )
 
 
-async def outstanding_rows(
+async def outstanding_report(
     session: AsyncSession, ctx: TeamContext, team: ReportTeam
-) -> tuple[ReportTeam, date, list[AgingRow], AgingFigures]:
-    """Open invoices per client, aged by days past due."""
+) -> OutstandingReport:
+    """Open invoices by client with aging buckets (days past due), in the base currency."""
     invoice_reach(ctx)
     today, found = await aging_by_client(session, ctx, team)
     names = await _labels(session, ctx, TimeGroup.client, set(found))
@@ -491,15 +456,9 @@ async def outstanding_rows(
             AgingRow(client_id=client_id, label=names.get(client_id, "Unknown"), **vars(aging))
         )
     rows.sort(key=lambda r: (r.label.lower(), r.client_id))
-    return team, today, rows, AgingFigures(**vars(totals))
-
-
-async def outstanding_report(
-    session: AsyncSession, ctx: TeamContext, team: ReportTeam
-) -> OutstandingReport:
-    """Open invoices by client with aging buckets, in the base currency."""
-    team, today, rows, totals = await outstanding_rows(session, ctx, team)
-    return OutstandingReport(currency=team.base_currency, as_of=today, rows=rows, totals=totals)
+    return OutstandingReport(
+        currency=team.base_currency, as_of=today, rows=rows, totals=AgingFigures(**vars(totals))
+    )
 
 
 # ---------------------------------------------------------------- a client
