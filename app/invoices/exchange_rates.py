@@ -26,6 +26,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Permission
+from app.core.statements import BOUND_CALLER, caller_values, shaped
 from app.core.tenancy import get_in_team, in_team, team_rows
 from app.invoices.models import ExchangeRate
 from app.invoices.schemas import ExchangeRateIn, ExchangeRateOut
@@ -104,12 +105,20 @@ async def exchange_rate_on(session: AsyncSession, team: Team, currency: str, on:
     return rate
 
 
+@shaped
+def _exchange_rate_list() -> Select[Any]:
+    """The exchange rates list's statement (`app.core.statements`)."""
+    return team_rows(ExchangeRate, BOUND_CALLER)
+
+
 def list_exchange_rates(
     ctx: TeamContext,
 ) -> Listing[ExchangeRateOut]:
     """The team's rates, a page at a time."""
     ctx.access(Permission.INVOICES_READ)
-    return Listing(team_rows(ExchangeRate, ctx), ExchangeRate, shaped_by(ExchangeRateOut))
+    return Listing(
+        _exchange_rate_list(), ExchangeRate, shaped_by(ExchangeRateOut), values=caller_values(ctx)
+    )
 
 
 async def create_exchange_rate(

@@ -7,8 +7,9 @@ A run is due by the client's schedule (the hourly cron job) or requested for a p
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, Select, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +24,7 @@ from app.core.jobs import defer
 from app.core.mail import queue_email
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
+from app.core.statements import BOUND_CALLER, caller_values, shaped
 from app.core.tenancy import in_team, same_team, team_rows
 from app.invoices.billing_settings import invoice_settings_for
 from app.invoices.drafts import build_draft
@@ -290,18 +292,25 @@ async def start_run(
     )
 
 
+@shaped
+def _run_list(reach: Access) -> Select[Any]:
+    """The runs list's statement for one reach (`app.core.statements`)."""
+    stmt = team_rows(InvoiceRun, BOUND_CALLER)
+    if reach is not Access.ALL:
+        stmt = stmt.where(InvoiceRun.client_id.in_(own_client_ids(BOUND_CALLER)))
+    return stmt
+
+
 def list_runs(
     ctx: TeamContext,
 ) -> Listing[InvoiceRunOut]:
     """Runs of the clients the caller may see, newest first."""
     reach = ctx.access(Permission.INVOICES_READ)
-    stmt = team_rows(InvoiceRun, ctx)
-    if reach is not Access.ALL:
-        stmt = stmt.where(InvoiceRun.client_id.in_(own_client_ids(ctx)))
     return Listing(
-        stmt,
+        _run_list(reach),
         InvoiceRun,
         shaped_by(InvoiceRunOut),
         order_by=[InvoiceRun.created_at],
         descending=True,
+        values=caller_values(ctx),
     )

@@ -5,8 +5,9 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 from functools import partial
+from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client, PaymentMethod
@@ -18,6 +19,7 @@ from app.core.db import SETTINGS, any_of
 from app.core.errors import NotFound
 from app.core.pagination import Listing
 from app.core.permissions import Access, Permission
+from app.core.statements import BOUND_CALLER, bound, caller_values, shaped
 from app.core.tenancy import enter_team, get_authorized, team_rows
 from app.events.record import record_event
 from app.invoices.models import Invoice, InvoiceLine, InvoiceStatus
@@ -136,6 +138,17 @@ async def get_invoice_out(
     return await invoice_out(session, settings, await get_invoice(session, ctx, invoice_id))
 
 
+@shaped
+def _invoice_list(reach: Access, status: InvoiceStatus | None, client: bool) -> Select[Any]:
+    """The invoices list's statement for one shape (`app.core.statements`)."""
+    stmt = team_rows(Invoice, BOUND_CALLER).where(visible_invoices(BOUND_CALLER, reach))
+    if status is not None:
+        stmt = stmt.where(Invoice.status == status)
+    if client:
+        stmt = stmt.where(Invoice.client_id == bound("client_id", Invoice.client_id))
+    return stmt
+
+
 async def list_invoices(
     session: AsyncSession,
     ctx: TeamContext,
@@ -146,17 +159,13 @@ async def list_invoices(
 ) -> Listing[InvoiceOut]:
     """Invoices the caller may see, newest first."""
     reach = ctx.access(Permission.INVOICES_READ)
-    stmt = team_rows(Invoice, ctx).where(visible_invoices(ctx, reach))
-    if status is not None:
-        stmt = stmt.where(Invoice.status == status)
-    if client_id is not None:
-        stmt = stmt.where(Invoice.client_id == client_id)
     return Listing(
-        stmt,
+        _invoice_list(reach, status, client_id is not None),
         Invoice,
         partial(invoice_outs, session, settings, ctx.team_id),
         order_by=[Invoice.created_at],
         descending=True,
+        values={**caller_values(ctx), "client_id": client_id},
     )
 
 

@@ -9,8 +9,9 @@ invoice table backs this up.
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,7 @@ from app.core.ids import new_id
 from app.core.money import div_half_up, exponent
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
+from app.core.statements import BOUND_CALLER, bound, caller_values, shaped
 from app.core.tenancy import get_in_team, in_team, team_rows
 from app.invoices.exchange_rates import rate_in_force
 from app.invoices.models import Invoice, InvoiceStatus
@@ -333,13 +335,43 @@ async def create_manual_payment(
     return payment
 
 
+@shaped
+def _invoice_payment_list() -> Select[Any]:
+    """The payments list of one invoice's statement (`app.core.statements`)."""
+    return team_rows(Payment, BOUND_CALLER).where(
+        Payment.invoice_id == bound("invoice_id", Payment.invoice_id)
+    )
+
+
 async def list_invoice_payments(
     session: AsyncSession, ctx: TeamContext, invoice_id: uuid.UUID
 ) -> Listing[PaymentOut]:
     """The payments of an invoice the caller may see, failed attempts included."""
     invoice = await get_invoice(session, ctx, invoice_id)
-    stmt = team_rows(Payment, ctx).where(Payment.invoice_id == invoice.id)
-    return Listing(stmt, Payment, shaped_by(PaymentOut))
+    values = {**caller_values(ctx), "invoice_id": invoice.id}
+    return Listing(_invoice_payment_list(), Payment, shaped_by(PaymentOut), values=values)
+
+
+@shaped
+def _payment_list(
+    reach: Access, client: bool, method: PaymentMethodUsed | None, since: bool, before: bool
+) -> Select[Any]:
+    """The payments list's statement for one shape (`app.core.statements`)."""
+    stmt = team_rows(Payment, BOUND_CALLER)
+    if reach is not Access.ALL or client:
+        invoices = select(Invoice.id).where(
+            in_team(Invoice, BOUND_CALLER), visible_invoices(BOUND_CALLER, reach)
+        )
+        if client:
+            invoices = invoices.where(Invoice.client_id == bound("client_id", Invoice.client_id))
+        stmt = stmt.where(Payment.invoice_id.in_(invoices))
+    if method is not None:
+        stmt = stmt.where(Payment.method == method)
+    if since:
+        stmt = stmt.where(Payment.paid_at >= bound("paid_since", Payment.paid_at))
+    if before:
+        stmt = stmt.where(Payment.paid_at < bound("paid_before", Payment.paid_at))
+    return stmt
 
 
 async def list_payments(
@@ -355,20 +387,22 @@ async def list_payments(
     reach = ctx.access(Permission.INVOICES_READ)
     team = await team_by_id(session, ctx.team_id)
     since, before = period_bounds(team.timezone, paid_from, paid_to)
-    stmt = team_rows(Payment, ctx)
-    if reach is not Access.ALL or client_id is not None:
-        invoices = select(Invoice.id).where(in_team(Invoice, ctx), visible_invoices(ctx, reach))
-        if client_id is not None:
-            invoices = invoices.where(Invoice.client_id == client_id)
-        stmt = stmt.where(Payment.invoice_id.in_(invoices))
-    if method is not None:
-        stmt = stmt.where(Payment.method == method)
-    if since is not None:
-        stmt = stmt.where(Payment.paid_at >= since)
-    if before is not None:
-        stmt = stmt.where(Payment.paid_at < before)
+    stmt = _payment_list(
+        reach, client_id is not None, method, since is not None, before is not None
+    )
+    values = {
+        **caller_values(ctx),
+        "client_id": client_id,
+        "paid_since": since,
+        "paid_before": before,
+    }
     return Listing(
-        stmt, Payment, shaped_by(PaymentOut), order_by=[Payment.paid_at], descending=True
+        stmt,
+        Payment,
+        shaped_by(PaymentOut),
+        order_by=[Payment.paid_at],
+        descending=True,
+        values=values,
     )
 
 

@@ -15,9 +15,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Date, Uuid, bindparam, func, literal, select, true
+from sqlalchemy import ColumnElement, Date, Select, Uuid, bindparam, func, literal, select, true
 from sqlalchemy import column as sql_column
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
+from app.core.statements import BOUND_CALLER, bound, caller_values, shaped
 from app.core.tenancy import get_in_team, in_team, same_team, team_rows
 from app.projects.membership import member_project_ids
 from app.projects.models import Project
@@ -205,6 +206,31 @@ def visible_rates(ctx: TeamContext, reach: Access) -> ColumnElement[bool]:
     return Rate.user_id == ctx.user_id
 
 
+@shaped
+def _rate_list(
+    reach: Access,
+    kind: RateKind | None,
+    scope: RateScope | None,
+    user: bool,
+    client: bool,
+    project: bool,
+) -> Select[Any]:
+    """The rates list's statement for one shape (`app.core.statements`)."""
+    stmt = team_rows(Rate, BOUND_CALLER).where(visible_rates(BOUND_CALLER, reach))
+    if kind is not None:
+        stmt = stmt.where(Rate.kind == kind)
+    if scope is not None:
+        stmt = stmt.where(Rate.scope == scope)
+    for column, name, given in (
+        (Rate.user_id, "user_id", user),
+        (Rate.client_id, "client_id", client),
+        (Rate.project_id, "project_id", project),
+    ):
+        if given:
+            stmt = stmt.where(column == bound(f"filter_{name}", column))
+    return stmt
+
+
 def list_rates(
     ctx: TeamContext,
     *,
@@ -216,17 +242,16 @@ def list_rates(
 ) -> Listing[RateOut]:
     """Rates with their history (every effective date is a row)."""
     reach = ctx.access(Permission.RATES_READ)
-    stmt = team_rows(Rate, ctx).where(visible_rates(ctx, reach))
-    for column, value in (
-        (Rate.kind, kind),
-        (Rate.scope, scope),
-        (Rate.user_id, user_id),
-        (Rate.client_id, client_id),
-        (Rate.project_id, project_id),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    return Listing(stmt, Rate, shaped_by(RateOut))
+    stmt = _rate_list(
+        reach, kind, scope, user_id is not None, client_id is not None, project_id is not None
+    )
+    values = {
+        **caller_values(ctx),
+        "filter_user_id": user_id,
+        "filter_client_id": client_id,
+        "filter_project_id": project_id,
+    }
+    return Listing(stmt, Rate, shaped_by(RateOut), values=values)
 
 
 async def _expected_currency(session: AsyncSession, ctx: TeamContext, data: RateIn) -> str | None:

@@ -3,8 +3,9 @@
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import Select, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -24,6 +25,7 @@ from app.core.permissions import (
     role_within,
 )
 from app.core.security import Secrets, new_api_key, opaque_token
+from app.core.statements import BOUND_CALLER, caller_values, shaped
 from app.core.tenancy import get_in_team, in_team, team_rows, team_select
 from app.events.record import record_event
 from app.invoices.models import ExchangeRate, Invoice
@@ -143,15 +145,25 @@ async def delete_team(session: AsyncSession, ctx: TeamContext) -> None:
 # ---------------------------------------------------------------- members
 
 
-def _members(ctx: TeamContext):  # type: ignore[no-untyped-def]
+def _members(ctx: TeamContext) -> Select[Any]:
     return team_select(Membership, ctx).options(joinedload(Membership.user))
+
+
+@shaped
+def _member_list() -> Select[Any]:
+    """The members list's statement (`app.core.statements`)."""
+    return _members(BOUND_CALLER)
 
 
 def list_members(ctx: TeamContext) -> Listing[MemberOut]:
     """The team's members with their names, emails and roles."""
     ctx.access(Permission.MEMBERS_READ)
     return Listing(
-        _members(ctx), Membership, shaped_by(MemberOut, MemberOut.of), pk=Membership.user_id
+        _member_list(),
+        Membership,
+        shaped_by(MemberOut, MemberOut.of),
+        pk=Membership.user_id,
+        values=caller_values(ctx),
     )
 
 
@@ -334,10 +346,18 @@ async def invite(
     return invitation
 
 
+@shaped
+def _invitation_list() -> Select[Any]:
+    """The invitations list's statement (`app.core.statements`)."""
+    return team_rows(Invitation, BOUND_CALLER)
+
+
 def list_invitations(ctx: TeamContext) -> Listing[InvitationOut]:
     """The team's invitations, pending and past."""
     ctx.access(Permission.MEMBERS_MANAGE)
-    return Listing(team_rows(Invitation, ctx), Invitation, shaped_by(InvitationOut))
+    return Listing(
+        _invitation_list(), Invitation, shaped_by(InvitationOut), values=caller_values(ctx)
+    )
 
 
 async def revoke_invitation(
@@ -382,10 +402,16 @@ async def create_api_key(
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=token)
 
 
+@shaped
+def _api_key_list() -> Select[Any]:
+    """The API keys list's statement (`app.core.statements`)."""
+    return team_rows(ApiKey, BOUND_CALLER)
+
+
 def list_api_keys(ctx: TeamContext) -> Listing[ApiKeyOut]:
     """The team's API keys (never their secrets)."""
     ctx.access(Permission.API_KEYS_MANAGE)
-    return Listing(team_rows(ApiKey, ctx), ApiKey, shaped_by(ApiKeyOut))
+    return Listing(_api_key_list(), ApiKey, shaped_by(ApiKeyOut), values=caller_values(ctx))
 
 
 async def revoke_api_key(session: AsyncSession, ctx: TeamContext, key_id: uuid.UUID) -> None:

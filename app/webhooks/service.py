@@ -4,7 +4,9 @@ import base64
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -14,6 +16,7 @@ from app.core.errors import Conflict
 from app.core.ids import new_id
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Permission
+from app.core.statements import BOUND_CALLER, bound, caller_values, shaped
 from app.core.tenancy import get_in_team, team_rows
 from app.webhooks import deliveries
 from app.webhooks.models import DeliveryStatus, EndpointStatus, WebhookDelivery, WebhookEndpoint
@@ -77,9 +80,20 @@ async def create_endpoint(
     )
 
 
+@shaped
+def _endpoint_list() -> Select[Any]:
+    """The endpoints list's statement (`app.core.statements`)."""
+    return team_rows(WebhookEndpoint, BOUND_CALLER)
+
+
 def list_endpoints(ctx: TeamContext) -> Listing[WebhookEndpointOut]:
     ctx.access(Permission.WEBHOOKS_MANAGE)
-    return Listing(team_rows(WebhookEndpoint, ctx), WebhookEndpoint, shaped_by(WebhookEndpointOut))
+    return Listing(
+        _endpoint_list(),
+        WebhookEndpoint,
+        shaped_by(WebhookEndpointOut),
+        values=caller_values(ctx),
+    )
 
 
 async def get_endpoint(
@@ -169,13 +183,27 @@ async def ping(
     return WebhookDeliveryOut.model_validate(delivery)
 
 
+@shaped
+def _delivery_list() -> Select[Any]:
+    """The deliveries list's statement (`app.core.statements`)."""
+    endpoint_id = bound("endpoint_id", WebhookDelivery.endpoint_id)
+    return team_rows(WebhookDelivery, BOUND_CALLER).where(
+        WebhookDelivery.endpoint_id == endpoint_id
+    )
+
+
 async def list_deliveries(
     session: AsyncSession, ctx: TeamContext, endpoint_id: uuid.UUID
 ) -> Listing[WebhookDeliveryOut]:
     """The endpoint's deliveries, newest first."""
     endpoint = await _endpoint(session, ctx, endpoint_id)
-    stmt = team_rows(WebhookDelivery, ctx).where(WebhookDelivery.endpoint_id == endpoint.id)
-    return Listing(stmt, WebhookDelivery, shaped_by(WebhookDeliveryOut), descending=True)
+    return Listing(
+        _delivery_list(),
+        WebhookDelivery,
+        shaped_by(WebhookDeliveryOut),
+        descending=True,
+        values={**caller_values(ctx), "endpoint_id": endpoint.id},
+    )
 
 
 async def retry_delivery(
