@@ -12,16 +12,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    false,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from app.clients.service import own_client_ids
 from app.contacts.models import Contact
 from app.contacts.service import visible_contacts
 from app.core.context import TeamContext
+from app.core.db import any_of
 from app.core.errors import BadRequest, Unprocessable
 from app.core.pagination import Page, Slice
 from app.core.permissions import Access, Permission
+from app.core.statements import BOUND_CALLER, bound, caller_values, shaped
 from app.core.tenancy import in_team, team_rows
 from app.events.models import Event
 from app.events.record import visible_below
@@ -108,14 +123,36 @@ RULES: dict[str, tuple[Permission, Rule]] = {
 }
 
 
-def visible_events(ctx: TeamContext) -> ColumnElement[bool]:
-    """The events whose object the caller's role may read through the API."""
-    parts = []
-    for object_type, (permission, rule) in RULES.items():
-        reach = ctx.grant(permission)
-        if reach is not None:
-            parts.append(and_(Event.object_type == object_type, rule(ctx, reach)))
+# The object types of `RULES` as values of every statement that reads `visible_events`:
+# a statement kept for its shape holds no text (`app.core.statements.check_shaped`).
+OBJECT_TYPES = {f"object_type_{kind}": kind for kind in RULES}
+
+
+def _object_type(kind: str) -> BindParameter[Any]:
+    return bound(f"object_type_{kind}", Event.object_type)
+
+
+Reaches = tuple[Access | None, ...]
+
+
+def reaches_of(ctx: TeamContext) -> Reaches:
+    """The caller's reach on each object type of `RULES`, in its order (None: none)."""
+    return tuple(ctx.grant(permission) for permission, _ in RULES.values())
+
+
+def _visible(ctx: TeamContext, reaches: Reaches) -> ColumnElement[bool]:
+    parts = [
+        and_(Event.object_type == _object_type(kind), rule(ctx, reach))
+        for (kind, (_, rule)), reach in zip(RULES.items(), reaches, strict=True)
+        if reach is not None
+    ]
     return or_(*parts) if parts else false()
+
+
+def visible_events(ctx: TeamContext) -> ColumnElement[bool]:
+    """The events whose object the caller's role may read through the API; the
+    statement is run with `OBJECT_TYPES` among its values."""
+    return _visible(ctx, reaches_of(ctx))
 
 
 _ONE = r"(\*|[a-z_]{1,40}\.(\*|[a-z_]{1,40}))"
@@ -141,12 +178,12 @@ def parse_types(types: str) -> tuple[set[str], set[str]] | None:
     return exact, objects
 
 
-def _types_filter(types: str) -> ColumnElement[bool]:
-    parsed = parse_types(types)
-    if parsed is None:
-        return true()
-    exact, objects = parsed
-    return or_(Event.type.in_(exact), Event.object_type.in_(objects))
+def _types_filter() -> ColumnElement[bool]:
+    """`types=` as two array values: its exact types (`types`) and its wildcards'
+    object types (`object_types`); an empty array matches nothing."""
+    exact = bindparam("types", type_=ARRAY(Event.type.type))
+    objects = bindparam("object_types", type_=ARRAY(Event.object_type.type))
+    return or_(Event.type == any_(exact), Event.object_type == any_(objects))
 
 
 def type_matcher(types: str | None) -> Callable[[Any], bool]:
@@ -207,23 +244,49 @@ def sees_all(ctx: TeamContext, object_types: set[str]) -> bool:
 async def visible_ids(session: AsyncSession, ctx: TeamContext, ids: list[int]) -> set[int]:
     """Which of these events the caller may see (the rules of `visible_events`)."""
     found = await session.scalars(
-        select(Event.id).where(in_team(Event, ctx), Event.id.in_(ids), visible_events(ctx))
+        select(Event.id).where(in_team(Event, ctx), any_of(Event.id, ids), visible_events(ctx)),
+        OBJECT_TYPES,
     )
     return set(found)
+
+
+@shaped
+def _event_list(reaches: Reaches, after: bool, types: bool, since: bool) -> Select[Any]:
+    """The events list's statement for one shape (`app.core.statements`): the caller's
+    reaches and which filters are set; one page of `limit` rows, oldest first."""
+    stmt = team_rows(Event, BOUND_CALLER).where(
+        Event.id < visible_below(), _visible(BOUND_CALLER, reaches)
+    )
+    if after:
+        stmt = stmt.where(Event.id > bound("after", Event.id))
+    if types:
+        stmt = stmt.where(_types_filter())
+    if since:
+        stmt = stmt.where(Event.created_at >= bound("updated_since", Event.created_at))
+    return stmt.order_by(Event.id).limit(bindparam("limit", type_=Integer))
 
 
 async def list_events(session: AsyncSession, ctx: TeamContext, query: EventQuery) -> Page[EventOut]:
     """Events the caller may see, oldest first, after `query.after`; only events of
     transactions older than every one still in flight (see `app.events.record`)."""
-    stmt = team_rows(Event, ctx).where(Event.id < visible_below(), visible_events(ctx))
-    if query.after is not None:
-        stmt = stmt.where(Event.id > query.after)
-    if query.types:
-        stmt = stmt.where(_types_filter(query.types))
-    if query.updated_since is not None:
-        stmt = stmt.where(Event.created_at >= query.updated_since)
-    stmt = stmt.order_by(Event.id).limit(query.limit + 1)
-    rows = list((await session.execute(stmt)).all())
+    parsed = parse_types(query.types) if query.types else None
+    exact, objects = parsed or (set(), set())
+    stmt = _event_list(
+        reaches_of(ctx),
+        query.after is not None,
+        parsed is not None,
+        query.updated_since is not None,
+    )
+    values = {
+        **caller_values(ctx),
+        **OBJECT_TYPES,
+        "after": query.after,
+        "types": sorted(exact),
+        "object_types": sorted(objects),
+        "updated_since": query.updated_since,
+        "limit": query.limit + 1,
+    }
+    rows = list((await session.execute(stmt, values)).all())
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     team = await team_by_id(session, ctx.team_id)

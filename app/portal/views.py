@@ -13,7 +13,7 @@ from typing import Any
 from typing import cast as cast_type
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Date, cast, func, select
+from sqlalchemy import ColumnElement, Date, Select, Uuid, bindparam, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
@@ -25,6 +25,7 @@ from app.core.context import PortalContext
 from app.core.errors import Unprocessable
 from app.core.pagination import Page, PageParams, paginate
 from app.core.schemas import MAX_PERIOD_DAYS
+from app.core.statements import Bound, bound, shaped
 from app.core.tenancy import get_in_team, in_team, same_team, team_select
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.payment_methods import usable_methods
@@ -51,8 +52,32 @@ from app.portal.schemas import (
 )
 from app.projects.models import BoardColumn, ColumnKind, Project, Task
 from app.projects.viewing import viewed_project_ids
+from app.teams.models import Team
 from app.teams.service import team_by_id
 from app.time_tracking.models import TimeEntry
+
+# ---------------------------------------------------------------- the bound contact
+
+# The contact while a list statement is built (as `app.core.statements.BOUND_CALLER` is
+# a team's caller): its team, its own id and its client's are bind parameters, each
+# request gives their values (`contact_values`).
+BOUND_CONTACT = PortalContext(
+    session_id=bindparam("portal_session_id", type_=Uuid),  # type: ignore[arg-type]
+    team_id=Bound.team,  # type: ignore[arg-type]
+    contact_id=bindparam("contact_id", type_=Uuid),  # type: ignore[arg-type]
+    client_id=bindparam("client_id", type_=Uuid),  # type: ignore[arg-type]
+)
+
+
+def contact_values(ctx: PortalContext) -> dict[str, Any]:
+    """The values of `BOUND_CONTACT` for a request's contact."""
+    return {
+        "team_id": ctx.team_id,
+        "portal_session_id": ctx.session_id,
+        "contact_id": ctx.contact_id,
+        "client_id": ctx.client_id,
+    }
+
 
 # ---------------------------------------------------------------- projects
 
@@ -113,12 +138,19 @@ async def _project_outs(
     return outs
 
 
+@shaped
+def _project_list() -> Select[Any]:
+    """The portal's projects list (`app.core.statements`; it has one shape)."""
+    return team_select(Project, BOUND_CONTACT).where(_visible_project(BOUND_CONTACT))
+
+
 async def list_projects(
     session: AsyncSession, ctx: PortalContext, params: PageParams
 ) -> Page[PortalProject]:
     """The projects the contact views, one page."""
-    stmt = team_select(Project, ctx).where(_visible_project(ctx))
-    found = await paginate(session, stmt, params, model=Project)
+    found = await paginate(
+        session, _project_list(), params, model=Project, values=contact_values(ctx)
+    )
     return found.page(await _project_outs(session, ctx, found.rows))
 
 
@@ -129,13 +161,21 @@ async def read_project(
     return (await _project_outs(session, ctx, [await _project(session, ctx, project_id)]))[0]
 
 
+@shaped
+def _task_list() -> Select[Any]:
+    """The portal's tasks list of a project (one the contact views: `list_tasks` loads it)."""
+    return team_select(Task, BOUND_CONTACT).where(
+        Task.project_id == bound("project_id", Task.project_id)
+    )
+
+
 async def list_tasks(
     session: AsyncSession, ctx: PortalContext, project_id: uuid.UUID, params: PageParams
 ) -> Page[PortalTask]:
     """The tasks of a project the contact views, with the column each is in."""
     project = await _project(session, ctx, project_id)
-    stmt = team_select(Task, ctx).where(Task.project_id == project.id)
-    found = await paginate(session, stmt, params, model=Task)
+    values = {**contact_values(ctx), "project_id": project.id}
+    found = await paginate(session, _task_list(), params, model=Task, values=values)
     return found.page(await task_outs(session, ctx, found.rows))
 
 
@@ -176,20 +216,34 @@ def _period(start: date | None, end: date | None) -> None:
             )
 
 
-async def _visible_entries(
+async def _entry_values(
     session: AsyncSession,
     ctx: PortalContext,
     project_id: uuid.UUID | None,
     start: date | None,
     end: date | None,
-) -> tuple[list[ColumnElement[bool]], str]:
-    """Filters on `TimeEntry` for the contact's projects (or one of them, 404 if not
-    visible) and the period, and the team's time zone."""
+) -> dict[str, Any]:
+    """The values of the time filters (`_entry_filters`): the project (404 if the contact
+    does not view it), the period as instants (refused when upside down or too long) and
+    the team's time zone (`tz`)."""
     _period(start, end)
     if project_id is not None:
         await _project(session, ctx, project_id)
     tz = (await team_by_id(session, ctx.team_id)).timezone
     started_from, started_before = period_bounds(tz, start, end)
+    return {
+        "project_id": project_id,
+        "started_from": started_from,
+        "started_before": started_before,
+        "tz": tz,
+    }
+
+
+def _entry_filters(
+    ctx: PortalContext, project_id: Any, started_from: Any, started_before: Any
+) -> list[ColumnElement[bool]]:
+    """Filters on `TimeEntry`: finished time on the contact's projects (or one of them)
+    in the period; a None filter is not set. Values or bind parameters."""
     where = [
         in_team(TimeEntry, ctx),
         TimeEntry.ended_at.isnot(None),
@@ -201,7 +255,19 @@ async def _visible_entries(
         where.append(TimeEntry.started_at >= started_from)
     if started_before is not None:
         where.append(TimeEntry.started_at < started_before)
-    return where, tz
+    return where
+
+
+@shaped
+def _time_list(project: bool, since: bool, before: bool) -> Select[Any]:
+    """The portal's time list for one shape: which of its filters are set."""
+    where = _entry_filters(
+        BOUND_CONTACT,
+        bound("project_id", TimeEntry.project_id) if project else None,
+        bound("started_from", TimeEntry.started_at) if since else None,
+        bound("started_before", TimeEntry.started_at) if before else None,
+    )
+    return _entries_shown(bound("tz", Team.timezone)).where(*where)
 
 
 async def list_time_entries(
@@ -214,20 +280,27 @@ async def list_time_entries(
     end: date | None,
 ) -> Page[PortalTimeEntry]:
     """Finished time on the contact's projects, newest first: day, length, note and who."""
-    where, tz = await _visible_entries(session, ctx, project_id, start, end)
+    filters = await _entry_values(session, ctx, project_id, start, end)
+    stmt = _time_list(
+        filters["project_id"] is not None,
+        filters["started_from"] is not None,
+        filters["started_before"] is not None,
+    )
     found = await paginate(
         session,
-        _entries_shown(tz).where(*where),
+        stmt,
         params,
         model=TimeEntry,
         order_by=[TimeEntry.started_at],
         descending=True,
+        values={**contact_values(ctx), **filters},
     )
     return found.page_of(PortalTimeEntry)
 
 
-def _entries_shown(tz: str) -> Any:
-    """Time entries as the portal shows them: day (in `tz`), length, note and who."""
+def _entries_shown(tz: Any) -> Any:
+    """Time entries as the portal shows them: day (in `tz`, a zone's name or a bind
+    parameter), length, note and who."""
     local_day = cast(func.timezone(tz, TimeEntry.started_at), Date)
     return select(
         TimeEntry.id,
@@ -251,7 +324,9 @@ async def time_report(
 ) -> PortalTimeReport:
     """Tracked seconds on the contact's projects by project, day or ISO week (Monday),
     days cut in the team's time zone."""
-    where, tz = await _visible_entries(session, ctx, None, start, end)
+    filters = await _entry_values(session, ctx, None, start, end)
+    tz = filters["tz"]
+    where = _entry_filters(ctx, None, filters["started_from"], filters["started_before"])
     local = func.timezone(tz, TimeEntry.started_at)
     seconds = func.sum(TimeEntry.duration_seconds)
     rows: list[PortalReportRow] = []
@@ -346,13 +421,24 @@ async def _invoice_outs(
     return outs
 
 
+@shaped
+def _invoice_list() -> Select[Any]:
+    """The portal's invoices list (one shape): the client's issued invoices."""
+    return team_select(Invoice, BOUND_CONTACT).where(_visible_invoice(BOUND_CONTACT))
+
+
 async def list_invoices(
     session: AsyncSession, ctx: PortalContext, settings: Settings, params: PageParams
 ) -> Page[PortalInvoice]:
     """The client's issued invoices (open, paid, void), newest first."""
-    stmt = team_select(Invoice, ctx).where(_visible_invoice(ctx))
     found = await paginate(
-        session, stmt, params, model=Invoice, order_by=[Invoice.created_at], descending=True
+        session,
+        _invoice_list(),
+        params,
+        model=Invoice,
+        order_by=[Invoice.created_at],
+        descending=True,
+        values=contact_values(ctx),
     )
     return found.page(await _invoice_outs(session, ctx, settings, found.rows))
 
