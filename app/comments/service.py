@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
@@ -28,6 +29,7 @@ from app.core.jobs import defer
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.ratelimit import hit
+from app.core.statements import Bound, bound, shaped
 from app.core.tenancy import HasTeam, get_in_team, in_team, team_select
 from app.events.record import record_event
 from app.projects.models import Project, Task
@@ -63,10 +65,20 @@ class Thread:
 
     def holds(self) -> ColumnElement[bool]:
         """The comments of this thread, as a filter on `Comment`."""
-        where = Comment.project_id == self.project.id
-        if self.task is None:
-            return where & Comment.task_id.is_(None)
-        return where & (Comment.task_id == self.task.id)
+        return _in_thread(self.project.id, self.task.id if self.task else None)
+
+    def values(self, team: HasTeam) -> dict[str, Any]:
+        """The values `_comment_list` binds for this thread, read in `team`."""
+        task_id = self.task.id if self.task else None
+        return {"team_id": team.team_id, "project_id": self.project.id, "task_id": task_id}
+
+
+def _in_thread(project_id: Any, task_id: Any | None) -> ColumnElement[bool]:
+    """The comments of a project's thread (`task_id` None) or of one of its tasks'."""
+    where = Comment.project_id == project_id
+    if task_id is None:
+        return where & Comment.task_id.is_(None)
+    return where & (Comment.task_id == task_id)
 
 
 async def _task(
@@ -131,13 +143,28 @@ async def _record(session: AsyncSession, event_type: str, thread: Thread, commen
 # ---------------------------------------------------------------- reading
 
 
+@shaped
+def _comment_list(on_task: bool, clients_only: bool) -> Select[tuple[Comment]]:
+    """A thread's comments for one shape (`Thread.values`): a task's when `on_task`, the
+    client ones alone when `clients_only`. Scoped by `Bound.team` alone: a contact reads
+    them too, and has no user."""
+    task_id = bound("task_id", Comment.task_id) if on_task else None
+    stmt = team_select(Comment, Bound.team).where(
+        _in_thread(bound("project_id", Comment.project_id), task_id)
+    )
+    if clients_only:
+        stmt = stmt.where(for_clients())
+    return stmt
+
+
 async def list_comments(
     session: AsyncSession, ctx: TeamContext, project_id: uuid.UUID, task_id: uuid.UUID | None
 ) -> Listing[CommentOut]:
     """A thread's comments, oldest first, tombstones included, internal ones too."""
     thread = await _team_thread(session, ctx, project_id, task_id)
-    stmt = team_select(Comment, ctx).where(thread.holds())
-    return Listing(stmt, Comment, shaped_by(CommentOut, CommentOut.of_comment))
+    stmt = _comment_list(task_id is not None, clients_only=False)
+    shape = shaped_by(CommentOut, CommentOut.of_comment)
+    return Listing(stmt, Comment, shape, values=thread.values(ctx))
 
 
 def for_clients() -> ColumnElement[bool]:
@@ -150,8 +177,9 @@ async def list_portal_comments(
 ) -> Listing[PortalComment]:
     """A thread's client comments, oldest first, tombstones included."""
     thread = await _portal_thread(session, ctx, project_id, task_id)
-    stmt = team_select(Comment, ctx).where(thread.holds(), for_clients())
-    return Listing(stmt, Comment, shaped_by(PortalComment, PortalComment.of_comment))
+    stmt = _comment_list(task_id is not None, clients_only=True)
+    shape = shaped_by(PortalComment, PortalComment.of_comment)
+    return Listing(stmt, Comment, shape, values=thread.values(ctx))
 
 
 async def client_comment_counts(

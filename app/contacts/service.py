@@ -3,8 +3,9 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client
@@ -28,6 +29,7 @@ from app.core.mail import queue_email
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.security import Secrets, opaque_token
+from app.core.statements import BOUND_CALLER, bound, caller_values, contains, like_pattern, shaped
 from app.core.tenancy import get_authorized, get_in_team, in_team, same_team, team_rows
 from app.events.record import record_event
 from app.projects.models import Project, ProjectViewer
@@ -99,6 +101,19 @@ async def read_contact(
     return await _out(session, await get_contact(session, ctx, contact_id))
 
 
+@shaped
+def _contact_list(reach: Access, client: bool, owner: bool, search: bool) -> Select[Any]:
+    """The contacts list's statement for one shape (`app.core.statements`)."""
+    stmt = team_rows(Contact, BOUND_CALLER).where(visible_contacts(BOUND_CALLER, reach))
+    if client:
+        stmt = stmt.where(Contact.client_id == bound("client_id", Contact.client_id))
+    if owner:
+        stmt = stmt.where(Contact.owner_id == bound("owner_id", Contact.owner_id))
+    if search:
+        stmt = stmt.where(or_(contains(Contact.name, "q"), contains(Contact.email, "q")))
+    return stmt
+
+
 async def list_contacts(
     session: AsyncSession,
     ctx: TeamContext,
@@ -109,19 +124,14 @@ async def list_contacts(
 ) -> Listing[ContactOut]:
     """Contacts the caller may see, filtered."""
     reach = ctx.access(Permission.CRM_READ)
-    stmt = team_rows(Contact, ctx).where(visible_contacts(ctx, reach))
-    if client_id is not None:
-        stmt = stmt.where(Contact.client_id == client_id)
-    if owner_id is not None:
-        stmt = stmt.where(Contact.owner_id == owner_id)
-    if q:
-        stmt = stmt.where(
-            or_(
-                Contact.name.icontains(q, autoescape=True),
-                Contact.email.icontains(q, autoescape=True),
-            )
-        )
-    return Listing(stmt, Contact, partial(_outs, session))
+    stmt = _contact_list(reach, client_id is not None, owner_id is not None, bool(q))
+    values = {
+        **caller_values(ctx),
+        "client_id": client_id,
+        "owner_id": owner_id,
+        "q": like_pattern(q or ""),
+    }
+    return Listing(stmt, Contact, partial(_outs, session), values=values)
 
 
 async def _flush_unique_email(session: AsyncSession) -> None:
@@ -369,18 +379,26 @@ def _may_moderate(ctx: TeamContext) -> bool:
     return ctx.grant(Permission.CRM_WRITE) is Access.ALL
 
 
+@shaped
+def _activity_list() -> Select[Any]:
+    """The activities of one contact (bound as `contact_id`)."""
+    return team_rows(Activity, BOUND_CALLER).where(
+        Activity.contact_id == bound("contact_id", Activity.contact_id)
+    )
+
+
 async def list_activities(
     session: AsyncSession, ctx: TeamContext, contact_id: uuid.UUID
 ) -> Listing[ActivityOut]:
     """A visible contact's activities, newest first."""
     contact = await get_contact(session, ctx, contact_id)
-    stmt = team_rows(Activity, ctx).where(Activity.contact_id == contact.id)
     return Listing(
-        stmt,
+        _activity_list(),
         Activity,
         shaped_by(ActivityOut),
         order_by=[Activity.occurred_at],
         descending=True,
+        values={**caller_values(ctx), "contact_id": contact.id},
     )
 
 

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import TeamContext
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import Listing
 from app.core.permissions import Permission
+from app.core.statements import BOUND_CALLER, bound, caller_values, shaped
 from app.core.tenancy import get_in_team, team_select
 from app.events.record import record_event
 from app.projects.models import Board, BoardColumn, ColumnKind, Project, ProjectMember, Task
@@ -243,6 +244,19 @@ async def get_task(
     return await _task_out(session, await _project_task(session, ctx, project, task_id))
 
 
+@shaped
+def _task_list(column: bool, assignee: bool) -> Select[tuple[Task]]:
+    """The tasks list's statement for one shape (`app.core.statements`)."""
+    stmt = team_select(Task, BOUND_CALLER).where(
+        Task.project_id == bound("project_id", Task.project_id)
+    )
+    if column:
+        stmt = stmt.where(Task.column_id == bound("column_id", Task.column_id))
+    if assignee:
+        stmt = stmt.where(Task.assignee_id == bound("assignee_id", Task.assignee_id))
+    return stmt
+
+
 async def list_tasks(
     session: AsyncSession,
     ctx: TeamContext,
@@ -253,12 +267,14 @@ async def list_tasks(
 ) -> Listing[TaskOut]:
     """A project's tasks, filtered."""
     project = await get_project(session, ctx, project_id, read=Permission.TASKS_READ)
-    stmt = team_select(Task, ctx).where(Task.project_id == project.id)
-    if column_id is not None:
-        stmt = stmt.where(Task.column_id == column_id)
-    if assignee_id is not None:
-        stmt = stmt.where(Task.assignee_id == assignee_id)
-    return Listing(stmt, Task, partial(_task_outs, session))
+    stmt = _task_list(column_id is not None, assignee_id is not None)
+    values = {
+        **caller_values(ctx),
+        "project_id": project.id,
+        "column_id": column_id,
+        "assignee_id": assignee_id,
+    }
+    return Listing(stmt, Task, partial(_task_outs, session), values=values)
 
 
 async def _check_assignee(

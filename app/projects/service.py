@@ -5,7 +5,7 @@ from dataclasses import asdict
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, delete, func, select, true
+from sqlalchemy import ColumnElement, Select, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -17,6 +17,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
+from app.core.statements import BOUND_CALLER, bound, caller_values, contains, like_pattern, shaped
 from app.core.tenancy import get_authorized, in_team, team_rows, team_select
 from app.events.record import record_event
 from app.projects.membership import member_project_ids
@@ -154,6 +155,19 @@ async def read_project(
     return (await _outs(session, ctx, [await get_project(session, ctx, project_id)]))[0]
 
 
+@shaped
+def _project_list(reach: Access, status: ProjectStatus, client: bool, search: bool) -> Select[Any]:
+    """The projects list's statement for one shape (`app.core.statements`)."""
+    stmt = team_rows(Project, BOUND_CALLER).where(
+        visible_projects(BOUND_CALLER, reach), Project.status == status
+    )
+    if client:
+        stmt = stmt.where(Project.client_id == bound("client_id", Project.client_id))
+    if search:
+        stmt = stmt.where(contains(Project.name, "q"))
+    return stmt
+
+
 async def list_projects(
     session: AsyncSession,
     ctx: TeamContext,
@@ -165,14 +179,10 @@ async def list_projects(
 ) -> Listing[Any]:
     """Projects the caller may see, filtered; for `csv` with the currency of each rate."""
     reach = ctx.access(Permission.PROJECTS_READ)
-    stmt = team_rows(Project, ctx).where(visible_projects(ctx, reach), Project.status == status)
-    if client_id is not None:
-        stmt = stmt.where(Project.client_id == client_id)
-    if q:
-        stmt = stmt.where(Project.name.icontains(q, autoescape=True))
-    if csv:
-        return Listing(stmt, Project, partial(_rows, session, ctx))
-    return Listing(stmt, Project, partial(_outs, session, ctx))
+    stmt = _project_list(reach, status, client_id is not None, bool(q))
+    values = {**caller_values(ctx), "client_id": client_id, "q": like_pattern(q or "")}
+    shape = _rows if csv else _outs
+    return Listing(stmt, Project, partial(shape, session, ctx), values=values)
 
 
 async def _create(
@@ -302,6 +312,12 @@ async def delete_project(session: AsyncSession, ctx: TeamContext, project_id: uu
 # ---------------------------------------------------------------- members and viewers
 
 
+@shaped
+def _link_list(link: type[Link]) -> Select[Any]:
+    """The member or viewer rows of one project (bound as `project_id`)."""
+    return select(link).where(link.project_id == bound("project_id", link.project_id))
+
+
 async def _links(
     session: AsyncSession,
     ctx: TeamContext,
@@ -312,8 +328,8 @@ async def _links(
 ) -> Listing[S]:
     """A visible project's member or viewer rows, ordered by `key`."""
     project = await get_project(session, ctx, project_id)
-    stmt = select(link).where(link.project_id == project.id)
-    return Listing(stmt, link, shaped_by(schema), pk=key)
+    values = {"project_id": project.id}
+    return Listing(_link_list(link), link, shaped_by(schema), pk=key, values=values)
 
 
 async def list_members(

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from app.core.db import any_of, flush_or_raise
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission, access_of
+from app.core.statements import BOUND_CALLER, bound, caller_values, shaped
 from app.core.tenancy import get_authorized, in_team, same_team, team_rows, team_select
 from app.projects.membership import member_project_ids
 from app.projects.models import Project, ProjectMember, ProjectStatus, Task
@@ -299,6 +301,49 @@ class EntryFilters:
     invoiced: bool | None = None
 
 
+@shaped
+def _entry_list(
+    reach: Access,
+    *,
+    user: bool,
+    project: bool,
+    client: bool,
+    started_from: bool,
+    started_before: bool,
+    billable: bool | None,
+    invoiced: bool | None,
+) -> Select[Any]:
+    """The time entries list's statement for one shape (`app.core.statements`).
+
+    `billable` and `invoiced` are the filters' values (None: not set), written into the
+    statement: `billable IS TRUE AND invoice_id IS NULL` is what the partial index of
+    uninvoiced billable time says, and a bound value would not match it.
+    """
+    stmt = team_rows(TimeEntry, BOUND_CALLER).where(visible_entries(BOUND_CALLER, reach))
+    if user:
+        # Not `user_id`: that name is the caller's (`Bound.user_id`, in the visibility).
+        stmt = stmt.where(TimeEntry.user_id == bound("entry_user_id", TimeEntry.user_id))
+    if project:
+        stmt = stmt.where(TimeEntry.project_id == bound("project_id", TimeEntry.project_id))
+    if client:
+        of_client = select(Project.id).where(
+            in_team(Project, BOUND_CALLER),
+            Project.client_id == bound("client_id", Project.client_id),
+        )
+        stmt = stmt.where(TimeEntry.project_id.in_(of_client))
+    if started_from:
+        stmt = stmt.where(TimeEntry.started_at >= bound("started_from", TimeEntry.started_at))
+    if started_before:
+        stmt = stmt.where(TimeEntry.started_at < bound("started_before", TimeEntry.started_at))
+    if billable is not None:
+        stmt = stmt.where(TimeEntry.billable.is_(billable))
+    if invoiced is not None:
+        stmt = stmt.where(
+            TimeEntry.invoice_id.isnot(None) if invoiced else TimeEntry.invoice_id.is_(None)
+        )
+    return stmt
+
+
 async def list_entries(
     session: AsyncSession, ctx: TeamContext, filters: EntryFilters
 ) -> Listing[TimeEntryOut]:
@@ -309,33 +354,37 @@ async def list_entries(
         team.timezone, filters.started_from, filters.started_before
     )
     reach = ctx.access(Permission.TIME_READ)
-    stmt = team_rows(TimeEntry, ctx).where(visible_entries(ctx, reach))
     f = filters
-    if f.user_id is not None:
-        stmt = stmt.where(TimeEntry.user_id == f.user_id)
-    if f.project_id is not None:
-        stmt = stmt.where(TimeEntry.project_id == f.project_id)
-    if f.client_id is not None:
-        stmt = stmt.where(
-            TimeEntry.project_id.in_(
-                select(Project.id).where(in_team(Project, ctx), Project.client_id == f.client_id)
-            )
-        )
-    if started_from is not None:
-        stmt = stmt.where(TimeEntry.started_at >= started_from)
-    if started_before is not None:
-        stmt = stmt.where(TimeEntry.started_at < started_before)
-    if f.billable is not None:
-        stmt = stmt.where(TimeEntry.billable.is_(f.billable))
-    if f.invoiced is not None:
-        stmt = stmt.where(
-            TimeEntry.invoice_id.isnot(None) if f.invoiced else TimeEntry.invoice_id.is_(None)
-        )
+    stmt = _entry_list(
+        reach,
+        user=f.user_id is not None,
+        project=f.project_id is not None,
+        client=f.client_id is not None,
+        started_from=started_from is not None,
+        started_before=started_before is not None,
+        billable=f.billable,
+        invoiced=f.invoiced,
+    )
+    values = {
+        **caller_values(ctx),
+        "entry_user_id": f.user_id,
+        "project_id": f.project_id,
+        "client_id": f.client_id,
+        "started_from": started_from,
+        "started_before": started_before,
+    }
 
     async def shape(entries: list[TimeEntry]) -> list[TimeEntryOut]:
         return await _outs(session, ctx, entries, team)
 
-    return Listing(stmt, TimeEntry, shape, order_by=[TimeEntry.started_at], descending=True)
+    return Listing(
+        stmt,
+        TimeEntry,
+        shape,
+        order_by=[TimeEntry.started_at],
+        descending=True,
+        values=values,
+    )
 
 
 # ---------------------------------------------------------------- timer
@@ -454,13 +503,21 @@ async def move_entry(
     return await _recorded(session, ctx, "time_entry.moved", entry)
 
 
+@shaped
+def _move_list() -> Select[Any]:
+    """The moves of one entry (bound as `entry_id`)."""
+    return team_rows(TimeEntryMove, BOUND_CALLER).where(
+        TimeEntryMove.time_entry_id == bound("entry_id", TimeEntryMove.time_entry_id)
+    )
+
+
 async def entry_history(
     session: AsyncSession, ctx: TeamContext, entry_id: uuid.UUID
 ) -> Listing[TimeEntryMoveOut]:
     """A visible entry's moves between projects, oldest first."""
     entry = await get_entry(session, ctx, entry_id)
-    stmt = team_rows(TimeEntryMove, ctx).where(TimeEntryMove.time_entry_id == entry.id)
-    return Listing(stmt, TimeEntryMove, shaped_by(TimeEntryMoveOut))
+    values = {**caller_values(ctx), "entry_id": entry.id}
+    return Listing(_move_list(), TimeEntryMove, shaped_by(TimeEntryMoveOut), values=values)
 
 
 # ---------------------------------------------------------------- figures
