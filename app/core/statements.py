@@ -35,10 +35,11 @@ T = TypeVar("T")
 
 
 class Bound:
-    """The request values every scoped statement stands on."""
+    """The request values every scoped statement stands on. The caller's user is bound
+    as `caller_id`, so that a list's own `user_id` filter can never stand in for it."""
 
     team = bindparam("team_id", type_=Uuid)
-    user_id = bindparam("user_id", type_=Uuid)
+    user_id = bindparam("caller_id", type_=Uuid)
 
 
 BOUND_CALLER = TeamContext(
@@ -55,7 +56,7 @@ def bound(name: str, column: Any) -> BindParameter[Any]:
 
 def caller_values(ctx: TeamContext) -> dict[str, Any]:
     """The values of `Bound` for a request's caller."""
-    return {"team_id": ctx.team_id, "user_id": ctx.user_id}
+    return {"team_id": ctx.team_id, "caller_id": ctx.user_id}
 
 
 def like_pattern(text: str) -> str:

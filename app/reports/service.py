@@ -27,7 +27,7 @@ from app.core.errors import NotFound, Unprocessable
 from app.core.money import div_half_up
 from app.core.permissions import Access, Permission
 from app.core.rows import read_rows
-from app.core.statements import BOUND_CALLER, Together, shaped, together
+from app.core.statements import BOUND_CALLER, Together, caller_values, shaped, together
 from app.core.tenancy import in_team
 from app.projects.membership import member_project_ids
 from app.projects.models import Project, Task
@@ -170,8 +170,7 @@ def bound_values(
     """A request's values for the `Binds` of its report statement."""
     started_from, started_before = period_bounds(team.timezone, start, end)
     return {
-        "team_id": ctx.team_id,
-        "user_id": ctx.user_id,
+        **caller_values(ctx),
         "tz": team.timezone,
         "base_currency": team.base_currency,
         "started_from": started_from,
