@@ -10,7 +10,9 @@ rows are consistent and never overlap, and the reports do not read the no-overla
 spans), the entries' secondary indexes built after the rows. On BENCH_DATABASE_URL /
 BENCH_REDIS_URL, else embedded services.
 
-Then, `--repeat` times, alternating: each report through the API (the request handed
+Then, for each report, `--warmup` untimed runs of both sides (default 3: the app builds,
+compiles and prepares a statement shape once per process, asyncpg prepares the
+baseline's once per connection), and `--repeat` times, alternating: each report through the API (the request handed
 to the app's ASGI callable as a server hands it over, `harness.asgi_get`: the whole app,
 auth, the role's scope under row-level security, the SQL, JSON; no HTTP client) and its
 baseline, a hand-written SQL statement computing the same figures another way (its own
@@ -18,7 +20,7 @@ validity ranges over the rate history, on a superuser connection with the settin
 app gives a report's transaction: work_mem 64MB, no JIT). Both must give equal figures;
 the medians and their ratio are printed:
 
-    .venv/bin/python bench/reports.py [--repeat 5] [--reuse]
+    .venv/bin/python bench/reports.py [--repeat 5] [--reuse] [--warmup 3]
 
 `--reuse` measures the data a previous run loaded (no wipe, no load).
 """
@@ -336,7 +338,7 @@ def sql_rows(rows: list[asyncpg.Record], fields: tuple[str, ...]) -> dict[str, t
     return {str(r["key"]): tuple(r[f] for f in fields) for r in rows}
 
 
-async def main(repeat: int, reuse: bool) -> None:
+async def main(repeat: int, reuse: bool, warmup: int) -> None:
     async with services(wipe=not reuse) as (db_url, redis_url, home):
         pg_url = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
         conn = await asyncpg.connect(pg_url)
@@ -407,6 +409,13 @@ async def main(repeat: int, reuse: bool) -> None:
                 assert r.status_code == 200, r.text
             print(f"{'(GET the team: the floor)':<28} {'':>5} {statistics.median(floor):>7.3f}")
             for name, path, params, sql, args, fields in cases:
+                # Both sides warmed first, untimed: the app builds, compiles and prepares a
+                # statement shape once per process, asyncpg prepares the baseline's once
+                # per connection, and PostgreSQL plans both; the runs measure what every
+                # later request costs.
+                for _ in range(warmup):
+                    await asgi_get(app, base + path, params=params, headers=headers)
+                    await conn.fetch(sql, *args)
                 api_s, sql_s = [], []
                 for _ in range(repeat):
                     began = time.perf_counter()
@@ -450,5 +459,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs of each side first")
     args = parser.parse_args()
-    asyncio.run(main(args.repeat, args.reuse))
+    asyncio.run(main(args.repeat, args.reuse, args.warmup))
