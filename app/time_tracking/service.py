@@ -321,7 +321,7 @@ def _entry_list(
     """
     stmt = team_rows(TimeEntry, BOUND_CALLER).where(visible_entries(BOUND_CALLER, reach))
     if user:
-        # Not `user_id`: that name is the caller's (`Bound.user_id`, in the visibility).
+        # Its own name: a filter never shares the caller's (`caller_id`, in the visibility).
         stmt = stmt.where(TimeEntry.user_id == bound("entry_user_id", TimeEntry.user_id))
     if project:
         stmt = stmt.where(TimeEntry.project_id == bound("project_id", TimeEntry.project_id))
