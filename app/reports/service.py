@@ -37,7 +37,6 @@ from app.reports.invoiced import (
     Revenue,
     aging_by_client,
     invoice_reach,
-    invoice_values,
     revenue_by,
     revenue_of,
     revenue_statement,
@@ -476,10 +475,9 @@ async def client_report(
     reach, shown = report_access(ctx)
     invoices = invoice_reach(ctx) if ctx.grant(Permission.INVOICES_READ) is not None else None
     kept = client_statement(reach, ctx.access(Permission.CRM_READ), shown.costs, invoices)
-    values = {
-        **bound_values(ctx, team, TimeFilters(client_id=client_id), start, end),
-        **invoice_values(ctx, team, start, end, client_id),
-    }
+    # The time figures' values, and the invoice dates the revenue part also binds.
+    values = bound_values(ctx, team, TimeFilters(client_id=client_id), start, end)
+    values |= {"first_day": start, "last_day": end}
     time_rows, *invoice_rows = kept.split(await report_rows(session, kept.statement, values))
     time = Figures()
     for row in time_rows:
