@@ -29,7 +29,7 @@ from app.core.jobs import defer
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
 from app.core.ratelimit import hit
-from app.core.statements import Bound, bound, shaped
+from app.core.statements import Bound, bound, shaped, team_values
 from app.core.tenancy import HasTeam, get_in_team, in_team, team_select
 from app.events.record import record_event
 from app.projects.models import Project, Task
@@ -70,7 +70,7 @@ class Thread:
     def values(self, team: HasTeam) -> dict[str, Any]:
         """The values `_comment_list` binds for this thread, read in `team`."""
         task_id = self.task.id if self.task else None
-        return {"team_id": team.team_id, "project_id": self.project.id, "task_id": task_id}
+        return {**team_values(team.team_id), "project_id": self.project.id, "task_id": task_id}
 
 
 def _in_thread(project_id: Any, task_id: Any | None) -> ColumnElement[bool]:

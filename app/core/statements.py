@@ -54,9 +54,14 @@ def bound(name: str, column: Any) -> BindParameter[Any]:
     return bindparam(name, type_=column.type)
 
 
+def team_values(team_id: uuid.UUID) -> dict[str, Any]:
+    """The value of `Bound.team` (for statements that read no caller: a contact's)."""
+    return {Bound.team.key: team_id}
+
+
 def caller_values(ctx: TeamContext) -> dict[str, Any]:
     """The values of `Bound` for a request's caller."""
-    return {"team_id": ctx.team_id, "caller_id": ctx.user_id}
+    return {**team_values(ctx.team_id), Bound.user_id.key: ctx.user_id}
 
 
 def like_pattern(text: str) -> str:

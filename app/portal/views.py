@@ -25,7 +25,7 @@ from app.core.context import PortalContext
 from app.core.errors import Unprocessable
 from app.core.pagination import Page, PageParams, paginate
 from app.core.schemas import MAX_PERIOD_DAYS
-from app.core.statements import Bound, bound, shaped
+from app.core.statements import Bound, bound, shaped, team_values
 from app.core.tenancy import get_in_team, in_team, same_team, team_select
 from app.invoices.models import Invoice, InvoiceStatus
 from app.invoices.payment_methods import usable_methods
@@ -72,7 +72,7 @@ BOUND_CONTACT = PortalContext(
 def contact_values(ctx: PortalContext) -> dict[str, Any]:
     """The values of `BOUND_CONTACT` for a request's contact."""
     return {
-        "team_id": ctx.team_id,
+        **team_values(ctx.team_id),
         "portal_session_id": ctx.session_id,
         "contact_id": ctx.contact_id,
         "client_id": ctx.client_id,
