@@ -12,13 +12,13 @@ BENCH_REDIS_URL, else embedded services.
 
 Then, for each report, `--warmup` untimed runs of both sides (default 3: the app builds,
 compiles and prepares a statement shape once per process, asyncpg prepares the
-baseline's once per connection), and `--repeat` times, alternating: each report through the API (the request handed
-to the app's ASGI callable as a server hands it over, `harness.asgi_get`: the whole app,
-auth, the role's scope under row-level security, the SQL, JSON; no HTTP client) and its
-baseline, a hand-written SQL statement computing the same figures another way (its own
-validity ranges over the rate history, on a superuser connection with the settings the
-app gives a report's transaction: work_mem 64MB, no JIT). Both must give equal figures;
-the medians and their ratio are printed:
+baseline's once per connection), and `--repeat` times, alternating: each report through
+the API (the request handed to the app's ASGI callable as a server hands it over,
+`harness.asgi_get`: the whole app, auth, the role's scope under row-level security, the
+SQL, JSON; no HTTP client) and its baseline, a hand-written SQL statement computing the
+same figures another way (its own validity ranges over the rate history, on a superuser
+connection with the settings the app gives a report's transaction: work_mem 64MB, no
+JIT). Both must give equal figures; the medians and their ratio are printed:
 
     .venv/bin/python bench/reports.py [--repeat 5] [--reuse] [--warmup 3]
 

@@ -329,9 +329,11 @@ async def measure_lists(app: Any, w: World, pg_url: str, n: int) -> list[tuple]:
                 return r
 
             statements = await capture(app, get)
+            page = await get()
+            size = (len(page.json()["data"]), len(page.content))
             http_ms = await timed(get, n)
             sql_ms = await timed(lambda st=statements: replay(conn, st), n)
-            rows.append((name, len(statements), http_ms, sql_ms))
+            rows.append((name, len(statements), size, http_ms, sql_ms))
     await conn.close()
     return rows
 
@@ -373,14 +375,16 @@ async def measure_draft(app: Any, w: World, pg_url: str, repeat: int) -> list[tu
 
 def report(lists: list[tuple], drafts: list[tuple], entries: int, n: int, repeat: int) -> None:  # type: ignore[type-arg]
     print(f"\nLists at {entries:,} entries: {n} requests each (ms)")
-    head = f"{'shape':<36} {'stmts':>5} {'http p50':>9} {'http p99':>9} {'sql p50':>8} "
+    head = f"{'shape':<36} {'stmts':>5} {'items':>5} {'KB':>6} {'http p50':>9} {'http p99':>9} "
+    head += f"{'sql p50':>8} "
     print(head + f"{'sql p99':>8} {'http/sql':>8}  goal p99 < {LIST_GOAL_MS:.0f} ms")
-    for name, stmts, http_ms, sql_ms in lists:
+    for name, stmts, (items, size), http_ms, sql_ms in lists:
         p50, p99 = statistics.median(http_ms), pct(http_ms, 0.99)
         s50, s99 = statistics.median(sql_ms), pct(sql_ms, 0.99)
         ok = "ok" if p99 < LIST_GOAL_MS else "MISSED"
         print(
-            f"{name:<36} {stmts:>5} {p50:>9.2f} {p99:>9.2f} {s50:>8.2f} {s99:>8.2f}"
+            f"{name:<36} {stmts:>5} {items:>5} {size / 1000:>6.0f} {p50:>9.2f} {p99:>9.2f}"
+            f" {s50:>8.2f} {s99:>8.2f}"
             f" {p50 / s50:>8.1f}  {ok}"
         )
     print(f"\nDraft (median of {repeat}, s)")

@@ -11,11 +11,11 @@ from app.core.statements import check_shaped
 from app.invoices.exchange_rates import _exchange_rate_list
 from app.invoices.models import InvoiceStatus
 from app.invoices.runs import _run_list
-from app.invoices.service import _invoice_list
+from app.invoices.service import _entry_id_counts, _invoice_list
 from app.payments.models import PaymentMethodUsed
 from app.payments.service import _invoice_payment_list, _payment_list
 from app.rates.models import RateKind, RateScope
-from app.rates.service import _rate_list
+from app.rates.service import _rate_list, _resolution, _targets_statement
 from app.teams.service import _api_key_list, _invitation_list, _member_list
 from app.webhooks.service import _delivery_list, _endpoint_list
 from tests.factories import make_actor
@@ -41,6 +41,9 @@ def test_every_shape_holds_no_request_value() -> None:
             _delivery_list,
             _exchange_rate_list,
             _invoice_payment_list,
+            _entry_id_counts,
+            _resolution,
+            _targets_statement,
         )
     ]
     for reach in Access:

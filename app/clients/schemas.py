@@ -6,7 +6,16 @@ from pydantic import Field
 
 from app.clients.models import ClientStatus, PaymentMethod
 from app.core.csv_export import CsvColumns
-from app.core.schemas import MAX_RATE, Currency, Email, InputSchema, Name, PatchSchema, Timestamps
+from app.core.schemas import (
+    MAX_RATE,
+    Currency,
+    Email,
+    Id,
+    InputSchema,
+    Name,
+    PatchSchema,
+    Timestamps,
+)
 
 Text = Field(default=None, max_length=5000)
 
@@ -58,7 +67,7 @@ class ClientOut(Timestamps):
     currency: str
     status: ClientStatus
     owner_id: uuid.UUID | None
-    member_ids: list[uuid.UUID]
+    member_ids: list[Id]
     payment_methods: list[PaymentMethod]
     hourly_rate_amount: int | None
     address: str | None

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from app.contacts.models import ActivityKind
 from app.core.csv_export import CsvColumns
-from app.core.schemas import Email, InputSchema, Instant, Name, PatchSchema, Timestamps
+from app.core.schemas import Email, Id, InputSchema, Instant, Name, PatchSchema, Timestamps
 
 
 class ContactBase(InputSchema):
@@ -46,7 +46,7 @@ class ContactOut(Timestamps):
     title: str | None
     client_id: uuid.UUID | None
     owner_id: uuid.UUID | None
-    assignee_ids: list[uuid.UUID]
+    assignee_ids: list[Id]
     portal_access: bool
     billing_contact: bool
     portal_access_granted_at: datetime | None

@@ -58,6 +58,11 @@ async def page_params(
 
 PageQuery = Annotated[PageParams, Depends(page_params)]
 
+# How many of a page's rows (in order) to keep, at least one; the page ends there and
+# the next starts after it. For lists whose items can weigh far more than others (an
+# invoice billing thousands of entries lists their ids): a page stays bounded in bytes.
+Keep = Callable[[AsyncSession, list[Any]], Awaitable[int]]
+
 
 def _encode(values: Sequence[Any]) -> str:
     tagged = []
@@ -196,10 +201,12 @@ async def paginate(
     descending: bool = False,
     pk: InstrumentedAttribute[Any] | None = None,
     values: Mapping[str, Any] | None = None,
+    keep: Keep | None = None,
 ) -> Slice[Any]:
     """One page of `stmt` (with `values` for its bound parameters, `app.core.statements`).
 
     `order_by` is made total by appending the primary key (`pk`, default `model.id`).
+    `keep` may end the page early (`Keep`).
     """
     form = _paged_form(
         stmt,
@@ -225,6 +232,10 @@ async def paginate(
         rows = list(await read_rows(session, form.stmt, bind))
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]
+    if keep is not None and rows:
+        kept = max(1, await keep(session, rows))
+        if kept < len(rows):
+            rows, has_more = rows[:kept], True
     cursor = None
     if has_more:
         last = rows[-1]
@@ -262,6 +273,7 @@ class Listing(Generic[S]):
     descending: bool = False
     pk: InstrumentedAttribute[Any] | None = None
     values: Mapping[str, Any] | None = None
+    keep: Keep | None = None
 
     async def page(self, session: AsyncSession, params: PageParams) -> Page[S]:
         found = await paginate(
@@ -273,6 +285,7 @@ class Listing(Generic[S]):
             descending=self.descending,
             pk=self.pk,
             values=self.values,
+            keep=self.keep,
         )
         return found.page(await self.shape(found.rows))
 

@@ -62,7 +62,10 @@ async def list_invoices(
     status: InvoiceStatus | None = None,
     client_id: uuid.UUID | None = None,
 ) -> Page[InvoiceOut] | CsvResponse:
-    """Invoices the caller may see, newest first."""
+    """Invoices the caller may see, newest first, each with every line and entry id.
+
+    A page ends early (`has_more` true, fewer than `limit` invoices) once its invoices'
+    lines list 10,000 entry ids; it always holds one invoice at least."""
     listing = await service.list_invoices(
         session, ctx, settings, status=status, client_id=client_id
     )

@@ -9,6 +9,7 @@ from app.core.csv_export import CsvColumns
 from app.core.schemas import (
     Currency,
     Day,
+    Id,
     InputSchema,
     PatchSchema,
     PeriodSchema,
@@ -114,7 +115,7 @@ class InvoiceLineOut(Schema):
     tax_rate_bps: int
     tax_amount: int
     rate_missing: bool
-    time_entry_ids: list[uuid.UUID]
+    time_entry_ids: list[Id]
 
 
 class InvoiceOut(Timestamps):
@@ -201,7 +202,7 @@ class InvoiceRunOut(Timestamps):
 class InvoiceRunAccepted(Schema):
     period_start: date
     period_end: date
-    client_ids: list[uuid.UUID] | None
+    client_ids: list[Id] | None
     job_id: str
 
 

@@ -7,7 +7,8 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import ColumnElement, Select, Uuid, any_, bindparam, func, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client, PaymentMethod
@@ -19,8 +20,8 @@ from app.core.db import SETTINGS, any_of
 from app.core.errors import NotFound
 from app.core.pagination import Listing
 from app.core.permissions import Access, Permission
-from app.core.statements import BOUND_CALLER, bound, caller_values, shaped
-from app.core.tenancy import enter_team, get_authorized, team_rows
+from app.core.statements import BOUND_CALLER, Bound, bound, caller_values, shaped, team_values
+from app.core.tenancy import enter_team, get_authorized, in_team, team_rows
 from app.events.record import record_event
 from app.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from app.invoices.schemas import InvoiceOut, PublicInvoice, PublicLine
@@ -149,6 +150,37 @@ def _invoice_list(reach: Access, status: InvoiceStatus | None, client: bool) -> 
     return stmt
 
 
+# A page of the invoices list holds the ids of at most this many billed entries (and
+# one invoice at least, whatever it bills): 10,000 ids are ~390 KB of JSON.
+PAGE_ENTRY_IDS = 10_000
+
+
+@shaped
+def _entry_id_counts() -> Select[Any]:
+    """How many entry ids the lines of each invoice in `invoice_ids` list."""
+    return (
+        select(InvoiceLine.invoice_id, func.sum(func.cardinality(InvoiceLine.time_entry_ids)))
+        .where(
+            in_team(InvoiceLine, Bound.team),
+            InvoiceLine.invoice_id == any_(bindparam("invoice_ids", type_=ARRAY(Uuid))),
+        )
+        .group_by(InvoiceLine.invoice_id)
+    )
+
+
+async def within_page_entry_ids(session: AsyncSession, invoices: list[Invoice]) -> int:
+    """How many of `invoices` (in order) a page keeps (`app.core.pagination.Keep`): those
+    whose lines list `PAGE_ENTRY_IDS` entry ids at most in all."""
+    values = {**team_values(invoices[0].team_id), "invoice_ids": [i.id for i in invoices]}
+    counts = dict((await session.execute(_entry_id_counts(), values)).all())
+    listed = 0
+    for kept, invoice in enumerate(invoices):
+        listed += counts.get(invoice.id, 0)
+        if listed > PAGE_ENTRY_IDS:
+            return kept
+    return len(invoices)
+
+
 async def list_invoices(
     session: AsyncSession,
     ctx: TeamContext,
@@ -166,6 +198,7 @@ async def list_invoices(
         order_by=[Invoice.created_at],
         descending=True,
         values={**caller_values(ctx), "client_id": client_id},
+        keep=within_page_entry_ids,
     )
 
 

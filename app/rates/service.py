@@ -17,7 +17,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Date, Select, Uuid, bindparam, func, literal, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    Uuid,
+    any_,
+    bindparam,
+    func,
+    select,
+    true,
+)
 from sqlalchemy import column as sql_column
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +40,7 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
-from app.core.statements import BOUND_CALLER, bound, caller_values, shaped
+from app.core.statements import BOUND_CALLER, Bound, bound, caller_values, shaped, team_values
 from app.core.tenancy import get_in_team, in_team, same_team, team_rows
 from app.projects.membership import member_project_ids
 from app.projects.models import Project
@@ -41,6 +52,11 @@ from app.teams.models import Team
 from app.teams.service import team_by_id
 
 COST_PRECEDENCE = (RateScope.member, RateScope.team)
+
+
+def bound_ids(name: str) -> Any:
+    """An array of ids the request passes as `name`."""
+    return bindparam(name, type_=ARRAY(Uuid))
 
 
 @dataclass(frozen=True)
@@ -60,14 +76,10 @@ class BillingTarget:
     client_rate: int | None
 
 
-async def billing_targets(
-    session: AsyncSession, team: Team, project_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, BillingTarget]:
-    """Project, client and currency of each project (one query)."""
-    ids = set(project_ids)
-    if not ids:
-        return {}
-    rows = await session.execute(
+@shaped
+def _targets_statement() -> Select[Any]:
+    """Each project's client, own rates and the client's currency (`project_ids`)."""
+    return (
         select(
             Project.id,
             Project.client_id,
@@ -76,7 +88,19 @@ async def billing_targets(
             Client.hourly_rate_amount,
         )
         .outerjoin(Client, same_team(Client, Project) & (Client.id == Project.client_id))
-        .where(in_team(Project, team.id), Project.id.in_(ids))
+        .where(in_team(Project, Bound.team), Project.id == any_(bound_ids("project_ids")))
+    )
+
+
+async def billing_targets(
+    session: AsyncSession, team: Team, project_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, BillingTarget]:
+    """Project, client and currency of each project (one query)."""
+    ids = set(project_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        _targets_statement(), {**team_values(team.id), "project_ids": list(ids)}
     )
     return {
         pid: BillingTarget(
@@ -119,42 +143,51 @@ class BillRates:
         return ResolvedRate(amount, self.targets[entry.project_id].currency)
 
 
-async def _resolve(
-    session: AsyncSession, team: Team, keys: set[_RateKey]
-) -> dict[_RateKey, int | None]:
-    """The bill rate of each (member, project, day) by `BillRateJoin`, in one query: the
-    keys travel as three arrays, so any number of them is three parameters; each key's
-    rates are index probes."""
-    if not keys:
-        return {}
-    users, projects, days = zip(*keys, strict=True)
+@shaped
+def _resolution() -> Select[Any]:
+    """The bill rate of each (member, project, day) of three arrays (`users`,
+    `projects`, `days`) by `BillRateJoin`: any number of keys is three parameters, and
+    each key's rates are index probes."""
     k = (
-        func.unnest(
-            bindparam("users", list(users), type_=ARRAY(Uuid)),
-            bindparam("projects", list(projects), type_=ARRAY(Uuid)),
-            bindparam("days", list(days), type_=ARRAY(Date)),
-        )
+        func.unnest(bound_ids("users"), bound_ids("projects"), bindparam("days", type_=ARRAY(Date)))
         .table_valued(
             sql_column("user_id", Uuid), sql_column("project_id", Uuid), sql_column("day", Date)
         )
         .render_derived(name="k")
     )
     rate = BillRateJoin(
-        team_id=literal(team.id, Uuid),
+        team_id=Bound.team,
         user_id=k.c.user_id,
         project_id=k.c.project_id,
         client_id=Project.client_id,
-        currency=func.coalesce(Client.currency, literal(team.base_currency)),
+        currency=func.coalesce(Client.currency, bindparam("base_currency", type_=String)),
         day=k.c.day,
         project_rate=Project.hourly_rate_amount,
         client_rate=Client.hourly_rate_amount,
     ).probe()
-    rows = await session.execute(
+    return (
         select(k.c.user_id, k.c.project_id, k.c.day, rate)
         .select_from(k)
-        .join(Project, in_team(Project, team.id) & (Project.id == k.c.project_id))
+        .join(Project, in_team(Project, Bound.team) & (Project.id == k.c.project_id))
         .outerjoin(Client, same_team(Client, Project) & (Client.id == Project.client_id))
     )
+
+
+async def _resolve(
+    session: AsyncSession, team: Team, keys: set[_RateKey]
+) -> dict[_RateKey, int | None]:
+    """The bill rate of each (member, project, day) in `keys`, in one query."""
+    if not keys:
+        return {}
+    users, projects, days = zip(*keys, strict=True)
+    values = {
+        **team_values(team.id),
+        "base_currency": team.base_currency,
+        "users": list(users),
+        "projects": list(projects),
+        "days": list(days),
+    }
+    rows = await session.execute(_resolution(), values)
     return {(u, p, d): amount for u, p, d, amount in rows.all()}
 
 
