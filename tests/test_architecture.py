@@ -4,6 +4,7 @@ Each rule reads `app/` with `ast`, so a new module learns the rule from a failin
 - every team filter goes through `app/core/tenancy.py`;
 - `app/core` imports no domain package, and no module imports itself round a cycle;
 - imports stay at the top of a module (dependencies then point one way, visibly);
+- schemas type ids as `Id` (written to JSON fast), not `uuid.UUID`;
 - no file grows past 600 lines.
 """
 
@@ -15,6 +16,7 @@ import pytest
 
 APP = Path(__file__).resolve().parent.parent / "app"
 TENANCY = APP / "core" / "tenancy.py"
+CORE_SCHEMAS = APP / "core" / "schemas.py"
 # Entry points that import heavy, optional or start-up-only modules on demand.
 LAZY_IMPORTS_ALLOWED = {APP / "cli.py", APP / "core" / "embedded.py"}
 MAX_LINES = 600
@@ -73,6 +75,35 @@ def test_the_scoping_rule_bites() -> None:
     assert list(team_filters(joined)) == [1]
     assert list(team_filters(helper)) == []
     assert list(team_filters(python)) == []
+
+
+def uuid_fields(tree: ast.Module) -> Iterator[int]:
+    """Lines annotating a field with `uuid.UUID` (anywhere in its type)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign) and any(
+            isinstance(n, ast.Attribute)
+            and n.attr == "UUID"
+            and isinstance(n.value, ast.Name)
+            and n.value.id == "uuid"
+            for n in ast.walk(node.annotation)
+        ):
+            yield node.lineno
+
+
+def test_schemas_type_ids_as_id() -> None:
+    """`app.core.schemas.Id`: pydantic writes asyncpg's UUIDs slowly (~1 us each)."""
+    found = [
+        f"{path.relative_to(APP.parent)}:{line}"
+        for path, _, tree in modules()
+        if path.name == "schemas.py" and path != CORE_SCHEMAS
+        for line in uuid_fields(tree)
+    ]
+    assert found == [], f"type these ids as `Id` (app.core.schemas): {found}"
+
+
+def test_the_id_rule_bites() -> None:
+    assert list(uuid_fields(ast.parse("class A:\n    ids: list[uuid.UUID] | None"))) == [2]
+    assert list(uuid_fields(ast.parse("class A:\n    id: Id\n    n: int"))) == []
 
 
 def imports(tree: ast.Module, *, top_level_only: bool) -> Iterator[tuple[ast.AST, str]]:

@@ -1,9 +1,7 @@
-import uuid
-
 from pydantic import Field
 
 from app.core.permissions import Role
-from app.core.schemas import Currency, Email, InputSchema, Name, Schema, Timestamps, TimeZone
+from app.core.schemas import Currency, Email, Id, InputSchema, Name, Schema, Timestamps, TimeZone
 from app.teams.schemas import TeamOut
 
 Password = Field(min_length=8, max_length=256)
@@ -35,7 +33,7 @@ class TokenPair(Schema):
 
 
 class UserOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     email: str
     name: str
 
@@ -46,7 +44,7 @@ class SignupOut(TokenPair):
 
 
 class TeamRole(Schema):
-    id: uuid.UUID
+    id: Id
     name: str
     role: Role
 

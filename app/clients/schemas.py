@@ -1,4 +1,3 @@
-import uuid
 from datetime import datetime
 from typing import Literal
 
@@ -35,8 +34,8 @@ class InviteContact(InputSchema):
 
 class ClientBase(InputSchema):
     email: Email | None = None
-    owner_id: uuid.UUID | None = None
-    member_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    owner_id: Id | None = None
+    member_ids: list[Id] | None = Field(default=None, max_length=100)
     payment_methods: list[PaymentMethod] | None = None
     hourly_rate_amount: int | None = Field(default=None, ge=0, le=MAX_RATE)
     address: str | None = Text
@@ -61,12 +60,12 @@ class ClientPatch(ClientBase, PatchSchema):
 
 
 class ClientOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     name: str
     email: str | None
     currency: str
     status: ClientStatus
-    owner_id: uuid.UUID | None
+    owner_id: Id | None
     member_ids: list[Id]
     payment_methods: list[PaymentMethod]
     hourly_rate_amount: int | None
@@ -79,7 +78,7 @@ CLIENT_CSV = CsvColumns.of(ClientOut)
 
 
 class OnboardedContact(Timestamps):
-    id: uuid.UUID
+    id: Id
     name: str
     email: str | None
     portal_access: bool
@@ -90,6 +89,6 @@ class OnboardedContact(Timestamps):
 class ClientCreated(ClientOut):
     """The client plus what onboarding created with it in the same transaction."""
 
-    project_id: uuid.UUID | None = None
-    board_id: uuid.UUID | None = None
+    project_id: Id | None = None
+    board_id: Id | None = None
     contacts: list[OnboardedContact] = Field(default_factory=list)

@@ -1,7 +1,6 @@
 """Comments as the team API and the portal show them (the portal's written field by
 field: no team member's id, never an internal comment)."""
 
-import uuid
 from datetime import datetime
 from typing import Any, Literal
 
@@ -9,7 +8,7 @@ from pydantic import Field
 
 from app.comments.models import AuthorType, Comment, CommentVisibility
 from app.core.csv_export import CsvColumns
-from app.core.schemas import InputSchema, Schema
+from app.core.schemas import Id, InputSchema, Schema
 
 MAX_BODY = 10_000
 
@@ -54,14 +53,14 @@ def _common(comment: Comment) -> dict[str, Any]:
 
 class CommentAuthor(Schema):
     type: AuthorType
-    id: uuid.UUID | None = Field(description="The user's or contact's id; null once gone")
+    id: Id | None = Field(description="The user's or contact's id; null once gone")
     name: str
 
 
 class CommentOut(Schema):
-    id: uuid.UUID
-    project_id: uuid.UUID
-    task_id: uuid.UUID | None = Field(description="Null: the project's own thread")
+    id: Id
+    project_id: Id
+    task_id: Id | None = Field(description="Null: the project's own thread")
     body: str = Field(description="Markdown as written (empty once deleted)")
     body_html: str = Field(description="The body rendered and sanitized")
     author: CommentAuthor
@@ -86,7 +85,7 @@ class CommentOut(Schema):
 
 class PortalCommentAuthor(Schema):
     type: AuthorType
-    id: uuid.UUID | None = Field(
+    id: Id | None = Field(
         description="A contact's id; null for the team's people (never named by id here)"
     )
     name: str
@@ -95,9 +94,9 @@ class PortalCommentAuthor(Schema):
 class PortalComment(Schema):
     """A client comment as a contact reads it."""
 
-    id: uuid.UUID
-    project_id: uuid.UUID
-    task_id: uuid.UUID | None
+    id: Id
+    project_id: Id
+    task_id: Id | None
     body: str
     body_html: str
     author: PortalCommentAuthor

@@ -1,4 +1,3 @@
-import uuid
 from datetime import datetime
 
 from pydantic import Field
@@ -12,9 +11,9 @@ class ContactBase(InputSchema):
     email: Email | None = None
     phone: str | None = Field(default=None, max_length=50)
     title: str | None = Field(default=None, max_length=200)
-    client_id: uuid.UUID | None = None
-    owner_id: uuid.UUID | None = None
-    assignee_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    client_id: Id | None = None
+    owner_id: Id | None = None
+    assignee_ids: list[Id] | None = Field(default=None, max_length=100)
     notes: str | None = Field(default=None, max_length=5000)
 
 
@@ -39,13 +38,13 @@ class ContactPatch(ContactBase, PatchSchema):
 
 
 class ContactOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     name: str
     email: str | None
     phone: str | None
     title: str | None
-    client_id: uuid.UUID | None
-    owner_id: uuid.UUID | None
+    client_id: Id | None
+    owner_id: Id | None
     assignee_ids: list[Id]
     portal_access: bool
     billing_contact: bool
@@ -72,12 +71,12 @@ class ActivityPatch(PatchSchema):
 
 
 class ActivityOut(Timestamps):
-    id: uuid.UUID
-    contact_id: uuid.UUID
+    id: Id
+    contact_id: Id
     kind: ActivityKind
     body: str
     occurred_at: datetime
-    author_id: uuid.UUID | None
+    author_id: Id | None
 
 
 ACTIVITY_CSV = CsvColumns.of(ActivityOut)

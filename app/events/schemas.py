@@ -1,16 +1,15 @@
-import uuid
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
 from app.core.csv_export import CsvColumns
-from app.core.schemas import Schema
+from app.core.schemas import Id, Schema
 
 
 class ActorOut(Schema):
     type: Literal["user", "api_key", "contact", "system"]
-    id: uuid.UUID | None = Field(description="The user, API key or contact; null for `system`")
+    id: Id | None = Field(description="The user, API key or contact; null for `system`")
 
 
 class EventOut(Schema):

@@ -1,4 +1,3 @@
-import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -71,8 +70,8 @@ class ManualLineIn(InputSchema):
 
 
 class InvoiceIn(PeriodSchema):
-    client_id: uuid.UUID
-    project_ids: list[uuid.UUID] | None = None
+    client_id: Id
+    project_ids: list[Id] | None = None
     lines: list[ManualLineIn] = Field(default_factory=list, max_length=200)
     issue_date: Day | None = None
     due_date: Day | None = None
@@ -102,11 +101,11 @@ class InvoicePatch(PatchSchema):
 
 
 class InvoiceLineOut(Schema):
-    id: uuid.UUID
+    id: Id
     kind: LineKind
     description: str
-    project_id: uuid.UUID | None
-    user_id: uuid.UUID | None
+    project_id: Id | None
+    user_id: Id | None
     quantity_seconds: int | None
     tracked_seconds: int | None
     quantity: Decimal | None
@@ -119,9 +118,9 @@ class InvoiceLineOut(Schema):
 
 
 class InvoiceOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     number: str | None
-    client_id: uuid.UUID
+    client_id: Id
     status: InvoiceStatus
     overdue: bool
     currency: str
@@ -147,7 +146,7 @@ class InvoiceOut(Timestamps):
     finalized_at: datetime | None
     voided_at: datetime | None
     paid_at: datetime | None
-    run_id: uuid.UUID | None
+    run_id: Id | None
 
     @classmethod
     def of(
@@ -175,7 +174,7 @@ class ExchangeRateIn(InputSchema):
 
 
 class ExchangeRateOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     currency: str
     rate: Decimal
     effective_from: date
@@ -184,17 +183,17 @@ class ExchangeRateOut(Timestamps):
 class InvoiceRunIn(PeriodSchema):
     period_start: Day
     period_end: Day
-    client_ids: list[uuid.UUID] | None = None
+    client_ids: list[Id] | None = None
 
 
 class InvoiceRunOut(Timestamps):
-    id: uuid.UUID
-    client_id: uuid.UUID
+    id: Id
+    client_id: Id
     period_start: date
     period_end: date
     trigger: str
     status: RunStatus
-    invoice_id: uuid.UUID | None
+    invoice_id: Id | None
     error: str | None
     failed_since: datetime | None
 

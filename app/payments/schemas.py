@@ -1,4 +1,3 @@
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -6,7 +5,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from app.core.csv_export import CsvColumns
-from app.core.schemas import InputSchema, Instant, Schema, Timestamps
+from app.core.schemas import Id, InputSchema, Instant, Schema, Timestamps
 from app.payments.models import PaymentMethodUsed, PaymentStatus
 
 
@@ -49,8 +48,8 @@ class RefundIn(InputSchema):
 
 
 class RefundOut(Timestamps):
-    id: uuid.UUID
-    payment_id: uuid.UUID
+    id: Id
+    payment_id: Id
     amount: int
     reason: str | None
     method: PaymentMethodUsed
@@ -59,12 +58,12 @@ class RefundOut(Timestamps):
         description="Set when the provider reported the refund; null: recorded by a person"
     )
     provider_refund_id: str | None
-    created_by_id: uuid.UUID | None
+    created_by_id: Id | None
 
 
 class PaymentOut(Timestamps):
-    id: uuid.UUID
-    invoice_id: uuid.UUID
+    id: Id
+    invoice_id: Id
     method: PaymentMethodUsed
     status: PaymentStatus
     amount: int

@@ -4,7 +4,6 @@ never reaches the portal by accident; none carries a rate, a cost, internal note
 team member's id (`tests/test_portal_payloads.py` walks every response)."""
 
 import datetime as dt
-import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -14,7 +13,7 @@ from pydantic import Field
 
 from app.clients.models import PaymentMethod
 from app.core.csv_export import CsvColumns
-from app.core.schemas import Email, InputSchema, Schema
+from app.core.schemas import Email, Id, InputSchema, Schema
 from app.invoices.models import InvoiceStatus
 from app.payments.schemas import Provider
 from app.projects.models import ColumnKind, ProjectStatus
@@ -33,7 +32,7 @@ class SessionIn(InputSchema):
 
 
 class PortalContact(Schema):
-    id: uuid.UUID
+    id: Id
     name: str
     email: str | None
     phone: str | None
@@ -48,7 +47,7 @@ class PortalSessionOut(Schema):
 
 
 class PortalClient(Schema):
-    id: uuid.UUID
+    id: Id
     name: str
     currency: str
 
@@ -70,7 +69,7 @@ class Progress(Schema):
 
 
 class PortalProject(Schema):
-    id: uuid.UUID
+    id: Id
     name: str
     status: ProjectStatus
     progress: Progress
@@ -82,13 +81,13 @@ class PortalProject(Schema):
 
 
 class PortalColumn(Schema):
-    id: uuid.UUID
+    id: Id
     name: str
     kind: ColumnKind
 
 
 class PortalTask(Schema):
-    id: uuid.UUID
+    id: Id
     title: str
     column: PortalColumn
     position: int
@@ -99,8 +98,8 @@ class PortalTask(Schema):
 
 
 class PortalTimeEntry(Schema):
-    id: uuid.UUID
-    project_id: uuid.UUID
+    id: Id
+    project_id: Id
     date: dt.date = Field(description="The day it started, in the team's time zone")
     seconds: int
     note: str | None
@@ -141,7 +140,7 @@ class PortalInvoiceLine(Schema):
 
 
 class PortalInvoice(Schema):
-    id: uuid.UUID
+    id: Id
     number: str | None
     status: InvoiceStatus
     overdue: bool
@@ -175,8 +174,8 @@ class PortalCheckout(Schema):
 class PortalPayment(Schema):
     """Money received on one of the client's issued invoices (portal events only)."""
 
-    id: uuid.UUID
-    invoice_id: uuid.UUID
+    id: Id
+    invoice_id: Id
     status: str
     method: str
     amount: int

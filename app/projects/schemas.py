@@ -1,9 +1,7 @@
-import uuid
-
 from pydantic import Field
 
 from app.core.csv_export import CsvColumns
-from app.core.schemas import MAX_RATE, MAX_SECONDS, InputSchema, PatchSchema, Schema, Timestamps
+from app.core.schemas import MAX_RATE, MAX_SECONDS, Id, InputSchema, PatchSchema, Schema, Timestamps
 from app.projects.models import ColumnKind, ProjectRole, ProjectStatus, ViewerRole
 
 ProjectName = Field(min_length=1, max_length=255)
@@ -12,7 +10,7 @@ ProjectName = Field(min_length=1, max_length=255)
 class ProjectIn(InputSchema):
     name: str = ProjectName
     description: str | None = Field(default=None, max_length=5000)
-    client_id: uuid.UUID | None = None
+    client_id: Id | None = None
     billable: bool = True
     hourly_rate_amount: int | None = Field(default=None, ge=0, le=MAX_RATE)
     budget_seconds: int | None = Field(default=None, ge=0, le=MAX_SECONDS)
@@ -23,7 +21,7 @@ class ProjectPatch(PatchSchema):
 
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=5000)
-    client_id: uuid.UUID | None = None
+    client_id: Id | None = None
     status: ProjectStatus | None = None
     billable: bool | None = None
     hourly_rate_amount: int | None = Field(default=None, ge=0, le=MAX_RATE)
@@ -31,15 +29,15 @@ class ProjectPatch(PatchSchema):
 
 
 class ProjectOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     name: str
     description: str | None
-    client_id: uuid.UUID | None
+    client_id: Id | None
     status: ProjectStatus
     billable: bool
     hourly_rate_amount: int | None
     budget_seconds: int | None
-    board_id: uuid.UUID
+    board_id: Id
 
 
 class ProjectRow(ProjectOut):
@@ -55,9 +53,9 @@ PROJECT_CSV = CsvColumns.of(ProjectRow)
 class TaskIn(InputSchema):
     title: str = Field(min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=5000)
-    column_id: uuid.UUID | None = None
+    column_id: Id | None = None
     position: int | None = Field(default=None, ge=0)
-    assignee_id: uuid.UUID | None = None
+    assignee_id: Id | None = None
     estimate_seconds: int | None = Field(default=None, ge=0, le=MAX_SECONDS)
 
 
@@ -67,27 +65,27 @@ class TaskPatch(PatchSchema):
 
     title: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=5000)
-    column_id: uuid.UUID | None = None
+    column_id: Id | None = None
     position: int | None = Field(default=None, ge=0)
-    assignee_id: uuid.UUID | None = None
+    assignee_id: Id | None = None
     estimate_seconds: int | None = Field(default=None, ge=0, le=MAX_SECONDS)
 
 
 class TaskMove(InputSchema):
-    column_id: uuid.UUID
+    column_id: Id
     position: int = Field(ge=0)
 
 
 class TaskOut(Timestamps):
-    id: uuid.UUID
-    project_id: uuid.UUID
+    id: Id
+    project_id: Id
     title: str
     description: str | None
-    column_id: uuid.UUID
+    column_id: Id
     position: int
-    assignee_id: uuid.UUID | None
+    assignee_id: Id | None
     estimate_seconds: int | None
-    requested_by_contact_id: uuid.UUID | None = Field(
+    requested_by_contact_id: Id | None = Field(
         default=None, description="The collaborator contact who asked for it in the portal"
     )
     tracked_seconds: int = 0
@@ -110,7 +108,7 @@ class ColumnPatch(PatchSchema):
 
 
 class ColumnOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     name: str
     kind: ColumnKind
     position: int
@@ -121,13 +119,13 @@ class BoardColumnOut(ColumnOut):
 
 
 class BoardOut(Schema):
-    id: uuid.UUID
-    project_id: uuid.UUID
+    id: Id
+    project_id: Id
     columns: list[BoardColumnOut]
 
 
 class ProjectMemberIn(InputSchema):
-    user_id: uuid.UUID
+    user_id: Id
     role: ProjectRole = ProjectRole.member
 
 
@@ -136,12 +134,12 @@ class ProjectMemberPatch(InputSchema):
 
 
 class ProjectMemberOut(Timestamps):
-    user_id: uuid.UUID
+    user_id: Id
     role: ProjectRole
 
 
 class ViewerIn(InputSchema):
-    contact_id: uuid.UUID
+    contact_id: Id
     role: ViewerRole = Field(
         default=ViewerRole.viewer,
         description="`viewer` reads in the portal; `collaborator` also comments and requests tasks",
@@ -153,19 +151,19 @@ class ViewerPatch(InputSchema):
 
 
 class ViewerOut(Timestamps):
-    contact_id: uuid.UUID
+    contact_id: Id
     role: ViewerRole
 
 
 class ColumnCount(Schema):
-    column_id: uuid.UUID
+    column_id: Id
     name: str
     kind: ColumnKind
     task_count: int
 
 
 class ProjectStats(Schema):
-    project_id: uuid.UUID
+    project_id: Id
     task_count: int
     tasks_by_column: list[ColumnCount]
     currency: str

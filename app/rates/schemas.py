@@ -1,19 +1,18 @@
-import uuid
 from datetime import date
 
 from pydantic import Field
 
 from app.core.csv_export import CsvColumns
-from app.core.schemas import MAX_RATE, Currency, Day, InputSchema, PatchSchema, Timestamps
+from app.core.schemas import MAX_RATE, Currency, Day, Id, InputSchema, PatchSchema, Timestamps
 from app.rates.models import RateKind, RateScope
 
 
 class RateIn(InputSchema):
     kind: RateKind = RateKind.bill
     scope: RateScope
-    user_id: uuid.UUID | None = None
-    client_id: uuid.UUID | None = None
-    project_id: uuid.UUID | None = None
+    user_id: Id | None = None
+    client_id: Id | None = None
+    project_id: Id | None = None
     hourly_rate_amount: int = Field(ge=0, le=MAX_RATE)
     currency: Currency
     effective_from: Day
@@ -29,12 +28,12 @@ class RatePatch(PatchSchema):
 
 
 class RateOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     kind: RateKind
     scope: RateScope
-    user_id: uuid.UUID | None
-    client_id: uuid.UUID | None
-    project_id: uuid.UUID | None
+    user_id: Id | None
+    client_id: Id | None
+    project_id: Id | None
     hourly_rate_amount: int
     currency: str
     effective_from: date

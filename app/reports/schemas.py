@@ -1,13 +1,12 @@
 """What the reports answer. Money is in minor units of `currency` (the team's base currency
 unless a field says otherwise); a money field is null for a role that may not read it."""
 
-import uuid
 from datetime import date
 from enum import StrEnum
 
 from pydantic import ConfigDict, Field
 
-from app.core.schemas import Schema
+from app.core.schemas import Id, Schema
 
 HIDDEN = "Null for roles that may not read rates"
 COST_HIDDEN = "Null for roles that may not read every rate (cost rates are the team's)"
@@ -69,9 +68,9 @@ class TimeReport(Schema):
 
 
 class UninvoicedRow(Schema):
-    client_id: uuid.UUID | None
+    client_id: Id | None
     client_name: str | None
-    project_id: uuid.UUID
+    project_id: Id
     project_name: str
     seconds: int = Field(description="Uninvoiced billable seconds")
     currency: str = Field(description="The currency the time is billed in (the client's)")
@@ -131,7 +130,7 @@ class AgingFigures(Schema):
 
 
 class AgingRow(AgingFigures):
-    client_id: uuid.UUID
+    client_id: Id
     label: str
 
 
@@ -145,7 +144,7 @@ class OutstandingReport(Schema):
 class ClientReport(Schema):
     model_config = ConfigDict(populate_by_name=True)
 
-    client_id: uuid.UUID
+    client_id: Id
     from_: date = Field(alias="from")
     to: date
     currency: str

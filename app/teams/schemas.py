@@ -1,4 +1,3 @@
-import uuid
 from datetime import datetime
 from typing import Literal
 
@@ -9,6 +8,7 @@ from app.core.permissions import Role
 from app.core.schemas import (
     Currency,
     Email,
+    Id,
     InputSchema,
     Instant,
     Name,
@@ -21,7 +21,7 @@ from app.teams.models import LONGEST_ENTRY_SECONDS, Membership
 
 
 class TeamOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     name: str
     base_currency: str
     timezone: str
@@ -104,7 +104,7 @@ class TeamPatch(PatchSchema):
 
 
 class MemberOut(Timestamps):
-    user_id: uuid.UUID
+    user_id: Id
     name: str
     email: str
     role: Role
@@ -135,10 +135,10 @@ class InvitationIn(InputSchema):
 
 
 class InvitationOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     email: str
     role: Role
-    invited_by_id: uuid.UUID | None
+    invited_by_id: Id | None
     expires_at: datetime
     accepted_at: datetime | None
     revoked_at: datetime | None
@@ -150,7 +150,7 @@ class AcceptIn(InputSchema):
 
 
 class AcceptedUser(Schema):
-    id: uuid.UUID
+    id: Id
     email: str
     name: str
 
@@ -173,11 +173,11 @@ class ApiKeyIn(InputSchema):
 
 
 class ApiKeyOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     name: str
     role: Role
     prefix: str
-    created_by_id: uuid.UUID
+    created_by_id: Id
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked_at: datetime | None

@@ -1,27 +1,26 @@
-import uuid
 from datetime import datetime
 
 from pydantic import Field, IPvAnyAddress
 
 from app.core.csv_export import CsvColumns
-from app.core.schemas import InputSchema, Instant, PatchSchema, Timestamps
+from app.core.schemas import Id, InputSchema, Instant, PatchSchema, Timestamps
 
 
 class TimeEntryIn(InputSchema):
-    project_id: uuid.UUID
-    task_id: uuid.UUID | None = None
+    project_id: Id
+    task_id: Id | None = None
     started_at: Instant
     ended_at: Instant
     note: str | None = Field(default=None, max_length=5000)
     billable: bool | None = Field(default=None, description="Defaults to the project's")
-    user_id: uuid.UUID | None = Field(default=None, description="Managers may log for others")
+    user_id: Id | None = Field(default=None, description="Managers may log for others")
 
 
 class TimeEntryPatch(PatchSchema):
     # A finished entry keeps an end (a running one gets it from the timer's stop).
     not_null = frozenset({"started_at", "ended_at", "billable"})
 
-    task_id: uuid.UUID | None = None
+    task_id: Id | None = None
     started_at: Instant | None = None
     ended_at: Instant | None = None
     note: str | None = Field(default=None, max_length=5000)
@@ -29,27 +28,27 @@ class TimeEntryPatch(PatchSchema):
 
 
 class TimeEntryMoveIn(InputSchema):
-    project_id: uuid.UUID
+    project_id: Id
     reason: str = Field(min_length=1, max_length=1000)
 
 
 class TimerStart(InputSchema):
-    project_id: uuid.UUID
-    task_id: uuid.UUID | None = None
+    project_id: Id
+    task_id: Id | None = None
     note: str | None = Field(default=None, max_length=5000)
 
 
 class TimeEntryOut(Timestamps):
-    id: uuid.UUID
-    user_id: uuid.UUID
-    project_id: uuid.UUID
-    task_id: uuid.UUID | None
+    id: Id
+    user_id: Id
+    project_id: Id
+    task_id: Id | None
     started_at: datetime
     ended_at: datetime | None
     duration_seconds: int | None
     note: str | None
     billable: bool
-    invoice_id: uuid.UUID | None
+    invoice_id: Id | None
     currency: str
     bill_rate_amount: int | None
     billable_amount: int | None
@@ -60,11 +59,11 @@ TIME_ENTRY_CSV = CsvColumns.of(TimeEntryOut)
 
 
 class TimeEntryMoveOut(Timestamps):
-    id: uuid.UUID
-    time_entry_id: uuid.UUID
-    actor_id: uuid.UUID | None
-    from_project_id: uuid.UUID
-    to_project_id: uuid.UUID
+    id: Id
+    time_entry_id: Id
+    actor_id: Id | None
+    from_project_id: Id
+    to_project_id: Id
     reason: str
     ip_address: IPvAnyAddress | None
 

@@ -1,11 +1,10 @@
-import uuid
 from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field
 
 from app.core.csv_export import CsvColumns
-from app.core.schemas import InputSchema, PatchSchema, Schema, Timestamps
+from app.core.schemas import Id, InputSchema, PatchSchema, Schema, Timestamps
 from app.webhooks.models import DeliveryStatus, EndpointStatus
 
 # `invoice.paid`, `time_entry.moved`, `ping`; or `*` for every type.
@@ -43,7 +42,7 @@ class WebhookEndpointPatch(PatchSchema):
 
 
 class WebhookEndpointOut(Timestamps):
-    id: uuid.UUID
+    id: Id
     url: str
     description: str
     event_types: list[str]
@@ -65,8 +64,8 @@ class WebhookSecretOut(Schema):
 
 
 class WebhookDeliveryOut(Timestamps):
-    id: uuid.UUID
-    endpoint_id: uuid.UUID
+    id: Id
+    endpoint_id: Id
     event_id: str = Field(description="The event's id: the `webhook-id` header.")
     event_type: str
     status: DeliveryStatus
