@@ -24,6 +24,14 @@ async def _billing(client, actor, project, cid, month: int, entries: int) -> tup
     return await create_invoice(client, actor, cid, **period), ids
 
 
+async def _team(client, app):
+    """An owner, a client with a project, and a team rate."""
+    alice = await make_actor(app)
+    cid, project = await new_client_project(client, alice, "Acme")
+    await add_rate(client, alice, 10000)
+    return alice, cid, project
+
+
 def _ids(invoice: dict) -> set:
     return {i for line in invoice["lines"] for i in line["time_entry_ids"]}
 
@@ -42,9 +50,7 @@ async def _pages(client, actor, limit: int = 50) -> list[dict]:
 
 
 async def test_a_page_ends_before_its_entry_ids_pass_the_limit(client, app, monkeypatch):
-    alice = await make_actor(app)
-    cid, project = await new_client_project(client, alice, "Acme")
-    await add_rate(client, alice, 10000)
+    alice, cid, project = await _team(client, app)
     march, march_ids = await _billing(client, alice, project, cid, 3, 3)
     april, april_ids = await _billing(client, alice, project, cid, 4, 2)
     may, may_ids = await _billing(client, alice, project, cid, 5, 4)
@@ -66,9 +72,7 @@ async def test_a_page_ends_before_its_entry_ids_pass_the_limit(client, app, monk
 
 
 async def test_an_invoice_over_the_limit_is_a_page_of_its_own(client, app, monkeypatch):
-    alice = await make_actor(app)
-    cid, project = await new_client_project(client, alice, "Acme")
-    await add_rate(client, alice, 10000)
+    alice, cid, project = await _team(client, app)
     march, march_ids = await _billing(client, alice, project, cid, 3, 3)
     april, april_ids = await _billing(client, alice, project, cid, 4, 4)
     monkeypatch.setattr(invoices_service, "PAGE_ENTRY_IDS", 2)
@@ -81,9 +85,7 @@ async def test_an_invoice_over_the_limit_is_a_page_of_its_own(client, app, monke
 
 
 async def test_limit_still_bounds_a_light_page(client, app, monkeypatch):
-    alice = await make_actor(app)
-    cid, project = await new_client_project(client, alice, "Acme")
-    await add_rate(client, alice, 10000)
+    alice, cid, project = await _team(client, app)
     made = [(await _billing(client, alice, project, cid, m, 1))[0] for m in (3, 4, 5)]
     monkeypatch.setattr(invoices_service, "PAGE_ENTRY_IDS", 100)
 
