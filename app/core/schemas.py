@@ -35,9 +35,10 @@ from pydantic_core import CoreSchema, PydanticCustomError, PydanticKnownError
 from app.core.errors import Unprocessable
 from app.core.money import is_currency
 
-# Ids a response lists (`list[Id]`), written to JSON by `str`. pydantic writes a
-# `uuid.UUID` fast but takes its slow path for the driver's own UUID subclass (asyncpg's:
-# type inference, ~1 us an id), and an invoice page can list 10,000 entry ids.
+# Every id a schema holds (`tests/test_architecture.py` keeps it so), written to JSON by
+# `str`. pydantic writes a `uuid.UUID` fast but takes its slow path for the driver's own
+# UUID subclass (asyncpg's: type inference, ~1 us an id); an invoice page can list
+# 10,000 entry ids.
 Id = Annotated[
     uuid.UUID,
     PlainSerializer(str, return_type=str, when_used="json"),

@@ -24,6 +24,7 @@ from functools import lru_cache, wraps
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Uuid, bindparam, cast, func, literal_column, null, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
@@ -52,6 +53,11 @@ BOUND_CALLER = TeamContext(
 def bound(name: str, column: Any) -> BindParameter[Any]:
     """A request value compared with `column`, named `name` in the request's values."""
     return bindparam(name, type_=column.type)
+
+
+def bound_ids(name: str) -> BindParameter[Any]:
+    """An array of ids the request passes as `name` (`column = ANY(...)`, `unnest`)."""
+    return bindparam(name, type_=ARRAY(Uuid))
 
 
 def team_values(team_id: uuid.UUID) -> dict[str, Any]:

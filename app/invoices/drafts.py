@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from pydantic_core import PydanticCustomError
-from sqlalchemy import ARRAY, Row, Select, Uuid, any_, bindparam, delete, func, select, update
+from sqlalchemy import Row, Select, any_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
@@ -27,6 +27,7 @@ from app.core.ids import new_id
 from app.core.permissions import Permission
 from app.core.schemas import check_period
 from app.core.security import opaque_token
+from app.core.statements import bound_ids
 from app.core.tenancy import get_in_team, in_team
 from app.invoices import totals as calc
 from app.invoices.billing_settings import invoice_settings_for
@@ -282,7 +283,7 @@ _STAMP = (
     update(TimeEntry.__table__)
     .where(
         in_team(TimeEntry, bindparam("b_team")),
-        TimeEntry.id == any_(bindparam("b_entries", type_=ARRAY(Uuid))),
+        TimeEntry.id == any_(bound_ids("b_entries")),
         TimeEntry.invoice_id.is_(None),
     )
     .values(invoice_id=bindparam("b_invoice"), updated_at=func.now())

@@ -7,8 +7,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Uuid, any_, bindparam, func, select, true
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Select, any_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.models import Client, PaymentMethod
@@ -20,7 +19,15 @@ from app.core.db import SETTINGS, any_of
 from app.core.errors import NotFound
 from app.core.pagination import Listing
 from app.core.permissions import Access, Permission
-from app.core.statements import BOUND_CALLER, Bound, bound, caller_values, shaped, team_values
+from app.core.statements import (
+    BOUND_CALLER,
+    Bound,
+    bound,
+    bound_ids,
+    caller_values,
+    shaped,
+    team_values,
+)
 from app.core.tenancy import enter_team, get_authorized, in_team, team_rows
 from app.events.record import record_event
 from app.invoices.models import Invoice, InvoiceLine, InvoiceStatus
@@ -162,7 +169,7 @@ def _entry_id_counts() -> Select[Any]:
         select(InvoiceLine.invoice_id, func.sum(func.cardinality(InvoiceLine.time_entry_ids)))
         .where(
             in_team(InvoiceLine, Bound.team),
-            InvoiceLine.invoice_id == any_(bindparam("invoice_ids", type_=ARRAY(Uuid))),
+            InvoiceLine.invoice_id == any_(bound_ids("invoice_ids")),
         )
         .group_by(InvoiceLine.invoice_id)
     )

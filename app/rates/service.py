@@ -40,7 +40,15 @@ from app.core.db import flush_or_raise
 from app.core.errors import Conflict, Unprocessable
 from app.core.pagination import Listing, shaped_by
 from app.core.permissions import Access, Permission
-from app.core.statements import BOUND_CALLER, Bound, bound, caller_values, shaped, team_values
+from app.core.statements import (
+    BOUND_CALLER,
+    Bound,
+    bound,
+    bound_ids,
+    caller_values,
+    shaped,
+    team_values,
+)
 from app.core.tenancy import get_in_team, in_team, same_team, team_rows
 from app.projects.membership import member_project_ids
 from app.projects.models import Project
@@ -52,11 +60,6 @@ from app.teams.models import Team
 from app.teams.service import team_by_id
 
 COST_PRECEDENCE = (RateScope.member, RateScope.team)
-
-
-def bound_ids(name: str) -> Any:
-    """An array of ids the request passes as `name`."""
-    return bindparam(name, type_=ARRAY(Uuid))
 
 
 @dataclass(frozen=True)
