@@ -149,3 +149,20 @@ async def test_the_overdue_check_records_each_overdue_invoice_once(client, app):
     [overdue] = await all_events(client, owner, types="invoice.overdue")
     assert overdue["data"]["id"] == late["id"] and overdue["data"]["overdue"] is True
     assert overdue["actor"] == {"type": "system", "id": None}
+
+
+async def test_a_new_draft_answers_and_records_the_invoice_as_stored(client, app):
+    """The draft's response, its `invoice.created` event and a later GET agree, down to a
+    manual line's quantity as the database keeps it (`1.5` is `1.5000`)."""
+    owner = await make_actor(app)
+    client_id, _ = await new_client_project(client, owner)
+    lines = [{"description": "Setup", "quantity": "1.5", "unit_amount": 3333}]
+    r = await client.post(
+        owner.url("/invoices"), json={"client_id": client_id, "lines": lines}, headers=owner.headers
+    )
+    assert r.status_code == 201, r.text
+    created = r.json()
+    [event] = await all_events(client, owner, types="invoice.created")
+    r = await client.get(owner.url(f"/invoices/{created['id']}"), headers=owner.headers)
+    assert created["lines"][0]["quantity"] == "1.5000"
+    assert event["data"] == created == r.json()

@@ -101,9 +101,11 @@ async def build_draft(
     *,
     created_by_id: uuid.UUID | None,
     run_id: uuid.UUID | None = None,
-) -> Invoice:
+    settings: Settings | None = None,
+) -> tuple[Invoice, InvoiceOut]:
     """A draft for `client` from its uninvoiced billable time in the period plus manual
-    lines. A constant number of queries, whatever the number of entries."""
+    lines, and the draft as the API shows it (its `invoice.created` event's). A constant
+    number of queries, whatever the number of entries."""
     check_dates(data.issue_date, data.due_date)
     # Read the client's currency under a share lock: a concurrent currency change waits
     # for this draft (and is then refused), or commits first and the draft takes the new
@@ -146,22 +148,21 @@ async def build_draft(
             "There is no uninvoiced billable time and no manual line.", code="nothing_to_invoice"
         )
 
-    rates = await bill_rates(session, team, entries)
+    # Each entry's local day, once: the rates and the grouping both need it.
+    days = [local_date(e.started_at, team.timezone) for e in entries]
+    rates = await bill_rates(session, team, entries, days=days)
     groups: dict[tuple[uuid.UUID, uuid.UUID, int | None], _Group] = {}
     missing: list[uuid.UUID] = []
-    # A rate depends on the member, the project and the day only: resolve it once per
-    # such day, not once per entry (a member logs several entries a day).
-    day_rates: dict[tuple[uuid.UUID, uuid.UUID, date], int | None] = {}
-    for e in entries:
-        day = (e.user_id, e.project_id, local_date(e.started_at, team.timezone))
-        if day not in day_rates:
-            rate = rates.rate(e)
-            day_rates[day] = rate.hourly_rate_amount if rate else None
-        amount = day_rates[day]
+    for e, day in zip(entries, days, strict=True):
+        entry_id, project_id, user_id = e.id, e.project_id, e.user_id
+        amount = rates.amount_on(user_id, project_id, day)
         if amount is None:
-            missing.append(e.id)
-        key = (e.project_id, e.user_id, amount)
-        groups.setdefault(key, _Group(e.project_id, e.user_id, amount, [])).entries.append(e)
+            missing.append(entry_id)
+        key = (project_id, user_id, amount)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(project_id, user_id, amount, [])
+        group.entries.append(e)
     if missing and not data.allow_missing_rates:
         raise Unprocessable(
             f"{len(missing)} entries have no bill rate: " + ", ".join(map(str, missing[:50])),
@@ -230,8 +231,7 @@ async def build_draft(
     _apply_totals(invoice, lines)
     await session.flush()
     await _stamp_entries(session, invoice, lines)
-    await record_invoice_event(session, "invoice.created", invoice)
-    return invoice
+    return invoice, await record_invoice_event(session, "invoice.created", invoice, settings)
 
 
 def _manual_lines(
@@ -350,9 +350,10 @@ async def create_invoice(
     client = await get_in_team(session, Client, ctx, data.client_id, what="Client")
     team = await team_by_id(session, ctx.team_id)
     billing = await invoice_settings_for(session, client)
-    invoice = await build_draft(session, team, client, billing, data, created_by_id=ctx.user_id)
-    await session.refresh(invoice)
-    return await invoice_out(session, settings, invoice)
+    _, out = await build_draft(
+        session, team, client, billing, data, created_by_id=ctx.user_id, settings=settings
+    )
+    return out
 
 
 async def update_invoice(

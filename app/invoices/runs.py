@@ -102,7 +102,7 @@ async def run_client_period(
     inv_settings = await invoice_settings_for(session, client)
     try:
         async with session.begin_nested():
-            invoice = await build_draft(
+            invoice, _ = await build_draft(
                 session,
                 team,
                 client,

@@ -82,13 +82,15 @@ async def get_invoice(
 async def lines_of(
     session: AsyncSession, invoice_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[InvoiceLine]]:
-    """The lines of each invoice, in order, in one query."""
+    """The lines of each invoice, in order, in one query, as stored (lines this session
+    wrote are read back: a quantity of `1` is `1.0000` once it is a `NUMERIC(14, 4)`)."""
     result: dict[uuid.UUID, list[InvoiceLine]] = {i: [] for i in invoice_ids}
     if invoice_ids:
         rows = await session.execute(
             select(InvoiceLine)
             .where(any_of(InvoiceLine.invoice_id, invoice_ids))
             .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
+            .execution_options(populate_existing=True)
         )
         for line in rows.scalars():
             result[line.invoice_id].append(line)
@@ -120,13 +122,15 @@ async def invoice_out(session: AsyncSession, settings: Settings, invoice: Invoic
 
 async def record_invoice_event(
     session: AsyncSession, event_type: str, invoice: Invoice, settings: Settings | None = None
-) -> None:
-    """`invoice.*` with the invoice as the API returns it (read afresh: totals, status)."""
+) -> InvoiceOut:
+    """`invoice.*` with the invoice as the API returns it (read afresh: totals, status);
+    that invoice, for a caller that answers with it."""
     await session.flush()
     await session.refresh(invoice)
     settings = settings or session.info.get(SETTINGS) or get_settings()
     out = await invoice_out(session, settings, invoice)
     await record_event(session, invoice.team_id, event_type, out, client_id=invoice.client_id)
+    return out
 
 
 async def record_invoice_deleted(session: AsyncSession, invoice: Invoice) -> None:

@@ -145,6 +145,10 @@ class BillRates:
             return None
         return ResolvedRate(amount, self.targets[entry.project_id].currency)
 
+    def amount_on(self, user_id: uuid.UUID, project_id: uuid.UUID, day: date) -> int | None:
+        """The hourly amount in force for the member on the project on a local `day`."""
+        return self.amounts.get((user_id, project_id, day))
+
 
 @shaped
 def _resolution() -> Select[Any]:
@@ -200,16 +204,20 @@ async def bill_rates(
     entries: Sequence[EntryKey],
     *,
     projects: Iterable[uuid.UUID] = (),
+    days: Sequence[date] | None = None,
 ) -> BillRates:
     """Everything needed to price `entries`: two queries for any number of entries.
 
     The one rate look-up of Hourline: time lists, project figures and invoices use it,
     through the SQL rate joins the reports use (`app/rates/resolution.py`), run once per
     distinct (member, project, local day). `projects` adds targets for projects that may
-    have no entry (a project's currency).
+    have no entry (a project's currency). `days` are the entries' local start dates, when
+    the caller has them already.
     """
     targets = await billing_targets(session, team, {*projects, *(e.project_id for e in entries)})
-    keys = {(e.user_id, e.project_id, local_date(e.started_at, team.timezone)) for e in entries}
+    if days is None:
+        days = [local_date(e.started_at, team.timezone) for e in entries]
+    keys = {(e.user_id, e.project_id, day) for e, day in zip(entries, days, strict=True)}
     return BillRates(team, targets, await _resolve(session, team, keys))
 
 
