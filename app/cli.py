@@ -160,10 +160,8 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
 
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
     # handler installed before it: make that a clean exit so the `finally` below still
-    # stops the embedded services (also when a signal arrives while they start). SIGHUP
-    # (the terminal of `make run` closed), which uvicorn leaves alone, exits the same
-    # way instead of killing the process and orphaning its embedded PostgreSQL.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    # stops the embedded services (also when a signal arrives while they start).
+    for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_cleanly)
     settings = get_settings()
     if settings.database_url and not settings.secret_key:

@@ -155,22 +155,6 @@ def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
     assert f"demo       {OWNER.email} / {PASSWORD}" in output.read_text(), output.read_text()
 
 
-def test_serve_stops_its_services_when_its_terminal_closes(tmp_path):
-    """SIGHUP (the terminal of `make run` closed) stops everything `serve` started, as
-    Ctrl-C does: no embedded PostgreSQL left running, no serve file left behind."""
-    home = tmp_path / "home"
-    port = free_port()
-    proc = _start(home, port)
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}", proc)
-        assert (home / "pg" / "postmaster.pid").exists()
-    finally:
-        _stop(proc, signal.SIGHUP)
-    assert proc.returncode == 0
-    assert not (home / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
-    assert not (home / "serve.json").exists(), "the serve file outlived the server"
-
-
 async def test_standalone_worker_runs_jobs_and_stops_on_sigterm(app, settings, mailbox, tmp_path):
     """`hourline worker` with DATABASE_URL/REDIS_URL/SMTP_URL: the production worker path."""
     log_path = tmp_path / "worker.log"
