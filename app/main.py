@@ -31,7 +31,7 @@ from app.core.schemas import CODED_ERRORS
 from app.core.secret_key import resolve_secret_key
 from app.core.security import Secrets
 from app.events.stream import EventStreams
-from app.routes import include_routes
+from app.routes import include_routes, security_by_operation
 from app.worker import start_worker_task
 
 log = logging.getLogger("hourline")
@@ -252,5 +252,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     include_routes(app)
-    install_openapi(app)
+    install_openapi(app, security_by_operation)
     return app

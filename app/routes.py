@@ -1,13 +1,15 @@
 """Every router of the API under /v1."""
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from app import health
 from app.accounts import router as accounts
+from app.auth.dependencies import security_requirement
 from app.clients import router as clients
 from app.comments import router as comments
 from app.contacts import router as contacts
-from app.core.openapi import PROBLEM_RESPONSES, operation_id
+from app.core.openapi import PROBLEM_RESPONSES, SecurityRequirements, operation_id
 from app.events import router as events
 from app.invoices import router as invoices
 from app.payments import page
@@ -58,3 +60,13 @@ def include_routes(app: FastAPI) -> None:
             generate_unique_id_function=operation_id,
         )
     app.include_router(page.page_router, generate_unique_id_function=operation_id)
+
+
+def security_by_operation() -> SecurityRequirements:
+    """What each operation requires (`app.auth.dependencies.security_requirement`)."""
+    return {
+        operation_id(route): security_requirement(route)
+        for router in [*ROUTERS, page.page_router]
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    }

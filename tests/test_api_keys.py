@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fastapi import Request
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import text
 
 from app.auth.dependencies import get_team_context
@@ -517,9 +516,9 @@ async def test_key_grants_stay_within_its_role_and_its_creator(client, app, key_
 
     try:
         async with unit_of_work(app.state.db, app.state.redis) as session:
-            credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=key["key"])
-            request = Request({"type": "http", "app": app, "headers": []})
-            ctx = await get_team_context(owner.team_id, request, session, credentials)
+            header = (b"authorization", f"Bearer {key['key']}".encode())
+            request = Request({"type": "http", "app": app, "headers": [header]})
+            ctx = await get_team_context(owner.team_id, request, session)
     except AppError as refused:
         # Disabling the key while its creator lacks its rights is also within the rule.
         assert refused.status in (401, 403, 404)

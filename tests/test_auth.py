@@ -208,6 +208,19 @@ async def test_non_bearer_scheme_is_401_not_authenticated(client, app):
     assert_problem(r, 401, "not_authenticated")
 
 
+@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Bearer    ", "Token abc", "bearer"])
+async def test_a_bearer_without_a_token_is_401_not_authenticated(client, header):
+    r = await client.get("/v1/me", headers={"Authorization": header})
+    assert_problem(r, 401, "not_authenticated")
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer"])
+async def test_the_bearer_scheme_is_read_in_any_case(client, app, scheme):
+    actor = await make_actor(app)
+    r = await client.get("/v1/me", headers={"Authorization": f"{scheme} {actor.access_token} "})
+    assert r.status_code == 200, r.text
+
+
 async def test_garbage_bearer_token_is_401_invalid_token(client):
     r = await client.get("/v1/me", headers=bearer("not.a.jwt"))
     assert_problem(r, 401, "invalid_token")

@@ -3,34 +3,43 @@
 Endpoints declare what they need with the `Annotated` aliases: `CurrentCaller` (any
 authenticated subject) or `TeamCtx` (the caller, the path's team and its role there,
 resolved together in one query).
+
+The bearer token is read from the `Authorization` header by `bearer_token`, not by a
+FastAPI security dependency: every authenticated request solves these, and each
+dependency costs FastAPI tens of microseconds. What OpenAPI says each operation takes
+comes from `security_requirement`, which finds these dependencies in the route's.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from app.auth import service
 from app.core.context import Caller, PortalContext, TeamContext
 from app.core.deps import DbSession
 from app.core.errors import Unauthorized
+from app.core.openapi import PORTAL_SCHEME, TEAM_SCHEMES
 from app.events.record import act_as, act_as_contact
 
-_bearer = HTTPBearer(auto_error=False, description="User access token or `hl_` API key")
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
-
-def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+def bearer_token(request: Request) -> str:
+    """The token of `Authorization: Bearer <token>` (the scheme in any case), or 401."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send `Authorization: Bearer <token>`.", code="not_authenticated")
-    return credentials.credentials
+    return token
 
 
-async def get_caller(request: Request, session: DbSession, credentials: Credentials) -> Caller:
+async def get_caller(request: Request, session: DbSession) -> Caller:
     state = request.app.state
-    return await service.caller_for_token(session, state.redis, state.secrets, _token(credentials))
+    return await service.caller_for_token(
+        session, state.redis, state.secrets, bearer_token(request)
+    )
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
@@ -40,16 +49,15 @@ async def get_team_context(
     team_id: uuid.UUID,
     request: Request,
     session: DbSession,
-    credentials: Credentials,
 ) -> TeamContext:
     """The caller's role in the path's team; a team the caller is not in is a 404.
 
     The process's secrets and queue come from the app's state, not from dependencies:
-    every team request solves this one, and each dependency costs FastAPI ~10 us.
+    every team request solves this one, and each dependency costs FastAPI tens of us.
     """
     state = request.app.state
     ctx = await service.team_context_for_token(
-        session, state.redis, state.secrets, _token(credentials), team_id
+        session, state.redis, state.secrets, bearer_token(request), team_id
     )
     act_as(session, ctx)  # the actor of the events this request records
     return ctx
@@ -68,11 +76,11 @@ def team_context_reading(
     of the team, read in the same query: see `service.team_lookup`)."""
 
     async def get_team_context_and_row(
-        team_id: uuid.UUID, request: Request, session: DbSession, credentials: Credentials
+        team_id: uuid.UUID, request: Request, session: DbSession
     ) -> tuple[TeamContext, Any]:
         state = request.app.state
         ctx, row = await service.team_row_for_token(
-            session, state.redis, state.secrets, _token(credentials), team_id, lookup
+            session, state.redis, state.secrets, bearer_token(request), team_id, lookup
         )
         act_as(session, ctx)
         return ctx, row
@@ -81,30 +89,19 @@ def team_context_reading(
     return get_team_context_and_row
 
 
-async def get_bearer_token(credentials: Credentials) -> str:
+async def get_bearer_token(request: Request) -> str:
     """The request's bearer token itself (an event stream re-checks it as it runs)."""
-    return _token(credentials)
+    return bearer_token(request)
 
 
 BearerToken = Annotated[str, Depends(get_bearer_token)]
 
 
-# The portal's own scheme: a portal session token (`hlp_...`) and nothing else.
-_portal_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="portalToken",
-    description="A portal session token (`hlp_...`) from `POST /v1/portal/sessions`",
-)
-PortalCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_portal_bearer)]
-
-
-async def get_portal_context(
-    request: Request, session: DbSession, credentials: PortalCredentials
-) -> PortalContext:
+async def get_portal_context(request: Request, session: DbSession) -> PortalContext:
     """The signed-in client contact; its transaction is confined to the contact's team.
     A user's access token or an API key is a 401 here, as a portal token is on team paths."""
     ctx = await service.portal_context_for_token(
-        session, request.app.state.secrets, _token(credentials)
+        session, request.app.state.secrets, bearer_token(request)
     )
     act_as_contact(session, ctx.contact_id)  # a checkout it starts is the contact's doing
     return ctx
@@ -113,9 +110,31 @@ async def get_portal_context(
 PortalCtx = Annotated[PortalContext, Depends(get_portal_context)]
 
 
-async def get_portal_token(credentials: PortalCredentials) -> str:
+async def get_portal_token(request: Request) -> str:
     """The portal session token itself (the portal's event stream re-checks it)."""
-    return _token(credentials)
+    return bearer_token(request)
 
 
 PortalToken = Annotated[str, Depends(get_portal_token)]
+
+
+# The dependencies that take a user's token or an API key, and those that take a portal
+# session token: an operation solving one of them requires that kind of bearer token.
+BEARER_DEPENDENCIES: set[Callable[..., Any]] = {get_caller, get_bearer_token}
+PORTAL_DEPENDENCIES: set[Callable[..., Any]] = {get_portal_context, get_portal_token}
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def security_requirement(route: APIRoute) -> list[dict[str, list[str]]] | None:
+    """The OpenAPI `security` of `route`: the bearer schemes its dependencies take."""
+    calls = set(_calls(route.dependant))
+    if calls & PORTAL_DEPENDENCIES:
+        return [{PORTAL_SCHEME: []}]
+    if calls & (BEARER_DEPENDENCIES | TEAM_SCOPES):
+        return [{name: []} for name in TEAM_SCHEMES]
+    return None

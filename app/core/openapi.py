@@ -5,7 +5,7 @@ route's tag and function name), the declared tags, the problem+json error respon
 the security schemes. Routers only name their tag and their function.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -133,23 +133,26 @@ def operation_id(route: APIRoute) -> str:
     return "_".join([tag, *(word for word in route.name.split("_") if word not in nouns)])
 
 
-def install_openapi(app: FastAPI) -> None:
+# What each operation (by operationId) requires: the bearer schemes of its dependencies.
+SecurityRequirements = Mapping[str, list[dict[str, list[str]]] | None]
+
+
+def install_openapi(app: FastAPI, security: Callable[[], SecurityRequirements]) -> None:
     """Serve FastAPI's description of `app`, finished by `finish_schema` (built once)."""
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = finish_schema(generate())
+            app.openapi_schema = finish_schema(generate(), security())
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def finish_schema(schema: dict[str, Any]) -> dict[str, Any]:
+def finish_schema(schema: dict[str, Any], security: SecurityRequirements) -> dict[str, Any]:
     """Problem responses as `application/problem+json` (FastAPI files a response model under
-    the route's JSON media type), and either bearer scheme wherever a token is required."""
+    the route's JSON media type), and the bearer schemes wherever a token is required."""
     components = schema.setdefault("components", {})
-    bearer = set(components.get("securitySchemes", {})) - {PORTAL_SCHEME}
     components["securitySchemes"] = {
         name: dict(scheme) for name, scheme in SECURITY_SCHEMES.items()
     }
@@ -161,9 +164,7 @@ def finish_schema(schema: dict[str, Any]) -> dict[str, Any]:
                     # Other media types (a page's HTML) stay beside it.
                     others = {k: v for k, v in content.items() if k != "application/json"}
                     response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}, **others}
-            security = operation.get("security", [])
-            if any(PORTAL_SCHEME in requirement for requirement in security):
-                operation["security"] = [{PORTAL_SCHEME: []}]
-            elif any(bearer & requirement.keys() for requirement in security):
-                operation["security"] = [{name: []} for name in TEAM_SCHEMES]
+            requirement = security.get(operation["operationId"])
+            if requirement:
+                operation["security"] = requirement
     return schema
