@@ -2,11 +2,13 @@
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +47,10 @@ def write_openapi(path: Path = ROOT / "openapi" / "openapi.json") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(openapi_schema(), indent=2, sort_keys=True) + "\n")
     print(f"wrote {path}")
+
+
+# The signals that stop `hourline serve`: Ctrl-C, `kill`, and its terminal closing.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
@@ -158,10 +164,11 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
     from app.core.secret_key import resolve_secret_key
     from app.demo.run import demo_exists
 
-    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
-    # handler installed before it: make that a clean exit so the `finally` below still
-    # stops the embedded services (also when a signal arrives while they start).
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM (and, in one process, SIGHUP: the
+    # terminal of `make run` closed; `_serve_with_banner`), then re-raises the signal to
+    # the handler installed before it: make that a clean exit so the `finally` below
+    # still stops the embedded services (also when a signal arrives while they start).
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _exit_cleanly)
     settings = get_settings()
     if settings.database_url and not settings.secret_key:
@@ -234,6 +241,10 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
         else:
             _serve_with_banner(options, ready)
     finally:
+        # A second signal (Ctrl-C pressed again, the terminal closing after it) must not
+        # cut the services' stop short and leave an embedded PostgreSQL running.
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
         if serve_file is not None:
             serve_file.unlink(missing_ok=True)
         for service in reversed(started):
@@ -309,6 +320,16 @@ def _serve_with_banner(options: dict[str, Any], text: str) -> None:
             await super().startup(sockets)
             if self.started:
                 print(text, flush=True)
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # SIGHUP shuts down as SIGINT and SIGTERM do (uvicorn handles those two).
+            previous = signal.signal(signal.SIGHUP, self.handle_exit)
+            try:
+                with super().capture_signals():
+                    yield
+            finally:
+                signal.signal(signal.SIGHUP, previous)
 
     Server(uvicorn.Config("app.main:create_app", **options)).run()
 

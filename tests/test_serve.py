@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.core.embedded import free_port
 from app.demo.agency import OWNER, PASSWORD
@@ -153,6 +154,46 @@ def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
         _stop(proc, signal.SIGINT)
     assert proc.returncode == 0
     assert f"demo       {OWNER.email} / {PASSWORD}" in output.read_text(), output.read_text()
+
+
+def _stop_leftover_postgres(folder: Path) -> None:
+    """Stop an embedded PostgreSQL a failed test left running (fast shutdown)."""
+    pid_file = folder / "postmaster.pid"
+    if pid_file.exists():
+        os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
+
+
+@pytest.mark.parametrize(
+    "second",
+    [None, signal.SIGHUP, signal.SIGINT],
+    ids=["hangup", "ctrl-c-then-hangup", "ctrl-c-twice"],
+)
+def test_serve_stops_its_services_on_hangup_and_on_a_second_signal(tmp_path, second):
+    """SIGHUP (the terminal of `make run` closed) stops everything `serve` started, as
+    Ctrl-C does; and a second signal while it stops (Ctrl-C pressed again, the terminal
+    closed after it) does not cut that short: no embedded PostgreSQL is left running."""
+    home = tmp_path / "home"
+    port = free_port()
+    proc = _start(home, port)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", proc)
+        assert (home / "pg" / "postmaster.pid").exists()
+        if second is None:
+            _stop(proc, signal.SIGHUP)
+        else:
+            proc.send_signal(signal.SIGINT)
+            # The serve file goes first when it stops its services: signal again then.
+            deadline = time.monotonic() + 45
+            while (home / "serve.json").exists() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            _stop(proc, second)
+        assert proc.returncode == 0
+        assert not (home / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
+        assert not (home / "serve.json").exists(), "the serve file outlived the server"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _stop_leftover_postgres(home / "pg")
 
 
 async def test_standalone_worker_runs_jobs_and_stops_on_sigterm(app, settings, mailbox, tmp_path):
