@@ -168,6 +168,8 @@ def serve(host: str, port: int, workers: int, with_worker: bool | None) -> None:
     # terminal of `make run` closed; `_serve_with_banner`), then re-raises the signal to
     # the handler installed before it: make that a clean exit so the `finally` below
     # still stops the embedded services (also when a signal arrives while they start).
+    # With --workers N, uvicorn's supervisor keeps its own meaning of SIGHUP: restart
+    # the workers.
     for sig in STOP_SIGNALS:
         signal.signal(sig, _exit_cleanly)
     settings = get_settings()
@@ -323,13 +325,14 @@ def _serve_with_banner(options: dict[str, Any], text: str) -> None:
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
-            # SIGHUP shuts down as SIGINT and SIGTERM do (uvicorn handles those two).
-            previous = signal.signal(signal.SIGHUP, self.handle_exit)
-            try:
-                with super().capture_signals():
+            # SIGHUP shuts down as SIGINT and SIGTERM do (uvicorn handles those two); its
+            # handler is restored before uvicorn re-raises the signals it caught.
+            with super().capture_signals():
+                previous = signal.signal(signal.SIGHUP, self.handle_exit)
+                try:
                     yield
-            finally:
-                signal.signal(signal.SIGHUP, previous)
+                finally:
+                    signal.signal(signal.SIGHUP, previous)
 
     Server(uvicorn.Config("app.main:create_app", **options)).run()
 

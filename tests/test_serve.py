@@ -156,11 +156,16 @@ def test_serve_runs_everything_embedded_and_reuses_its_data(tmp_path):
     assert f"demo       {OWNER.email} / {PASSWORD}" in output.read_text(), output.read_text()
 
 
-def _stop_leftover_postgres(folder: Path) -> None:
-    """Stop an embedded PostgreSQL a failed test left running (fast shutdown)."""
-    pid_file = folder / "postmaster.pid"
-    if pid_file.exists():
-        os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
+def _stop_leftovers(home: Path) -> None:
+    """Stop what a failed test left running under `home` (an embedded PostgreSQL's or
+    Redis's working directory is its data folder there)."""
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cwd = (proc / "cwd").readlink()
+        except OSError:
+            continue
+        if cwd.is_relative_to(home.resolve()):
+            os.kill(int(proc.name), signal.SIGTERM)
 
 
 @pytest.mark.parametrize(
@@ -193,7 +198,7 @@ def test_serve_stops_its_services_on_hangup_and_on_a_second_signal(tmp_path, sec
     finally:
         if proc.poll() is None:
             proc.kill()
-        _stop_leftover_postgres(home / "pg")
+        _stop_leftovers(home)
 
 
 async def test_standalone_worker_runs_jobs_and_stops_on_sigterm(app, settings, mailbox, tmp_path):

@@ -73,7 +73,7 @@ class EmbeddedPostgres:
         try:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.folder, user=self._server.system_user)
         except subprocess.CalledProcessError:
-            log.warning("embedded PostgreSQL was already stopped")
+            log.warning("pg_ctl could not stop embedded PostgreSQL (not running, or not in time)")
         # Forget the handle (cleanup_mode=None: that stops nothing), or a later start() in
         # this process would take the cached one for a running server.
         atexit.unregister(self._server._cleanup)

@@ -164,7 +164,8 @@ def finish_schema(schema: dict[str, Any], security: SecurityRequirements) -> dic
                     # Other media types (a page's HTML) stay beside it.
                     others = {k: v for k, v in content.items() if k != "application/json"}
                     response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}, **others}
-            requirement = security.get(operation["operationId"])
+            # Every operation is in the mapping: one missing would lose its requirement.
+            requirement = security[operation["operationId"]]
             if requirement:
                 operation["security"] = requirement
     return schema
