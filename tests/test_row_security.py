@@ -6,12 +6,9 @@ them and another team's rows.
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from alembic import command
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -19,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.auth import service as auth_service
-from app.auth.dependencies import TEAM_SCOPES
+from app.auth.dependencies import TEAM_SCOPES, dependency_calls
 from app.cli import alembic_config
 from app.clients.models import Client
 from app.core.db import async_url, unit_of_work
@@ -182,12 +179,6 @@ async def test_migrations_as_a_non_superuser_owner_keep_the_cross_team_paths(dat
         await admin.dispose()
 
 
-def _dependencies(dependant: Dependant) -> Iterator[Any]:
-    for sub in dependant.dependencies:
-        yield sub.call
-        yield from _dependencies(sub)
-
-
 def test_every_team_path_resolves_its_team_through_the_scoping_dependency():
     """A path under /teams/{team_id} is scoped by a team dependency's authentication
     query; an endpoint that read its team id some other way would run unconfined."""
@@ -201,6 +192,6 @@ def test_every_team_path_resolves_its_team_through_the_scoping_dependency():
     unscoped = [
         f"{sorted(r.methods)} {r.path}"
         for r in team_routes
-        if not TEAM_SCOPES & set(_dependencies(r.dependant))
+        if not TEAM_SCOPES & set(dependency_calls(r.dependant))
     ]
     assert unscoped == []

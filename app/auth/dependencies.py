@@ -124,15 +124,16 @@ BEARER_DEPENDENCIES: set[Callable[..., Any]] = {get_caller, get_bearer_token}
 PORTAL_DEPENDENCIES: set[Callable[..., Any]] = {get_portal_context, get_portal_token}
 
 
-def _calls(dependant: Dependant) -> Iterator[Any]:
+def dependency_calls(dependant: Dependant) -> Iterator[Any]:
+    """Every dependency a route (or dependency) solves, however deeply nested."""
     for sub in dependant.dependencies:
         yield sub.call
-        yield from _calls(sub)
+        yield from dependency_calls(sub)
 
 
 def security_requirement(route: APIRoute) -> list[dict[str, list[str]]] | None:
     """The OpenAPI `security` of `route`: the bearer schemes its dependencies take."""
-    calls = set(_calls(route.dependant))
+    calls = set(dependency_calls(route.dependant))
     if calls & PORTAL_DEPENDENCIES:
         return [{PORTAL_SCHEME: []}]
     if calls & (BEARER_DEPENDENCIES | TEAM_SCOPES):
