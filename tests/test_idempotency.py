@@ -143,6 +143,25 @@ async def test_keys_are_scoped_per_caller(client, app):
     assert await _count(app, Invitation, Invitation.team_id == alice.team_id) == 1
 
 
+async def test_a_retry_spelling_the_bearer_header_otherwise_is_the_same_caller(client, app):
+    """The key's owner is the caller the request authenticates as, however the header's
+    scheme is cased or spaced (one reading of `Authorization` for both)."""
+    alice = await make_actor(app)
+    body = {"email": "newcomer@example.com", "role": "member"}
+    first = await client.post(
+        alice.url("/invitations"), json=body, headers=alice.headers | _key("respelled")
+    )
+    assert first.status_code == 201, first.text
+    retry = await client.post(
+        alice.url("/invitations"),
+        json=body,
+        headers={"Authorization": f"bearer   {alice.access_token} "} | _key("respelled"),
+    )
+    assert retry.status_code == 201, retry.text
+    assert retry.headers.get("idempotent-replayed") == "true"
+    assert await _count(app, Invitation, Invitation.team_id == alice.team_id) == 1
+
+
 async def test_a_failed_validation_is_replayed(client, app):
     bad = {**SIGNUP, "password": "short"}
     first = await client.post("/v1/auth/signup", json=bad, headers=_key("bad-1"))

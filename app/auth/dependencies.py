@@ -23,14 +23,14 @@ from app.core.context import Caller, PortalContext, TeamContext
 from app.core.deps import DbSession
 from app.core.errors import Unauthorized
 from app.core.openapi import PORTAL_SCHEME, TEAM_SCHEMES
+from app.core.security import bearer_of
 from app.events.record import act_as, act_as_contact
 
 
 def bearer_token(request: Request) -> str:
     """The token of `Authorization: Bearer <token>` (the scheme in any case), or 401."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_of(request.headers.get("authorization", ""))
+    if token is None:
         raise Unauthorized("Send `Authorization: Bearer <token>`.", code="not_authenticated")
     return token
 

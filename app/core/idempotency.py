@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import send_problem
 from app.core.jobs import REDIS_DOWN
-from app.core.security import fingerprint
+from app.core.security import bearer_of, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,7 @@ async def _forget(redis: Any, record_key: str) -> None:
 
 def _caller_of(headers: Headers, scope: Scope, secrets: Any) -> str:
     """Who the key belongs to: a user (across token refreshes), a key, or an address."""
-    auth = headers.get("authorization", "")
-    token = auth[7:] if auth[:7].lower() == "bearer " else ""
+    token = bearer_of(headers.get("authorization", ""))
     if token:
         subject = secrets.access_token_subject(token)
         if subject is not None:

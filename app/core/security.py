@@ -118,6 +118,14 @@ class Secrets:
 _VERIFIED_MAX = 10_000
 
 
+def bearer_of(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value (the scheme in any
+    case, surrounding spaces dropped), or None: the one reading of the header."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def opaque_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 
